@@ -1,0 +1,95 @@
+"""The client check: "has this number been reported?" Members only by default.
+
+A number is normalised and looked up by its blind index among live alerts (published,
+not expired, not retracted). The answer never says a number is safe: no reports is
+not a guarantee.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from alerts import service as alerts_service
+from alerts.models import PURPOSE_ALERT_TEXT, Severity
+from alerts.render import mask
+from app.crypto import BlindIndex, Crypto
+from app.errors import FieldError, InvalidInput
+from app.identifiers import InvalidIdentifier, normalise_phone
+from app.regions.models import Region
+from app.reports.models import Category
+from app.settings import Settings
+
+NOT_A_GUARANTEE = (
+    "No reports is not a guarantee that a client is safe: trust your instincts, "
+    "and let someone know where you are."
+)
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    number: str = Field(
+        min_length=1, max_length=40, description="The client's phone number, any format"
+    )
+
+
+class CheckedAlert(BaseModel):
+    ref: str
+    severity: Severity
+    incident_date: date
+    regions: list[str]
+    categories: list[Category]
+    text: str
+    report_count: int
+
+
+class CheckResult(BaseModel):
+    number: str = Field(description="The number as understood (E.164)")
+    number_masked: str
+    found: bool
+    alerts: list[CheckedAlert]
+    notice: str = Field(default=NOT_A_GUARANTEE)
+
+
+def limit_key(index: BlindIndex, subscriber_id: int | None, fallback: str) -> str:
+    """Who is checking, for the rate limit: the member, never their number."""
+    who = f"member:{subscriber_id}" if subscriber_id is not None else f"anon:{fallback}"
+    return index.digest("check-limit", who).hex()[:32]
+
+
+def check_number(
+    session: Session, *, number: str, crypto: Crypto, settings: Settings
+) -> CheckResult:
+    try:
+        e164 = normalise_phone(number, settings.default_country)
+    except InvalidIdentifier as exc:
+        raise InvalidInput([FieldError(("number",), exc.code, exc.message)]) from None
+    digest = crypto.index.digest("phone", e164)
+    found = alerts_service.live_alerts_matching(session, blind_indexes=[digest]).get(digest, [])
+    alerts = []
+    for alert in sorted(found, key=lambda a: a.published_at or a.created_at, reverse=True):
+        assert alert.id is not None
+        codes = alerts_service.region_codes(session, alert_id=alert.id)
+        names = {
+            r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
+        }
+        alerts.append(
+            CheckedAlert(
+                ref=alert.ref,
+                severity=Severity(alert.severity),
+                incident_date=alert.incident_date,
+                regions=[names.get(c, c) for c in codes],
+                categories=alert.categories,
+                text=crypto.cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
+                report_count=alert.report_count,
+            )
+        )
+    return CheckResult(
+        number=e164,
+        number_masked=mask("phone", e164, "partial") or e164,
+        found=bool(alerts),
+        alerts=alerts,
+    )

@@ -1,0 +1,228 @@
+"""SMS commands: JOIN, STOP, HELP, CHECK, LANG, in Dutch, English and Spanish.
+
+Case and accents do not matter ("aanmelden assen", "Idioma ES", "AYUDA"). The keyword
+also says which language the sender speaks, so a first reply already comes in it.
+Every reply fits one SMS where it can.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from alerts import subscriptions
+from alerts.check import CheckedAlert, CheckResult, check_number, limit_key
+from alerts.models import Channel, Subscriber
+from alerts.render import mask
+from app.crypto import Crypto
+from app.db import utcnow
+from app.errors import InvalidInput, RateLimited
+from app.i18n import LANGUAGES, Translator
+from app.identifiers import InvalidIdentifier, normalise_phone
+from app.ratelimit import RateLimiter
+from app.regions.models import Region, RegionLevel
+from app.regions.service import fold
+from app.settings import Settings
+
+# keyword -> (action, the language it is a word of; None when it belongs to all)
+KEYWORDS: dict[str, tuple[str, str | None]] = {
+    **{w: ("join", "en") for w in ("JOIN", "SUBSCRIBE")},
+    **{w: ("join", "nl") for w in ("AANMELDEN", "AANMELD")},
+    **{w: ("join", "es") for w in ("ALTA", "SUSCRIBIR", "UNIRME")},
+    **{w: ("stop", None) for w in ("STOP", "STOPALL", "CANCEL", "END", "QUIT")},
+    **{w: ("stop", "en") for w in ("UNSUBSCRIBE",)},
+    **{w: ("stop", "nl") for w in ("AFMELDEN", "STOPPEN")},
+    **{w: ("stop", "es") for w in ("BAJA", "PARAR")},
+    **{w: ("help", "en") for w in ("HELP",)},
+    **{w: ("help", None) for w in ("INFO",)},
+    **{w: ("help", "nl") for w in ("HULP",)},
+    **{w: ("help", "es") for w in ("AYUDA",)},
+    **{w: ("check", None) for w in ("CHECK",)},
+    **{w: ("check", "nl") for w in ("CONTROLEER", "CHECKEN")},
+    **{w: ("check", "es") for w in ("COMPROBAR", "VERIFICAR", "REVISAR")},
+    **{w: ("language", "en") for w in ("LANG", "LANGUAGE")},
+    **{w: ("language", "nl") for w in ("TAAL",)},
+    **{w: ("language", "es") for w in ("IDIOMA",)},
+}
+LANGUAGE_WORDS = {
+    **dict.fromkeys(("NL", "NEDERLANDS", "DUTCH", "HOLANDES", "NEERLANDES"), "nl"),
+    **dict.fromkeys(("EN", "ENGLISH", "ENGELS", "INGLES"), "en"),
+    **dict.fromkeys(("ES", "ESPANOL", "SPANISH", "SPAANS", "CASTELLANO"), "es"),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str  # join, stop, help, check, language, unknown
+    argument: str
+    language: str | None
+
+
+def parse(body: str) -> Command:
+    words = fold(body).upper().split()
+    if not words:
+        return Command("unknown", "", None)
+    action, language = KEYWORDS.get(words[0], ("unknown", None))
+    argument = (
+        body.strip().split(None, 1)[1] if action != "unknown" and len(body.split()) > 1 else ""
+    )
+    return Command(action, argument.strip(), language)
+
+
+def handle(
+    session: Session,
+    *,
+    sender: str,
+    body: str,
+    crypto: Crypto,
+    settings: Settings,
+    limiter: RateLimiter,
+) -> str:
+    """Carry out one inbound SMS; returns the reply text."""
+    command = parse(body)
+    try:
+        phone = normalise_phone(sender, settings.default_country)
+    except InvalidIdentifier:
+        return Translator(command.language or "en")("sms.help")
+    subscriber = subscriptions.find(
+        session, index=crypto.index, channel="sms", contact=phone, lock=True
+    )
+    lang = (
+        command.language
+        or (subscriber.language if subscriber else None)
+        or _default_language(settings)
+    )
+    t = Translator(lang)
+    if command.action == "join":
+        return _join(session, t, subscriber, phone, command, crypto)
+    if command.action == "stop":
+        if subscriber is not None:
+            subscriptions.remove(session, subscriber=subscriber)
+        return t("sms.stopped")
+    if command.action == "language":
+        return _language(session, subscriber, command, lang)
+    if command.action == "check":
+        return _check(session, t, subscriber, command, crypto, settings, limiter)
+    return t("sms.help")
+
+
+def _default_language(settings: Settings) -> str:
+    return "nl" if settings.default_country == "NL" else "en"
+
+
+def _join(
+    session: Session,
+    t: Translator,
+    subscriber: Subscriber | None,
+    phone: str,
+    command: Command,
+    crypto: Crypto,
+) -> str:
+    if not command.argument:
+        return t("sms.join_unknown")
+    regions, suggestions = _places(session, command.argument)
+    if len(regions) != 1:
+        choices = regions or suggestions  # never joined on a guess: the sender picks
+        if not choices:
+            return t("sms.join_unknown")
+        return t("sms.join_which", options=", ".join(f"{r.name} ({r.code})" for r in choices[:4]))
+    if subscriber is None:  # the sender proved the number by sending from it
+        subscriber = subscriptions._new_subscriber(
+            session, channel=Channel.sms, contact=phone, language=t.lang, crypto=crypto
+        )
+    subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
+    subscriber.unreachable_at = None
+    if command.language:
+        subscriber.language = command.language
+    session.add(subscriber)
+    subscriptions.set_regions(
+        session, subscriber=subscriber, codes=[regions[0].code], replace=False
+    )
+    assert subscriber.id is not None
+    names = subscriptions.region_names(session, subscriptions.region_codes(session, subscriber.id))
+    return t("sms.joined", regions=", ".join(names))
+
+
+def _places(session: Session, typed: str) -> tuple[list[Region], list[Region]]:
+    """(exact, suggestions): regions of any level whose code, name or alias is exactly
+    what was typed, towns first; failing that, towns whose names start with it."""
+    code = typed.strip().upper()
+    by_code = session.get(Region, code)
+    if by_code is not None and by_code.active:
+        return [by_code], []
+    folded = fold(typed)
+    rows = session.exec(
+        select(Region).where(
+            Region.active, col(Region.search_text).contains(folded, autoescape=True)
+        )
+    ).all()
+    exact = [r for r in rows if folded in r.search_text.split("|")]
+    towns = [r for r in exact if r.level == RegionLevel.municipality]
+    # "Groningen" is a town and a province: the town, unless the province is asked by code.
+    starting = sorted(
+        (
+            r
+            for r in rows
+            if r.level == RegionLevel.municipality
+            and any(name.startswith(folded) for name in r.search_text.split("|"))
+        ),
+        key=lambda r: r.name,
+    )
+    return towns or exact, starting
+
+
+def _language(session: Session, subscriber: Subscriber | None, command: Command, lang: str) -> str:
+    wanted = LANGUAGE_WORDS.get(
+        fold(command.argument).upper().split()[0] if command.argument else ""
+    )
+    if wanted is None or wanted not in LANGUAGES:
+        return Translator(lang)("sms.help")
+    if subscriber is not None:
+        subscriber.language = wanted
+        session.add(subscriber)
+    return Translator(wanted)("sms.language_set")
+
+
+def _check(
+    session: Session,
+    t: Translator,
+    subscriber: Subscriber | None,
+    command: Command,
+    crypto: Crypto,
+    settings: Settings,
+    limiter: RateLimiter,
+) -> str:
+    if settings.check_access == "members" and (
+        subscriber is None or subscriber.confirmed_at is None
+    ):
+        return t("sms.check_members")
+    if not command.argument:
+        return t("sms.check_usage")
+    try:
+        limiter.hit(
+            "check",
+            limit_key(crypto.index, subscriber.id if subscriber else None, command.argument),
+        )
+        result = check_number(session, number=command.argument, crypto=crypto, settings=settings)
+    except RateLimited:
+        return t("sms.check_limit")
+    except InvalidInput:
+        return t("sms.check_invalid")
+    return sms_answer(result, t)
+
+
+def sms_answer(result: CheckResult, t: Translator) -> str:
+    shown = mask("phone", result.number, "partial") or result.number
+    if not result.alerts:
+        return t("sms.check_none", number=shown)
+    items = " ".join(_sms_item(a, t) for a in result.alerts[:3])
+    return t("sms.check_found", number=shown, items=re.sub(r"\s+", " ", items))
+
+
+def _sms_item(alert: CheckedAlert, t: Translator) -> str:
+    severity = t(f"sms.severity.{alert.severity.value}")
+    when = f"{alert.incident_date.day}/{alert.incident_date.month}"
+    what = ", ".join(t(f"sms.category.{c.value}") for c in alert.categories)
+    return f"{alert.ref} {severity} {when} {', '.join(alert.regions[:2])}: {what}."

@@ -1,0 +1,282 @@
+"""The delivery outbox: who gets which message, and where each one stands.
+
+Publishing an alert writes one `delivery` row per recipient in the same transaction as
+the alert, with one INSERT ... SELECT over the matching subscribers. Workers claim due
+rows in batches under a lease (FOR UPDATE SKIP LOCKED on PostgreSQL, so many workers
+share the work; SQLite has one writer at a time), send them, and record the outcome.
+A worker that dies leaves its rows "sending" with a lease that runs out; then they are
+due again, so nothing is lost. A row whose send was accepted but not yet recorded when
+the worker died is sent again: duplicates are bounded by the batch in flight.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, bindparam, insert, literal, select, update
+from sqlmodel import Session, col, func
+
+from alerts.models import (
+    Alert,
+    Delivery,
+    DeliveryStatus,
+    MessageKind,
+    Severity,
+    Subscriber,
+    SubscriberRegion,
+)
+from app.db import utcnow
+
+COLUMNS = [
+    "alert_id",
+    "subscriber_id",
+    "channel",
+    "kind",
+    "status",
+    "attempts",
+    "due_at",
+    "created_at",
+    "updated_at",
+]
+PENDING = DeliveryStatus.pending.value
+SENDING = DeliveryStatus.sending.value
+FINAL = {
+    DeliveryStatus.delivered.value,
+    DeliveryStatus.undelivered.value,
+    DeliveryStatus.failed.value,
+    DeliveryStatus.cancelled.value,
+}
+
+
+def fan_out(session: Session, *, alert: Alert, reach: set[str]) -> int:
+    """One pending delivery per confirmed, reachable subscriber whose regions overlap the
+    alert's (`reach`) and whose minimum severity it meets. One statement; returns the count."""
+    assert alert.id is not None
+    now = utcnow()
+    rank = Severity(alert.severity).rank
+    in_region = (
+        select(SubscriberRegion.subscriber_id)  # type: ignore[call-overload]
+        .where(
+            SubscriberRegion.subscriber_id == Subscriber.id,
+            col(SubscriberRegion.region_code).in_(reach),
+        )
+        .exists()
+    )
+    recipients = select(
+        literal(alert.id),
+        col(Subscriber.id),
+        col(Subscriber.channel),
+        literal(MessageKind.alert.value),
+        literal(PENDING),
+        literal(0),
+        literal(now),
+        literal(now),
+        literal(now),
+    ).where(
+        col(Subscriber.confirmed_at).is_not(None),
+        col(Subscriber.unreachable_at).is_(None),
+        col(Subscriber.min_severity_rank) <= rank,
+        in_region,
+    )
+    written = _rows(session, insert(Delivery).from_select(COLUMNS, recipients))
+    session.flush()
+    return written
+
+
+def _rows(session: Session, statement: Any) -> int:
+    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
+
+
+def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
+    """What has not gone out is cancelled; who got the alert (or may have) gets a retraction.
+    Returns (cancelled, retractions)."""
+    assert alert.id is not None
+    now = utcnow()
+    cancelled = _rows(
+        session,
+        update(Delivery)
+        .where(
+            col(Delivery.alert_id) == alert.id,
+            col(Delivery.kind) == MessageKind.alert,
+            col(Delivery.status) == PENDING,
+        )
+        .values(status=DeliveryStatus.cancelled.value, due_at=None, updated_at=now),
+    )
+    reached = select(
+        literal(alert.id),
+        col(Delivery.subscriber_id),
+        col(Delivery.channel),
+        literal(MessageKind.retraction.value),
+        literal(PENDING),
+        literal(0),
+        literal(now),
+        literal(now),
+        literal(now),
+    ).where(
+        col(Delivery.alert_id) == alert.id,
+        col(Delivery.kind) == MessageKind.alert,
+        col(Delivery.subscriber_id).is_not(None),
+        col(Delivery.status).in_(
+            [SENDING, DeliveryStatus.sent, DeliveryStatus.delivered, DeliveryStatus.undelivered]
+        ),
+    )
+    retractions = _rows(session, insert(Delivery).from_select(COLUMNS, reached))
+    session.flush()
+    return cancelled, retractions
+
+
+def forget_subscriber(session: Session, *, subscriber_id: int) -> None:
+    """A subscriber leaves: their pending messages go with them."""
+    session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.subscriber_id) == subscriber_id,
+            col(Delivery.status).in_([PENDING, SENDING]),
+        )
+        .values(status=DeliveryStatus.cancelled.value, due_at=None, updated_at=utcnow())
+    )
+
+
+# ---- the worker's side ---------------------------------------------------------------------------
+
+
+JOB_COLUMNS = ("id", "alert_id", "subscriber_id", "channel", "kind", "attempts", "created_at")
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: int
+    alert_id: int
+    subscriber_id: int
+    channel: str
+    kind: str
+    attempts: int
+    created_at: datetime
+
+
+def claim_due(
+    session: Session, *, batch: int, lease: timedelta, channels: Sequence[str]
+) -> list[Job]:
+    """Take up to `batch` due deliveries for this worker; the caller commits at once."""
+    now = utcnow()
+    due = (
+        select(Delivery.id)  # type: ignore[call-overload]
+        .where(
+            col(Delivery.status).in_([PENDING, SENDING]),
+            col(Delivery.due_at) <= now,
+            col(Delivery.channel).in_(channels),
+            col(Delivery.subscriber_id).is_not(None),
+        )
+        .order_by(Delivery.due_at)
+        .limit(batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = [row[0] for row in session.execute(due)]
+    if not ids:
+        return []
+    rows = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id).in_(ids))
+        .values(status=SENDING, due_at=now + lease, attempts=Delivery.attempts + 1, updated_at=now)
+        .returning(*(col(getattr(Delivery, name)) for name in JOB_COLUMNS))
+    ).all()
+    return [Job(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: str  # sent, pending (retry), failed
+    provider_id: str | None = None
+    error_code: str | None = None
+    retry_at: datetime | None = None
+
+
+def backoff(
+    attempts: int, *, base: float = 5.0, cap: float = 900.0, rng: random.Random | None = None
+) -> timedelta:
+    """Exponential backoff with full jitter: a wait somewhere in [base, min(cap, base·2^n)]."""
+    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
+    return timedelta(seconds=(rng or random).uniform(base, max(base, ceiling)))
+
+
+_RECORD = (
+    update(Delivery)
+    .where(col(Delivery.id) == bindparam("b_id"), col(Delivery.status) == SENDING)
+    .values(
+        status=bindparam("b_status"),
+        error_code=bindparam("b_error"),
+        provider_id=bindparam("b_provider"),
+        sent_at=bindparam("b_sent_at"),
+        due_at=bindparam("b_due_at"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def record(session: Session, outcomes: Sequence[Outcome]) -> None:
+    """Write a batch's outcomes in one statement; only rows still leased ("sending") change."""
+    if not outcomes:
+        return
+    now = utcnow()
+    rows = []
+    for o in outcomes:
+        sent = o.status == DeliveryStatus.sent
+        rows.append(
+            {
+                "b_id": o.delivery_id,
+                "b_status": o.status,
+                "b_error": o.error_code,
+                "b_provider": o.provider_id if sent else None,
+                "b_sent_at": now if sent else None,
+                "b_due_at": o.retry_at if o.status == PENDING else None,
+                "b_now": now,
+            }
+        )
+    session.connection().execute(_RECORD, rows)
+
+
+# Provider status callbacks: which reports may replace which.
+_CALLBACK_STATUS = {
+    "delivered": DeliveryStatus.delivered.value,
+    "undelivered": DeliveryStatus.undelivered.value,
+    "failed": DeliveryStatus.failed.value,
+}
+
+
+def apply_status(
+    session: Session, *, provider_id: str, status: str, error_code: str | None
+) -> Delivery | None:
+    """A provider's report on a sent message. Repeats and late, older reports change nothing."""
+    new = _CALLBACK_STATUS.get(status)
+    if new is None:
+        return None  # queued, sending, sent: nothing we do not know already
+    query = select(Delivery).where(col(Delivery.provider_id) == provider_id).with_for_update()
+    delivery = session.execute(query).scalars().first()
+    if delivery is None or delivery.status == DeliveryStatus.delivered or delivery.status == new:
+        return delivery
+    delivery.status = new
+    delivery.error_code = error_code
+    delivery.updated_at = utcnow()
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def counts(session: Session, *, alert_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(col(Delivery.status), func.count())
+        .where(col(Delivery.alert_id) == alert_id)
+        .group_by(col(Delivery.status))
+    ).all()
+    return {status: int(n) for status, n in rows}
+
+
+def deadline_passed(job: Job, *, hours: int, now: datetime) -> bool:
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=now.tzinfo)
+    return now - created > timedelta(hours=hours)

@@ -1,0 +1,193 @@
+"""Alerts and the people who receive them.
+
+An alert is what a moderator made of one or more reports: a redacted text (encrypted),
+a severity, regions, categories, and the reported person's identifiers (encrypted, plus
+blind indexes so a client check can match them). Subscribers are a channel and a
+contact, encrypted, with a blind index for look-ups; never a name.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.rotation import encrypted_column
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class AlertStatus(StrEnum):
+    pending_approval = "pending_approval"
+    published = "published"
+    expired = "expired"
+    retracted = "retracted"
+
+
+def _bytes(**kwargs: Any) -> Column[bytes]:
+    return Column(LargeBinary, **kwargs)
+
+
+def _when(nullable: bool) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class Alert(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=16, unique=True)
+    status: str = Field(max_length=20, index=True)
+    severity: str = Field(max_length=10)
+    text_enc: bytes = Field(sa_column=_bytes(nullable=False))
+    categories: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    incident_date: date
+    part_of_day: str | None = Field(default=None, max_length=16)
+    report_count: int = 1
+    created_at: datetime = Field(sa_column=_when(False))
+    published_at: datetime | None = Field(default=None, sa_column=_when(True))
+    expires_at: datetime = Field(sa_column=_when(False))
+    retracted_at: datetime | None = Field(default=None, sa_column=_when(True))
+    retract_reason_enc: bytes | None = Field(default=None, sa_column=_bytes())
+
+
+class AlertRegion(SQLModel, table=True):
+    __tablename__ = "alert_region"
+
+    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE", primary_key=True)
+    region_code: str = Field(foreign_key="region.code", primary_key=True, max_length=16, index=True)
+
+
+class AlertIdentifier(SQLModel, table=True):
+    __tablename__ = "alert_identifier"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=8)
+    value_enc: bytes = Field(sa_column=_bytes(nullable=False))
+    blind_index: bytes = Field(sa_column=_bytes(nullable=False, index=True))
+
+
+class AlertReport(SQLModel, table=True):
+    """The reports an alert stands on: the one it was published from, and duplicates."""
+
+    __tablename__ = "alert_report"
+
+    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE", primary_key=True)
+    report_id: int = Field(
+        foreign_key="report.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class Channel(StrEnum):
+    sms = "sms"
+    email = "email"
+
+
+class Subscriber(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "contact_index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=8)
+    contact_enc: bytes = Field(sa_column=_bytes(nullable=False))
+    contact_index: bytes = Field(sa_column=_bytes(nullable=False))
+    language: str = Field(max_length=2)
+    min_severity_rank: int = 0  # Severity.rank: 0 receives everything
+    created_at: datetime = Field(sa_column=_when(False))
+    confirmed_at: datetime | None = Field(default=None, sa_column=_when(True))
+    # The provider said the address cannot receive (an invalid or landline number).
+    unreachable_at: datetime | None = Field(default=None, sa_column=_when(True))
+
+
+class CodePurpose(StrEnum):
+    confirm = "confirm"  # a new subscription, or new regions for an existing one
+    login = "login"  # a member signing in for the client check
+    leave = "leave"  # unsubscribing through the API or the web page
+
+
+class OneTimeCode(SQLModel, table=True):
+    """A short-lived code (SMS) or link token (email), stored as a keyed hash only."""
+
+    __tablename__ = "one_time_code"
+    __table_args__ = (UniqueConstraint("subscriber_id", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", ondelete="CASCADE")
+    purpose: str = Field(max_length=8)
+    code_hash: bytes = Field(sa_column=_bytes(nullable=False))
+    attempts: int = 0
+    expires_at: datetime = Field(sa_column=_when(False))
+    # What confirming will change: {"regions": [...], "language": "nl", "min_severity_rank": 0}
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class MessageKind(StrEnum):
+    alert = "alert"
+    retraction = "retraction"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # due at due_at
+    sending = "sending"  # leased to a worker until due_at
+    sent = "sent"  # accepted by the provider
+    delivered = "delivered"  # the provider says it arrived
+    undelivered = "undelivered"
+    failed = "failed"  # permanently, or out of time
+    cancelled = "cancelled"  # retracted before it went out
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per recipient and message, written with the alert itself."""
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "subscriber_id", "channel", "kind"),
+        Index("ix_delivery_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE", index=True)
+    subscriber_id: int | None = Field(
+        default=None, foreign_key="subscriber.id", ondelete="SET NULL", index=True
+    )
+    channel: str = Field(max_length=8)
+    kind: str = Field(max_length=12)
+    status: str = Field(max_length=12)
+    attempts: int = 0
+    due_at: datetime | None = Field(default=None, sa_column=_when(True))
+    provider_id: str | None = Field(default=None, max_length=64, index=True)
+    error_code: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_column=_when(False))
+    sent_at: datetime | None = Field(default=None, sa_column=_when(True))
+    updated_at: datetime = Field(sa_column=_when(False))
+
+
+class ProcessedWebhook(SQLModel, table=True):
+    """Inbound SMS already handled (by a keyed hash of Twilio's message id): replays do nothing."""
+
+    __tablename__ = "processed_webhook"
+
+    key_hash: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    received_at: datetime = Field(sa_column=_when(False))
+
+
+class SubscriberRegion(SQLModel, table=True):
+    __tablename__ = "subscriber_region"
+
+    subscriber_id: int = Field(foreign_key="subscriber.id", ondelete="CASCADE", primary_key=True)
+    region_code: str = Field(foreign_key="region.code", primary_key=True, max_length=16, index=True)
+
+
+PURPOSE_ALERT_TEXT = encrypted_column(Alert, "text_enc", "alert.text")
+PURPOSE_RETRACT_REASON = encrypted_column(Alert, "retract_reason_enc", "alert.retract_reason")
+PURPOSE_ALERT_IDENTIFIER = encrypted_column(AlertIdentifier, "value_enc", "alert_identifier.value")
+PURPOSE_CONTACT = encrypted_column(Subscriber, "contact_enc", "subscriber.contact")

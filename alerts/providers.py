@@ -1,0 +1,230 @@
+"""Sending, behind one small interface: Twilio SMS, SMTP email, and a console stand-in.
+
+A provider sends one message and returns the provider's id for it, or raises:
+TransientSendError (a timeout, a 5xx, a 429: try again later) or PermanentSendError
+(an invalid number, an opted-out recipient: do not try again). Nothing here logs a
+recipient or a message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import itertools
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiohttp
+import aiosmtplib
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from alerts.render import mask
+from app.settings import Settings
+
+# Twilio error codes (https://www.twilio.com/docs/api/errors)
+OPTED_OUT = {"21610"}  # the recipient sent STOP to this sender
+UNREACHABLE = {"21211", "21614", "21612", "21408"}  # invalid, not a mobile, unroutable
+RATE_LIMITED = {"20429", "20003"}
+
+
+class SendError(Exception):
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code} {detail}".strip())
+        self.code = code
+
+
+class TransientSendError(SendError):
+    pass
+
+
+class PermanentSendError(SendError):
+    @property
+    def opted_out(self) -> bool:
+        return self.code in OPTED_OUT
+
+    @property
+    def unreachable(self) -> bool:
+        return self.code in UNREACHABLE
+
+
+@dataclass(frozen=True)
+class Message:
+    channel: str
+    to: str
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Provider(Protocol):
+    channel: str
+
+    async def send(self, message: Message) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+# ---- Twilio -------------------------------------------------------------------------------------
+
+
+class TwilioSms:
+    """The official twilio client, with its own asynchronous transport (aiohttp): at fifty
+    sends in flight it moves thirty times as many messages as an httpx-based one."""
+
+    channel = "sms"
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.twilio_account_sid is not None
+        assert settings.twilio_auth_token is not None
+        self._settings = settings
+        self._client: Client | None = None
+        self._http: AsyncTwilioHttpClient | None = None
+        self._sender: dict[str, str] = (
+            {"messaging_service_sid": settings.twilio_messaging_service_sid}
+            if settings.twilio_messaging_service_sid
+            else {"from_": settings.twilio_from or ""}
+        )
+        self._callback = f"{settings.public_url.rstrip('/')}/webhooks/twilio/status"
+
+    def _connect(self) -> Client:
+        """Made on first use, inside the event loop that will use it (aiohttp insists)."""
+        if self._client is None:
+            s = self._settings
+            assert s.twilio_account_sid is not None
+            assert s.twilio_auth_token is not None
+            self._http = AsyncTwilioHttpClient(timeout=10)
+            self._client = Client(
+                s.twilio_account_sid, s.twilio_auth_token.get_secret_value(), http_client=self._http
+            )
+            self._client.api.base_url = s.twilio_api_base  # a test server, or a compatible gateway
+        return self._client
+
+    async def send(self, message: Message) -> str:
+        try:
+            sent = await self._connect().messages.create_async(
+                to=message.to, body=message.text, status_callback=self._callback, **self._sender
+            )
+        except TwilioRestException as exc:
+            raise _classify(exc) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientSendError("network", type(exc).__name__) from None
+        return str(sent.sid)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = self._client = None
+
+
+def _classify(exc: TwilioRestException) -> SendError:
+    code = str(exc.code or exc.status)
+    if exc.status == 429 or code in RATE_LIMITED or exc.status >= 500:
+        return TransientSendError(code, f"HTTP {exc.status}")
+    return PermanentSendError(code, f"HTTP {exc.status}")
+
+
+# ---- SMTP ----------------------------------------------------------------------------------------
+
+
+class SmtpEmail:
+    channel = "email"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._tls: ssl.SSLContext | None = None
+        if settings.smtp_starttls:
+            self._tls = ssl.create_default_context(
+                cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+            )
+        self._domain = email.utils.parseaddr(settings.smtp_from)[1].partition("@")[2] or "localhost"
+
+    async def send(self, message: Message) -> str:
+        s = self._settings
+        mail = EmailMessage()
+        message_id = email.utils.make_msgid(domain=self._domain)
+        mail["From"] = s.smtp_from
+        mail["To"] = message.to
+        mail["Subject"] = message.subject or "redflag"
+        mail["Date"] = email.utils.formatdate(localtime=False)
+        mail["Message-ID"] = message_id
+        for name, value in message.headers.items():
+            mail[name] = value
+        mail.set_content(message.text)
+        if message.html:
+            mail.add_alternative(message.html, subtype="html")
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                start_tls=s.smtp_starttls,
+                tls_context=self._tls,
+                timeout=15,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            # Only a refused recipient is final. Anything else, 530 (TLS needed) or 535 (wrong
+            # password) included, is more likely our configuration: retried until fixed.
+            codes = [str(response.code) for response in exc.recipients]
+            final = bool(codes) and all(c.startswith("5") for c in codes)
+            raise (PermanentSendError if final else TransientSendError)(
+                codes[0] if codes else "refused"
+            ) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            raise TransientSendError(str(exc.code)) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TransientSendError("network", type(exc).__name__) from None
+        return message_id.strip("<>")
+
+    async def close(self) -> None:
+        return None
+
+
+# ---- development ---------------------------------------------------------------------------
+
+
+class Console:
+    """Prints messages instead of sending them (the default for `make run`). The recipient
+    is shown masked, so even development output carries no full phone number or address."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self._ids = itertools.count(1)
+
+    async def send(self, message: Message) -> str:
+        number = next(self._ids)
+        kind = "phone" if message.channel == "sms" else "email"
+        to = mask(kind, message.to, "partial")
+        lines = [f"--- redflag {message.channel} #{number} to {to} ---"]
+        if message.subject:
+            lines.append(f"Subject: {message.subject}")
+        lines.append(message.text)
+        print("\n".join(lines), flush=True)
+        return f"console-{message.channel}-{number}"
+
+    async def close(self) -> None:
+        return None
+
+
+def build(settings: Settings) -> dict[str, Provider]:
+    """The configured providers by channel; a channel set to "none" is not offered."""
+    providers: dict[str, Provider] = {}
+    if settings.sms_provider == "twilio":
+        providers["sms"] = TwilioSms(settings)
+    elif settings.sms_provider == "console":
+        providers["sms"] = Console("sms")
+    if settings.email_provider == "smtp":
+        providers["email"] = SmtpEmail(settings)
+    elif settings.email_provider == "console":
+        providers["email"] = Console("email")
+    return providers
+
+
+async def close_all(providers: dict[str, Provider]) -> None:
+    for provider in providers.values():
+        await provider.close()

@@ -1,0 +1,273 @@
+"""Alerts: creating, publishing, retracting, and who they would reach."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session, col, func, select
+
+from alerts import delivery
+from alerts.models import (
+    PURPOSE_ALERT_IDENTIFIER,
+    PURPOSE_ALERT_TEXT,
+    PURPOSE_RETRACT_REASON,
+    Alert,
+    AlertIdentifier,
+    AlertRegion,
+    AlertReport,
+    AlertStatus,
+    Severity,
+    Subscriber,
+    SubscriberRegion,
+)
+from alerts.render import AlertView
+from app.crypto import Crypto, FieldCipher
+from app.db import utcnow
+from app.errors import Conflict
+from app.receipts import ALPHABET
+from app.regions.models import Region
+
+REF_PREFIX = "RF-"
+REF_SYMBOLS = 6
+LIVE = (AlertStatus.pending_approval.value, AlertStatus.published.value)
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    """A moderator's alert before it exists: identifiers already normalised."""
+
+    text: str
+    severity: Severity
+    region_codes: list[str]
+    categories: list[str]
+    identifiers: list[tuple[str, str]]
+    incident_date: date
+    part_of_day: str | None
+    expires_at: datetime
+
+
+def new_ref() -> str:
+    return REF_PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(REF_SYMBOLS))
+
+
+def normalise_ref(typed: str) -> str:
+    cleaned = typed.strip().upper().replace(" ", "")
+    return cleaned if cleaned.startswith(REF_PREFIX) else REF_PREFIX + cleaned
+
+
+def create(session: Session, *, draft: AlertDraft, crypto: Crypto, needs_approval: bool) -> Alert:
+    """Store an alert, published at once or waiting for a second moderator."""
+    now = utcnow()
+    ref = new_ref()
+    while session.exec(select(Alert.id).where(Alert.ref == ref)).first() is not None:
+        ref = new_ref()
+    alert = Alert(
+        ref=ref,
+        status=(AlertStatus.pending_approval if needs_approval else AlertStatus.published).value,
+        severity=draft.severity.value,
+        text_enc=crypto.cipher.encrypt(draft.text, purpose=PURPOSE_ALERT_TEXT),
+        categories=draft.categories,
+        incident_date=draft.incident_date,
+        part_of_day=draft.part_of_day,
+        created_at=now,
+        published_at=None if needs_approval else now,
+        expires_at=draft.expires_at,
+    )
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    for code in dict.fromkeys(draft.region_codes):
+        session.add(AlertRegion(alert_id=alert.id, region_code=code))
+    for kind, value in dict.fromkeys(draft.identifiers):
+        session.add(
+            AlertIdentifier(
+                alert_id=alert.id,
+                kind=kind,
+                value_enc=crypto.cipher.encrypt(value, purpose=PURPOSE_ALERT_IDENTIFIER),
+                blind_index=crypto.index.digest(kind, value),
+            )
+        )
+    session.flush()
+    if not needs_approval:
+        delivery.fan_out(session, alert=alert, reach=reach(session, draft.region_codes))
+    return alert
+
+
+def get_by_ref(session: Session, *, ref: str, for_update: bool = False) -> Alert | None:
+    query = select(Alert).where(Alert.ref == normalise_ref(ref))
+    if for_update:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def publish(session: Session, *, alert: Alert) -> None:
+    """A pending alert goes out (after its second approval)."""
+    if alert.status != AlertStatus.pending_approval:
+        raise Conflict(f"Alert {alert.ref} is {alert.status}, not waiting for approval.")
+    alert.status = AlertStatus.published.value
+    alert.published_at = utcnow()
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    delivery.fan_out(
+        session, alert=alert, reach=reach(session, region_codes(session, alert_id=alert.id))
+    )
+
+
+def retract(session: Session, *, alert: Alert, reason: str, cipher: FieldCipher) -> None:
+    if alert.status not in LIVE:
+        raise Conflict(f"Alert {alert.ref} is {alert.status} and cannot be retracted.")
+    alert.status = AlertStatus.retracted.value
+    alert.retracted_at = utcnow()
+    alert.retract_reason_enc = cipher.encrypt(reason, purpose=PURPOSE_RETRACT_REASON)
+    session.add(alert)
+    session.flush()
+    delivery.retract(session, alert=alert)
+
+
+def link_report(session: Session, *, alert: Alert, report_id: int, count: bool) -> None:
+    """Record that a report stands behind an alert; `count` raises its report count."""
+    assert alert.id is not None
+    session.add(AlertReport(alert_id=alert.id, report_id=report_id))
+    if count:
+        alert.report_count += 1
+        session.add(alert)
+    session.flush()
+
+
+def is_live(alert: Alert, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    expires = (
+        alert.expires_at if alert.expires_at.tzinfo else alert.expires_at.replace(tzinfo=now.tzinfo)
+    )
+    return alert.status == AlertStatus.published and expires > now
+
+
+def region_codes(session: Session, *, alert_id: int) -> list[str]:
+    return list(
+        session.exec(select(AlertRegion.region_code).where(AlertRegion.alert_id == alert_id))
+    )
+
+
+def with_ancestors(session: Session, codes: Iterable[str]) -> set[str]:
+    """The regions and every region above them: a province subscriber hears of its towns."""
+    result: set[str] = set()
+    pending = set(codes)
+    while pending:
+        result |= pending
+        parents = session.exec(
+            select(Region.parent_code).where(
+                col(Region.code).in_(pending), col(Region.parent_code).is_not(None)
+            )
+        ).all()
+        pending = {p for p in parents if p and p not in result}
+    return result
+
+
+def with_descendants(session: Session, codes: Iterable[str]) -> set[str]:
+    """The regions and every region below them."""
+    result: set[str] = set()
+    pending = set(codes)
+    while pending:
+        result |= pending
+        children = session.exec(
+            select(Region.code).where(col(Region.parent_code).in_(pending))
+        ).all()
+        pending = {c for c in children if c not in result}
+    return result
+
+
+def reach(session: Session, region_codes: Iterable[str]) -> set[str]:
+    """Subscriber regions that overlap the alert's: the region itself, everything above it
+    (a province subscriber hears of its towns) and below it (an alert for a province
+    reaches its towns' subscribers)."""
+    codes = set(region_codes)
+    return with_ancestors(session, codes) | with_descendants(session, codes)
+
+
+def count_recipients(session: Session, *, region_codes: Sequence[str], severity: Severity) -> int:
+    """Confirmed subscribers who would receive an alert for these regions and severity."""
+    if not region_codes:
+        return 0
+    overlapping = reach(session, region_codes)
+    query = (
+        select(func.count(func.distinct(Subscriber.id)))
+        .join(SubscriberRegion, col(SubscriberRegion.subscriber_id) == Subscriber.id)
+        .where(
+            col(SubscriberRegion.region_code).in_(overlapping),
+            col(Subscriber.confirmed_at).is_not(None),
+            Subscriber.min_severity_rank <= severity.rank,
+        )
+    )
+    return int(session.exec(query).one())
+
+
+def live_alerts_matching(
+    session: Session, *, blind_indexes: Iterable[bytes]
+) -> dict[bytes, list[Alert]]:
+    """Published, unexpired alerts naming any of these identifiers, by blind index."""
+    digests = list(set(blind_indexes))
+    if not digests:
+        return {}
+    rows = session.exec(
+        select(AlertIdentifier.blind_index, Alert)
+        .join(Alert, col(Alert.id) == AlertIdentifier.alert_id)
+        .where(
+            col(AlertIdentifier.blind_index).in_(digests),
+            Alert.status == AlertStatus.published,
+            Alert.expires_at > utcnow(),
+        )
+    ).all()
+    found: dict[bytes, list[Alert]] = {}
+    for digest, alert in rows:
+        found.setdefault(digest, []).append(alert)
+    return found
+
+
+def view(session: Session, *, alert: Alert, cipher: FieldCipher) -> AlertView:
+    """The alert decrypted, with region names, ready to render."""
+    assert alert.id is not None
+    codes = region_codes(session, alert_id=alert.id)
+    names = {
+        r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
+    }
+    identifiers = session.exec(
+        select(AlertIdentifier).where(AlertIdentifier.alert_id == alert.id)
+    ).all()
+    return AlertView(
+        ref=alert.ref,
+        severity=alert.severity,
+        text=cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
+        region_names=[names.get(c, c) for c in codes],
+        categories=list(alert.categories),
+        incident_date=alert.incident_date,
+        part_of_day=alert.part_of_day,
+        identifiers=[
+            (i.kind, cipher.decrypt(i.value_enc, purpose=PURPOSE_ALERT_IDENTIFIER))
+            for i in identifiers
+        ],
+    )
+
+
+PLACEHOLDER_REF = REF_PREFIX + "X" * REF_SYMBOLS  # as long as a real one
+
+
+def draft_view(session: Session, *, draft: AlertDraft) -> AlertView:
+    """What a draft will look like to subscribers, before it has a reference."""
+    names = {
+        r.code: r.name
+        for r in session.exec(select(Region).where(col(Region.code).in_(draft.region_codes)))
+    }
+    return AlertView(
+        ref=PLACEHOLDER_REF,
+        severity=draft.severity.value,
+        text=draft.text,
+        region_names=[names.get(c, c) for c in draft.region_codes],
+        categories=draft.categories,
+        incident_date=draft.incident_date,
+        part_of_day=draft.part_of_day,
+        identifiers=draft.identifiers,
+    )

@@ -1,0 +1,469 @@
+"""Subscribing and leaving, with no names: a channel and an encrypted contact.
+
+Everything that can be asked about a contact answers the same whether it is subscribed
+or not, so the service cannot be used to find out who is a subscriber. Codes are
+stored as keyed hashes, expire, and allow a few attempts. Leaving through the API or
+the web also takes a code, so nobody can silence someone else's alerts by knowing their
+number; STOP by SMS and the link in every email work at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from sqlmodel import Session, col, delete, select
+
+from alerts import delivery
+from alerts.models import (
+    PURPOSE_CONTACT,
+    Channel,
+    CodePurpose,
+    OneTimeCode,
+    Severity,
+    Subscriber,
+    SubscriberRegion,
+)
+from app.crypto import BlindIndex, Crypto
+from app.db import utcnow
+from app.errors import FieldError, InvalidInput
+from app.i18n import Translator
+from app.identifiers import InvalidIdentifier, normalise_email, normalise_phone
+from app.regions.models import Region
+from app.settings import Settings
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send right away (a code or a link), already worded."""
+
+    channel: str
+    contact: str
+    text: str
+    subject: str | None = None
+
+
+def normalise_contact(channel: Channel, raw: str, *, default_region: str) -> str:
+    try:
+        if channel is Channel.email:
+            return normalise_email(raw)
+        number = normalise_phone(raw, default_region)
+    except InvalidIdentifier as exc:
+        raise InvalidInput([FieldError(("contact",), exc.code, exc.message)]) from None
+    kind = phonenumbers.number_type(phonenumbers.parse(number))
+    if kind not in {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }:
+        raise InvalidInput(
+            [FieldError(("contact",), "not_mobile", "not a mobile number: it cannot receive SMS")]
+        )
+    return number
+
+
+def contact_index(index: BlindIndex, channel: str, contact: str) -> bytes:
+    return index.digest(f"contact:{channel}", contact)
+
+
+def find(
+    session: Session, *, index: BlindIndex, channel: str, contact: str, lock: bool = False
+) -> Subscriber | None:
+    query = select(Subscriber).where(
+        Subscriber.channel == channel,
+        Subscriber.contact_index == contact_index(index, channel, contact),
+    )
+    return session.exec(query.with_for_update() if lock else query).first()
+
+
+def contact_of(subscriber: Subscriber, crypto: Crypto) -> str:
+    return crypto.cipher.decrypt(subscriber.contact_enc, purpose=PURPOSE_CONTACT)
+
+
+def check_regions(session: Session, codes: list[str]) -> list[str]:
+    wanted = [c.strip().upper() for c in codes]
+    known = set(
+        session.exec(select(Region.code).where(col(Region.code).in_(wanted), Region.active)).all()
+    )
+    errors = [
+        FieldError(("regions", i), "unknown_region", "unknown region code")
+        for i, c in enumerate(wanted)
+        if c not in known
+    ]
+    if errors:
+        raise InvalidInput(errors)
+    return list(dict.fromkeys(wanted))
+
+
+def region_codes(session: Session, subscriber_id: int) -> list[str]:
+    return list(
+        session.exec(
+            select(SubscriberRegion.region_code).where(
+                SubscriberRegion.subscriber_id == subscriber_id
+            )
+        )
+    )
+
+
+def region_names(session: Session, codes: list[str]) -> list[str]:
+    names = {
+        r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
+    }
+    return [names.get(c, c) for c in codes]
+
+
+def _new_subscriber(
+    session: Session, *, channel: str, contact: str, language: str, crypto: Crypto
+) -> Subscriber:
+    subscriber = Subscriber(
+        channel=channel,
+        contact_enc=crypto.cipher.encrypt(contact, purpose=PURPOSE_CONTACT),
+        contact_index=contact_index(crypto.index, channel, contact),
+        language=language,
+        created_at=utcnow(),
+    )
+    session.add(subscriber)
+    session.flush()
+    return subscriber
+
+
+def set_regions(
+    session: Session, *, subscriber: Subscriber, codes: list[str], replace: bool
+) -> None:
+    assert subscriber.id is not None
+    current = set(region_codes(session, subscriber.id))
+    if replace:
+        session.exec(
+            delete(SubscriberRegion).where(col(SubscriberRegion.subscriber_id) == subscriber.id)
+        )
+        current = set()
+    for code in codes:
+        if code not in current:
+            session.add(SubscriberRegion(subscriber_id=subscriber.id, region_code=code))
+    session.flush()
+
+
+# ---- one-time codes ---------------------------------------------------------------------------
+
+
+def _code_hash(index: BlindIndex, subscriber_id: int, purpose: str, code: str) -> bytes:
+    return index.digest("one-time-code", f"{subscriber_id}:{purpose}:{code}")
+
+
+def _link_hash(index: BlindIndex, token: str) -> bytes:
+    return index.digest("one-time-link", token)
+
+
+def _issue(
+    session: Session,
+    *,
+    subscriber: Subscriber,
+    purpose: CodePurpose,
+    crypto: Crypto,
+    lifetime: timedelta,
+    link: bool,
+    payload: dict[str, Any] | None = None,
+) -> str:
+    """A new code (6 digits) or link token for this subscriber and purpose; replaces the old one."""
+    assert subscriber.id is not None
+    secret = secrets.token_urlsafe(24) if link else f"{secrets.randbelow(10**6):06d}"
+    digest = (
+        _link_hash(crypto.index, secret)
+        if link
+        else _code_hash(crypto.index, subscriber.id, purpose, secret)
+    )
+    session.exec(
+        delete(OneTimeCode).where(
+            col(OneTimeCode.subscriber_id) == subscriber.id, col(OneTimeCode.purpose) == purpose
+        )
+    )
+    session.add(
+        OneTimeCode(
+            subscriber_id=subscriber.id,
+            purpose=purpose.value,
+            code_hash=digest,
+            expires_at=utcnow() + lifetime,
+            payload=payload or {},
+        )
+    )
+    session.flush()
+    return secret
+
+
+class CodeRejected(InvalidInput):
+    def __init__(
+        self, message: str = "the code is wrong or has expired; ask for a new one"
+    ) -> None:
+        super().__init__([FieldError(("code",), "invalid_code", message)])
+
+
+def _redeem(
+    session: Session,
+    *,
+    subscriber: Subscriber | None,
+    purpose: CodePurpose,
+    code: str,
+    crypto: Crypto,
+    settings: Settings,
+) -> OneTimeCode:
+    """The code row if `code` is right and current; counts attempts and spends it after the last.
+
+    Raises CodeRejected after flushing the count: the caller commits before passing the
+    error on, so that wrong guesses add up (see alerts/router.py)."""
+    if subscriber is None or subscriber.id is None:
+        raise CodeRejected()
+    row = session.exec(
+        select(OneTimeCode)
+        .where(OneTimeCode.subscriber_id == subscriber.id, OneTimeCode.purpose == purpose)
+        .with_for_update()
+    ).first()
+    if row is None or _expired(row.expires_at):
+        raise CodeRejected()
+    given = code.strip().replace(" ", "")
+    expected = [
+        _code_hash(crypto.index, subscriber.id, purpose, given),
+        _link_hash(crypto.index, given),
+    ]
+    if any(hmac.compare_digest(row.code_hash, e) for e in expected):
+        session.delete(row)
+        session.flush()
+        return row
+    row.attempts += 1
+    if row.attempts >= settings.code_attempts:
+        session.delete(row)
+        session.flush()
+        raise CodeRejected("too many wrong codes; ask for a new one")
+    session.add(row)
+    session.flush()
+    raise CodeRejected()
+
+
+def _expired(moment: datetime) -> bool:
+    now = utcnow()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)) <= now
+
+
+# ---- subscribing ------------------------------------------------------------------------------
+
+
+def request_subscription(
+    session: Session,
+    *,
+    channel: Channel,
+    contact: str,
+    regions: list[str],
+    language: str,
+    min_severity: Severity | None,
+    crypto: Crypto,
+    settings: Settings,
+    link_base: str,
+) -> Outgoing:
+    """Start (or change) a subscription: nothing takes effect until the code or link comes back."""
+    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    codes = check_regions(session, regions)
+    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
+    if subscriber is None:
+        subscriber = _new_subscriber(
+            session, channel=channel, contact=contact, language=language, crypto=crypto
+        )
+    payload = {
+        "regions": codes,
+        "language": language,
+        "min_severity_rank": min_severity.rank if min_severity else 0,
+    }
+    by_email = channel is Channel.email
+    lifetime = (
+        timedelta(hours=settings.link_hours)
+        if by_email
+        else timedelta(minutes=settings.code_minutes)
+    )
+    secret = _issue(
+        session, subscriber=subscriber, purpose=CodePurpose.confirm, crypto=crypto,
+        lifetime=lifetime, link=by_email, payload=payload,
+    )  # fmt: skip
+    t = _translator(language)
+    places = ", ".join(region_names(session, codes))
+    if by_email:
+        link = f"{link_base.rstrip('/')}/{language}/subscribe/confirm?t={secret}"
+        body = t("sub.link_body", regions=places, hours=settings.link_hours, link=link)
+        return Outgoing(channel, contact, body, subject=t("sub.link_subject"))
+    return Outgoing(channel, contact, t("sub.code_sms", code=secret, minutes=settings.code_minutes))
+
+
+def confirm(
+    session: Session,
+    *,
+    channel: Channel,
+    contact: str,
+    code: str,
+    crypto: Crypto,
+    settings: Settings,
+) -> Subscriber:
+    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
+    row = _redeem(
+        session,
+        subscriber=subscriber,
+        purpose=CodePurpose.confirm,
+        code=code,
+        crypto=crypto,
+        settings=settings,
+    )
+    assert subscriber is not None
+    return _apply(session, subscriber, row.payload)
+
+
+def confirm_link(session: Session, *, token: str, crypto: Crypto) -> Subscriber:
+    """The link in a confirmation email (the page asks for a click first, so that mail
+    scanners that open links do not confirm on their own)."""
+    row = session.exec(
+        select(OneTimeCode).where(
+            OneTimeCode.code_hash == _link_hash(crypto.index, token.strip()),
+            OneTimeCode.purpose == CodePurpose.confirm,
+        )
+    ).first()
+    if row is None or _expired(row.expires_at):
+        raise CodeRejected("this link is wrong or has expired; subscribe again for a new one")
+    subscriber = session.get(Subscriber, row.subscriber_id)
+    assert subscriber is not None
+    payload = row.payload
+    session.delete(row)
+    return _apply(session, subscriber, payload)
+
+
+def _apply(session: Session, subscriber: Subscriber, payload: dict[str, Any]) -> Subscriber:
+    subscriber.language = payload.get("language", subscriber.language)
+    subscriber.min_severity_rank = int(
+        payload.get("min_severity_rank", subscriber.min_severity_rank)
+    )
+    subscriber.confirmed_at = subscriber.confirmed_at or utcnow()
+    subscriber.unreachable_at = None
+    session.add(subscriber)
+    set_regions(
+        session, subscriber=subscriber, codes=list(payload.get("regions", [])), replace=True
+    )
+    return subscriber
+
+
+# ---- leaving ----------------------------------------------------------------------------------
+
+
+def remove(session: Session, *, subscriber: Subscriber) -> None:
+    """The subscriber row goes, and every message still waiting for it."""
+    assert subscriber.id is not None
+    delivery.forget_subscriber(session, subscriber_id=subscriber.id)
+    session.delete(subscriber)
+    session.flush()
+
+
+def request_leave(
+    session: Session, *, channel: Channel, contact: str, crypto: Crypto, settings: Settings
+) -> Outgoing | None:
+    """A code to confirm leaving; None (and the same answer to the caller) when not subscribed."""
+    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
+    if subscriber is None:
+        return None
+    code = _issue(
+        session, subscriber=subscriber, purpose=CodePurpose.leave, crypto=crypto,
+        lifetime=timedelta(minutes=settings.code_minutes), link=False,
+    )  # fmt: skip
+    t = _translator(subscriber.language)
+    return Outgoing(
+        channel,
+        contact,
+        t("sub.leave_code", code=code, minutes=settings.code_minutes),
+        t("sub.leave_subject"),
+    )
+
+
+def leave(
+    session: Session,
+    *,
+    channel: Channel,
+    contact: str,
+    code: str,
+    crypto: Crypto,
+    settings: Settings,
+) -> None:
+    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
+    _redeem(
+        session,
+        subscriber=subscriber,
+        purpose=CodePurpose.leave,
+        code=code,
+        crypto=crypto,
+        settings=settings,
+    )
+    assert subscriber is not None
+    remove(session, subscriber=subscriber)
+
+
+def unsubscribe_token(index: BlindIndex, subscriber_id: int) -> str:
+    """For the link in every email: the subscriber's number, signed; nothing stored."""
+    mac = index.digest("unsubscribe", str(subscriber_id))[:12].hex()
+    return f"{subscriber_id}-{mac}"
+
+
+def subscriber_from_token(session: Session, *, index: BlindIndex, token: str) -> Subscriber | None:
+    number, _, _ = token.partition("-")
+    if not number.isdigit() or not hmac.compare_digest(
+        unsubscribe_token(index, int(number)), token
+    ):
+        return None
+    return session.get(Subscriber, int(number))
+
+
+# ---- members (for the client check) -------------------------------------------------------------
+
+
+def request_member_code(
+    session: Session, *, channel: Channel, contact: str, crypto: Crypto, settings: Settings
+) -> Outgoing | None:
+    """A sign-in code for a confirmed subscriber; None (same answer to the caller) otherwise."""
+    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
+    if subscriber is None or subscriber.confirmed_at is None:
+        return None
+    code = _issue(
+        session, subscriber=subscriber, purpose=CodePurpose.login, crypto=crypto,
+        lifetime=timedelta(minutes=settings.code_minutes), link=False,
+    )  # fmt: skip
+    t = _translator(subscriber.language)
+    return Outgoing(
+        channel,
+        contact,
+        t("member.code", code=code, minutes=settings.code_minutes),
+        t("member.subject"),
+    )
+
+
+def verify_member(
+    session: Session,
+    *,
+    channel: Channel,
+    contact: str,
+    code: str,
+    crypto: Crypto,
+    settings: Settings,
+) -> Subscriber:
+    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
+    _redeem(
+        session,
+        subscriber=subscriber,
+        purpose=CodePurpose.login,
+        code=code,
+        crypto=crypto,
+        settings=settings,
+    )
+    assert subscriber is not None
+    return subscriber
+
+
+def _translator(lang: str) -> Translator:
+    return Translator(lang)

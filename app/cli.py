@@ -1,0 +1,300 @@
+"""The `redflag` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import Session, select
+
+import migrations.metadata  # noqa: F401  (every domain's tables, so foreign keys resolve)
+from app.settings import Settings, SettingsError, load_settings, new_jwt_secret, new_key
+
+cli = typer.Typer(
+    help="redflag: anonymous incident reports and alerts for sex workers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Run the web application (API and pages)."""
+    import uvicorn
+
+    from app.logs import logging_config
+
+    settings = _settings()
+    if settings.embedded_worker is None and not settings.is_production:
+        # The app factory reads the environment: in development one process does everything.
+        os.environ["REDFLAG_EMBEDDED_WORKER"] = "true"
+        settings = _settings()
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    typer.echo(
+        f"\nredflag is starting on http://{shown}:{port}\n"
+        f"  report form:   http://{shown}:{port}/\n"
+        f"  status page:   http://{shown}:{port}/en/status\n"
+        f"  moderators:    http://{shown}:{port}/mod\n"
+        f"  API schema:    http://{shown}:{port}/api/openapi.json"
+        + ("" if settings.is_production else f"  (docs: http://{shown}:{port}/api/docs)")
+        + (
+            "\n  alerts are sent by a worker inside this server"
+            if settings.embedded_worker
+            else "\n  alerts are sent by `redflag worker` (run it next to this server)"
+        )
+        + "\nPress Ctrl+C to stop.\n"
+    )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=logging_config(settings.log_level),
+        access_log=False,
+        server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+
+
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Send what is due now, then stop")] = False,
+) -> None:
+    """Send alerts: claim due messages and send them. Run as many as you like."""
+    import asyncio
+    import logging.config
+    import signal
+
+    from alerts.providers import build, close_all
+    from alerts.worker import make_worker
+    from app.db import make_engine, make_session_factory
+    from app.logs import logging_config
+
+    settings = _settings()
+    logging.config.dictConfig(logging_config(settings.log_level))
+    engine = make_engine(settings.database_url)
+
+    async def run() -> None:
+        providers = build(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        sender = make_worker(settings, make_session_factory(engine), providers)
+        try:
+            await (sender.drain() if once else sender.run(stop))
+        finally:
+            await close_all(providers)
+
+    try:
+        asyncio.run(run())
+    finally:
+        engine.dispose()
+
+
+@cli.command()
+def migrate(
+    regions: Annotated[
+        Path | None,
+        typer.Option(help="Region file to load (default: the Netherlands, if no regions yet)"),
+    ] = None,
+) -> None:
+    """Bring the database schema to the latest version and load the region tree."""
+    from app.migrate import migrate as run_migrate
+    from app.regions.service import RegionFileError
+
+    settings = _settings()
+    try:
+        result = run_migrate(settings, regions_file=regions)
+    except RegionFileError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
+    typer.echo("database schema is up to date")
+    if result.regions:
+        r = result.regions
+        typer.echo(f"regions: {r.added} added, {r.updated} updated, {r.retired} retired")
+
+
+@cli.command("load-regions")
+def load_regions(
+    path: Annotated[Path, typer.Argument(help="Region file (see docs/regions.md)")],
+) -> None:
+    """Add or update a country's region tree from a file."""
+    from app.db import make_engine
+    from app.migrate import load_regions as run_load
+    from app.regions.service import RegionFileError
+
+    engine = make_engine(_settings().database_url)
+    try:
+        result = run_load(engine, path)
+    except RegionFileError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"regions: {result.added} added, {result.updated} updated, {result.retired} retired")
+
+
+@cli.command("demo-data")
+def demo_data() -> None:
+    """Add made-up reports and two demo moderators to look around with (development only)."""
+    import secrets as random_secrets
+
+    from app import demo
+    from app.crypto import Crypto
+    from app.db import make_engine
+    from moderation import accounts
+    from moderation.models import Moderator, Role
+
+    settings = _settings()
+    if settings.is_production:
+        typer.echo("demo-data refuses to run with REDFLAG_ENV=production", err=True)
+        raise typer.Exit(2)
+    engine = make_engine(settings.database_url)
+    created = []
+    try:
+        with Session(engine) as session:
+            codes = demo.load(
+                session,
+                crypto=Crypto.from_settings(settings),
+                default_region=settings.default_country,
+            )
+            for name, role in [("demo-admin", Role.admin), ("demo-moderator", Role.moderator)]:
+                if (
+                    session.exec(select(Moderator.id).where(Moderator.username == name)).first()
+                    is None
+                ):
+                    password = random_secrets.token_urlsafe(12)
+                    accounts.create(session, username=name, password=password, role=role)
+                    created.append((name, password))
+            session.commit()
+    finally:
+        engine.dispose()
+    if codes:
+        typer.echo(
+            f"added {len(codes)} demo reports; their receipt codes (try them on /en/status):"
+        )
+        for code in codes:
+            typer.echo(f"  {code}")
+    else:
+        typer.echo("demo reports are already there")
+    for name, password in created:
+        typer.echo(f"moderator {name}, password {password} (log in at /mod; shown only now)")
+
+
+@cli.command("create-moderator")
+def create_moderator(
+    name: Annotated[
+        str, typer.Argument(help="Username: 3 to 40 of a-z, 0-9, dot, dash, underscore")
+    ],
+    role: Annotated[str, typer.Option(help="admin or moderator")] = "moderator",
+) -> None:
+    """Create a moderator account; the password is read from standard input."""
+    from app.crypto import Crypto
+    from app.db import make_engine
+    from app.errors import Conflict, InvalidInput
+    from moderation import accounts, audit, security
+    from moderation.models import PURPOSE_TOTP, Role
+
+    if role not in {r.value for r in Role}:
+        typer.echo("--role must be admin or moderator", err=True)
+        raise typer.Exit(2)
+    password = _read_password()
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            try:
+                moderator = accounts.create(
+                    session, username=name, password=password, role=Role(role)
+                )
+            except (InvalidInput, Conflict) as exc:
+                typer.echo(exc.message, err=True)
+                raise typer.Exit(2) from None
+            secret = None
+            if settings.require_totp and role == Role.admin:
+                secret = security.new_totp_secret()
+                moderator.totp_secret_enc = Crypto.from_settings(settings).cipher.encrypt(
+                    secret, purpose=PURPOSE_TOTP
+                )
+                moderator.totp_confirmed = True
+                session.add(moderator)
+            audit.record(
+                session,
+                moderator_id=None,
+                action="moderator.create",
+                target_type="moderator",
+                target_id=moderator.id,
+            )
+            username = moderator.username
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"created {role} {username}")
+    if secret:
+        typer.echo(f"two-factor key (add it to an authenticator app): {secret}")
+        typer.echo(security.totp_uri(secret, username))
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Password again: "):
+            typer.echo("the passwords differ", err=True)
+            raise typer.Exit(2)
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+@cli.command()
+def reencrypt() -> None:
+    """Re-encrypt all stored data under REDFLAG_DATA_KEY (after moving the old key to
+    REDFLAG_OLD_DATA_KEYS). Safe to interrupt and run again."""
+    from app.crypto import Crypto
+    from app.db import make_engine
+    from app.rotation import reencrypt_all
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            counts = reencrypt_all(session, cipher=Crypto.from_settings(settings).cipher)
+            session.commit()
+    finally:
+        engine.dispose()
+    for column, count in counts.items():
+        typer.echo(f"{column}: {count} re-encrypted")
+    typer.echo("done; once every instance runs with the new key, REDFLAG_OLD_DATA_KEYS can go")
+
+
+@cli.command()
+def keygen() -> None:
+    """Print fresh secrets for the environment (production set-up, key rotation)."""
+    typer.echo(f"REDFLAG_DATA_KEY={new_key()}")
+    typer.echo(f"REDFLAG_INDEX_KEY={new_key()}")
+    typer.echo(f"REDFLAG_JWT_SECRET={new_jwt_secret()}")
+
+
+def main() -> None:
+    cli(prog_name="redflag")
+
+
+if __name__ == "__main__":
+    main()

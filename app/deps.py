@@ -1,0 +1,59 @@
+"""FastAPI dependencies, as `Annotated` aliases so routes read like sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.crypto import Crypto
+from app.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_crypto(request: Request) -> Crypto:
+    crypto: Crypto = request.app.state.crypto
+    return crypto
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's one transaction: committed when the route returns, rolled back on error.
+
+    Used with scope="function" so the commit happens before the response is sent: a
+    reporter is never told "received" for a report that failed to commit.
+    """
+    session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CryptoDep = Annotated[Crypto, Depends(get_crypto)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def client_address(request: Request) -> str:
+    """Only for rate limiting, in memory: never store or log what this returns."""
+    return request.client.host if request.client else "unknown"
+
+
+class RateLimit:
+    """A route dependency counting the request against one rate-limit bucket."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    def __call__(self, request: Request) -> None:
+        request.app.state.limiter.hit(self.bucket, client_address(request))

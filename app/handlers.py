@@ -1,0 +1,114 @@
+"""Turning errors into responses: JSON under /api, a short translated page elsewhere.
+
+No response ever repeats what was submitted. FastAPI's own validation errors include
+the offending input; here only the field, the kind of problem and a message remain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
+
+from app.errors import InvalidInput, RateLimited, RedflagError
+from app.i18n import LANGUAGES, Translator, negotiate
+from app.middleware import SECURITY_HEADERS
+
+_PAGE_MESSAGES = {
+    404: "error.page_not_found",
+    405: "error.page_not_found",
+    413: "error.too_large",
+    429: "error.rate_limited",
+}
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith("/api/") or path in {"/healthz", "/readyz", "/metrics"}
+
+
+def _language(path: str, accept_language: str | None) -> str:
+    first = path.strip("/").split("/", 1)[0]
+    return first if first in LANGUAGES else negotiate(accept_language)
+
+
+def _page(app: Any, path: str, accept_language: str | None, status: int) -> Response:
+    lang = _language(path, accept_language)
+    _ = Translator(lang)
+    return app.state.pages.message(  # type: ignore[no-any-return,unused-ignore]
+        lang=lang,
+        title=_("error.title"),
+        message=_(_PAGE_MESSAGES.get(status, "error.server")),
+        status_code=status,
+    )
+
+
+def _respond(
+    request: Request, status: int, detail: Any, headers: dict[str, str] | None = None
+) -> Response:
+    if _is_api(request.url.path):
+        response: Response = JSONResponse({"detail": detail}, status_code=status)
+    else:
+        response = _page(
+            request.app, request.url.path, request.headers.get("accept-language"), status
+        )
+    response.headers.update(headers or {})
+    return response
+
+
+async def redflag_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RedflagError)
+    detail: Any = exc.message
+    if isinstance(exc, InvalidInput):
+        detail = [e.as_json() for e in exc.errors]
+    headers = dict(exc.response_headers)
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return _respond(request, exc.status_code, detail, headers)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if not _is_api(request.url.path):
+        return _respond(request, 404, "Not Found")  # e.g. /xx/report: no such language
+    detail = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        field = ".".join(str(p) for p in loc[1:]) or str(loc[0])
+        detail.append(
+            {"loc": loc, "field": field, "type": error["type"], "msg": f"{field}: {error['msg']}"}
+        )
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return _respond(request, exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    # Outside the other middleware, so the security headers are added here. uvicorn logs
+    # the traceback through the redacting formatter (app/logs.py).
+    response = _respond(request, 500, "Internal error. Nothing was saved; please try again.")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def too_large_response(scope: Scope, max_bytes: int) -> Response:
+    path = scope.get("path", "")
+    if _is_api(path):
+        detail = f"Request body too large: the limit is {max_bytes // 1024} KB"
+        return JSONResponse({"detail": detail}, status_code=413)
+    accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+    return _page(scope["app"], path, accept, 413)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RedflagError, redflag_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, server_error)

@@ -1,0 +1,138 @@
+"""The application factory: `uvicorn app.main:create_app --factory`, or `redflag serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from alerts import pages as alerts_pages
+from alerts import providers as alert_providers
+from alerts import router as alerts_router
+from alerts.messenger import Messenger
+from alerts.worker import make_worker
+from app import __version__, handlers
+from app.crypto import Crypto
+from app.db import SessionFactory, make_engine, make_session_factory
+from app.middleware import AccessLog, BodyLimit, SecurityHeaders
+from app.ratelimit import RateLimiter
+from app.regions.router import router as regions_router
+from app.reports.pages import router as report_pages
+from app.reports.router import router as reports_router
+from app.settings import Settings, load_settings
+from app.web import Pages
+from moderation import pages as moderation_pages
+from moderation import router as moderation_router
+
+DESCRIPTION = """
+Anonymous incident reports from sex workers, verified by moderators, sent out as
+alerts to opted-in sex workers in the matching regions.
+
+Nothing here identifies a reporter: no accounts, no IP addresses, no cookies. A report
+returns a **receipt code**, shown once; it travels in bodies and headers, never in URLs.
+Errors name the field and the problem and never repeat what was sent.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, session_factory: SessionFactory | None = None
+) -> FastAPI:
+    settings = settings or load_settings()
+    engine = None
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+
+    providers = alert_providers.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker = None
+        if settings.embedded_worker:
+            worker = asyncio.create_task(
+                make_worker(settings, session_factory, providers).run(stop)
+            )
+        yield
+        stop.set()
+        if worker is not None:
+            await worker
+        await alert_providers.close_all(providers)
+        if engine is not None:
+            engine.dispose()
+
+    app = FastAPI(
+        title="redflag",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.crypto = Crypto.from_settings(settings)
+    app.state.pages = Pages(settings, packages=("app", "alerts"))
+    app.state.messenger = Messenger(providers)
+    app.state.mod_pages = moderation_pages.make_pages(settings)
+    app.state.limiter = RateLimiter(
+        storage_uri=settings.redis_url or "memory://",
+        key=hmac.new(settings.key_bytes("index_key"), b"rate limits", hashlib.sha256).digest(),
+        rules={
+            "submit": settings.rate_limit_submit,
+            "lookup": settings.rate_limit_lookup,
+            "login": settings.rate_limit_login,
+            "check": settings.rate_limit_check,
+        },
+    )
+
+    handlers.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
+    app.add_middleware(AccessLog)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(regions_router)
+    api.include_router(reports_router)
+    api.include_router(moderation_router.auth_router)
+    api.include_router(moderation_router.router)
+    api.include_router(moderation_router.admin_router)
+    api.include_router(alerts_router.router)
+    app.include_router(api)
+    app.include_router(alerts_router.webhooks)
+    app.include_router(moderation_pages.router)
+    app.include_router(alerts_pages.router)
+    app.include_router(_operations_router(settings))
+    app.include_router(report_pages)
+    return app
+
+
+def _operations_router(settings: Settings) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers. Says nothing about the database."""
+        return {"status": "ok"}
+
+    if not settings.is_production:
+
+        @router.get("/api/docs")
+        def docs() -> HTMLResponse:
+            page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="redflag API")
+            # Swagger UI comes from a CDN; only this development page may load it.
+            page.headers["content-security-policy"] = (
+                "default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; "
+                "style-src https://cdn.jsdelivr.net; img-src data: https://fastapi.tiangolo.com; "
+                "connect-src 'self'; frame-ancestors 'none'"
+            )
+            return page
+
+    return router

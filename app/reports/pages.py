@@ -1,0 +1,356 @@
+"""The pages people actually use: the report form, the receipt, the status page.
+
+Server-rendered and complete without JavaScript. Form posts are turned into the same
+`ReportCreate` the API takes, so both paths share one validation and one service.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.errors import Conflict, FieldError, InvalidInput
+from app.i18n import Translator, negotiate
+from app.regions import service as regions_service
+from app.reports import service
+from app.reports.models import (
+    MAX_DESCRIPTION,
+    MAX_MESSAGE,
+    MAX_TEXT,
+    Category,
+    Language,
+    PartOfDay,
+    PerpetratorIn,
+    ReportCreate,
+    ReportStatusPublic,
+    latest_date_anywhere,
+)
+from app.web import Pages
+
+router = APIRouter(include_in_schema=False)
+
+
+class ReportForm(BaseModel):
+    """The form exactly as a browser posts it: every field a string, all may be empty."""
+
+    place: str = ""
+    incident_date: str = ""
+    part_of_day: str = ""
+    categories: list[str] = []
+    what_happened: str = ""
+    phones: str = ""
+    emails: str = ""
+    plates: str = ""
+    handles: str = ""
+    description: str = ""
+    consent_police: str = ""
+    form_token: str = ""
+
+
+class CodeForm(BaseModel):
+    receipt_code: str = ""
+    message: str = ""
+    confirm: str = ""
+
+
+def pages(request: Request) -> Pages:
+    renderer: Pages = request.app.state.pages
+    return renderer
+
+
+PagesDep = Annotated[Pages, Depends(pages)]
+
+
+@router.get("/")
+def home(request: Request) -> RedirectResponse:
+    lang = negotiate(request.headers.get("accept-language"))
+    return RedirectResponse(f"/{lang}/", status_code=303)
+
+
+@router.get("/{lang}/")
+@router.get("/{lang}/report")
+def report_form(lang: Language, session: SessionDep, pages: PagesDep) -> HTMLResponse:
+    return _form_page(pages, session, lang, values={"incident_date": ""}, errors={})
+
+
+@router.post("/{lang}/report", dependencies=[Depends(RateLimit("submit"))])
+def submit_report_form(
+    lang: Language,
+    form: Annotated[ReportForm, Form()],
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    perpetrator = {
+        "phones": _split(form.phones),
+        "emails": _split(form.emails),
+        "plates": _split(form.plates),
+        "handles": _split(form.handles),
+        "description": form.description or None,
+    }
+    counts = {k: len(v) for k, v in perpetrator.items() if isinstance(v, list)}
+    errors: dict[str, str] = {}
+
+    place = regions_service.resolve_place(session, typed=form.place)
+    if place.region is None:
+        errors["place"] = _place_error(_, form.place, place.candidates)
+    try:
+        identifiers = PerpetratorIn.model_validate(perpetrator)
+        _add(
+            errors,
+            _,
+            counts,
+            service.identifier_errors(identifiers, default_region=settings.default_country),
+        )
+    except ValidationError as exc:
+        _add(errors, _, counts, _pydantic_errors(exc, prefix=("perpetrator",)))
+    raw: dict[str, Any] = {
+        "region": place.region.code if place.region else "",
+        "categories": form.categories,
+        "what_happened": form.what_happened,
+        "perpetrator": perpetrator,
+        "consent_police": bool(form.consent_police),
+        "language": lang.value,
+    }
+    raw.update({k: v for k in ("incident_date", "part_of_day") if (v := getattr(form, k))})
+    data = None
+    try:
+        data = ReportCreate.model_validate(raw)
+    except ValidationError as exc:
+        _add(errors, _, counts, _pydantic_errors(exc))
+    if errors or data is None:
+        return _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+
+    try:
+        _, code = service.submit(
+            session,
+            data=data,
+            crypto=crypto,
+            default_region=settings.default_country,
+            form_token=form.form_token or None,
+        )
+    except service.AlreadySubmitted:
+        session.rollback()
+        return pages.message(
+            lang=lang.value, title=_("already.title"), message=_("already.body"), status_code=409
+        )
+    except InvalidInput as exc:  # only if something changed between the checks and the insert
+        session.rollback()
+        _add(errors, _, counts, exc.errors)
+        return _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+    return pages.render("receipt.html", lang=lang.value, receipt_code=code)
+
+
+@router.get("/{lang}/status")
+def status_lookup(lang: Language, pages: PagesDep) -> HTMLResponse:
+    return pages.render("status_lookup.html", lang=lang.value, page="status")
+
+
+@router.post("/{lang}/status", dependencies=[Depends(RateLimit("lookup"))])
+def status_page(
+    lang: Language,
+    form: Annotated[CodeForm, Form()],
+    session: SessionDep,
+    crypto: CryptoDep,
+    pages: PagesDep,
+) -> HTMLResponse:
+    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
+    if report is None:
+        return _not_found(pages, lang, form)
+    status = service.status_of(session, report=report, cipher=crypto.cipher)
+    return _status_page(pages, lang, form.receipt_code, status)
+
+
+@router.post("/{lang}/status/reply", dependencies=[Depends(RateLimit("lookup"))])
+def reply_page(
+    lang: Language,
+    form: Annotated[CodeForm, Form()],
+    session: SessionDep,
+    crypto: CryptoDep,
+    pages: PagesDep,
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
+    if report is None:
+        return _not_found(pages, lang, form)
+    message = form.message.strip()
+    error = None
+    if not message:
+        error = _("error.reply_empty")
+    elif len(message) > MAX_MESSAGE:
+        error = _("error.too_long", max=MAX_MESSAGE)
+    else:
+        try:
+            service.reply(session, report=report, message=message, cipher=crypto.cipher)
+        except Conflict:
+            session.rollback()
+            error = _("error.no_question")
+    status = service.status_of(session, report=report, cipher=crypto.cipher)
+    if error:
+        return _status_page(pages, lang, form.receipt_code, status, errors={"message": error})
+    return _status_page(pages, lang, form.receipt_code, status, notice=_("status.reply_sent"))
+
+
+@router.post("/{lang}/status/withdraw", dependencies=[Depends(RateLimit("lookup"))])
+def withdraw_page(
+    lang: Language,
+    form: Annotated[CodeForm, Form()],
+    session: SessionDep,
+    crypto: CryptoDep,
+    pages: PagesDep,
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
+    if report is None:
+        return _not_found(pages, lang, form)
+    error = None
+    if not form.confirm:
+        error = _("error.confirm_withdraw")
+    else:
+        try:
+            service.withdraw(session, report=report)
+        except Conflict:
+            session.rollback()
+            error = _("error.cannot_withdraw")
+    status = service.status_of(session, report=report, cipher=crypto.cipher)
+    if error:
+        return _status_page(pages, lang, form.receipt_code, status, errors={"confirm": error})
+    return _status_page(pages, lang, form.receipt_code, status, notice=_("status.withdrawn_done"))
+
+
+# ---- helpers ------------------------------------------------------------------------
+
+
+def _form_page(
+    pages: Pages,
+    session: Session,
+    lang: Language,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> HTMLResponse:
+    return pages.render(
+        "report_form.html",
+        lang=lang.value,
+        status_code=status,
+        values=values,
+        errors=errors,
+        places=regions_service.place_labels(session),
+        parts_of_day=[p.value for p in PartOfDay],
+        categories=[c.value for c in Category],
+        max_date=latest_date_anywhere().isoformat(),
+        max_text=MAX_TEXT,
+        max_description=MAX_DESCRIPTION,
+        # Not a session: a one-time value so that a double tap files one report, not two.
+        form_token=values.get("form_token") or secrets.token_urlsafe(24),
+    )
+
+
+def _status_page(
+    pages: Pages,
+    lang: Language,
+    receipt_code: str,
+    report: ReportStatusPublic,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    return pages.render(
+        "status.html",
+        lang=lang.value,
+        page="status",
+        status_code=422 if errors else 200,
+        report=report,
+        receipt_code=receipt_code,
+        errors=errors or {},
+        notice=notice,
+        max_message=MAX_MESSAGE,
+    )
+
+
+def _not_found(pages: Pages, lang: Language, form: CodeForm) -> HTMLResponse:
+    _ = Translator(lang.value)
+    return pages.render(
+        "status_lookup.html",
+        lang=lang.value,
+        page="status",
+        status_code=404,
+        values={"receipt_code": form.receipt_code},
+        errors={"receipt_code": _("error.receipt_not_found")},
+    )
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\n]+", text) if part.strip()]
+
+
+def _place_error(_: Translator, typed: str, candidates: Sequence[Any]) -> str:
+    if not typed.strip():
+        return _("error.required")
+    if candidates:
+        return _("error.place_choose", options=", ".join(c.name for c in candidates[:6]))
+    return _("error.place_unknown")
+
+
+def _pydantic_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[FieldError]:
+    return [
+        FieldError(
+            (*prefix, *e["loc"]),
+            e["type"],
+            str((e.get("ctx") or {}).get("max_length", "")),  # the only detail the page needs
+        )
+        for e in exc.errors()
+    ]
+
+
+# Which form field an API field belongs to.
+_FORM_FIELD = {"region": "place", "perpetrator": None}
+
+
+def _add(
+    errors: dict[str, str], _: Translator, counts: dict[str, int], found: Iterable[FieldError]
+) -> None:
+    for error in found:
+        loc = [str(part) for part in error.loc]
+        if loc[0] == "perpetrator" and len(loc) > 1:
+            field = loc[1]
+        else:
+            field = _FORM_FIELD.get(loc[0], loc[0]) or loc[0]
+        if field == "place" and "place" in errors:
+            continue
+        errors.setdefault(field, _message(_, field, error, counts))
+
+
+def _message(_: Translator, field: str, error: FieldError, counts: dict[str, int]) -> str:
+    kind = error.type
+    if kind.startswith("invalid_"):
+        position = error.loc[-1]
+        if counts.get(field, 0) > 1 and isinstance(position, int):
+            return _(f"error.{kind}_n", n=position + 1)
+        return _(f"error.{kind}")
+    if field == "incident_date":
+        return _(
+            f"error.{kind}" if kind in {"date_in_future", "date_too_old"} else "error.date_invalid"
+        )
+    if field == "part_of_day":
+        return _("error.part_of_day")
+    if field == "categories":
+        return _("error.categories") if kind in {"missing", "too_short"} else _("error.invalid")
+    if kind == "string_too_long":
+        return _("error.too_long", max=error.msg)
+    if kind == "too_long":
+        return _("error.too_many", max=error.msg)
+    if kind == "missing":
+        return _("error.required")
+    return _("error.invalid")

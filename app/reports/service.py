@@ -1,0 +1,240 @@
+"""The report domain: submit, look up by receipt code, reply, withdraw.
+
+Services take a session and plain values, flush but never commit: the caller's
+transaction decides. Everything is validated before the first write, so a refused
+submission leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, delete, select
+
+from app import receipts
+from app.crypto import Crypto, FieldCipher
+from app.db import coarse_now
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.identifiers import IdentifierKind, InvalidIdentifier, normalise
+from app.regions import service as regions_service
+from app.reports.models import (
+    CATEGORY_URGENCY,
+    PURPOSE_DESCRIPTION,
+    PURPOSE_IDENTIFIER,
+    PURPOSE_MESSAGE,
+    PURPOSE_TEXT,
+    TRANSITIONS,
+    MessageAuthor,
+    PerpetratorIn,
+    QuestionPublic,
+    Report,
+    ReportCreate,
+    ReportIdentifier,
+    ReportMessage,
+    ReportStatus,
+    ReportStatusPublic,
+)
+
+# (kind, field of PerpetratorIn)
+IDENTIFIER_FIELDS = (
+    (IdentifierKind.phone, "phones"),
+    (IdentifierKind.email, "emails"),
+    (IdentifierKind.plate, "plates"),
+    (IdentifierKind.handle, "handles"),
+)
+
+NOT_FOUND = "No report matches this receipt code."
+WITHDRAWABLE = {ReportStatus.submitted, ReportStatus.in_review, ReportStatus.needs_info}
+
+
+class AlreadySubmitted(Conflict):
+    """The same form was sent twice (a double tap, a reload): the first one counts."""
+
+    def __init__(self) -> None:
+        super().__init__("This form was already submitted; use the receipt code shown then.")
+
+
+def submit(
+    session: Session,
+    *,
+    data: ReportCreate,
+    crypto: Crypto,
+    default_region: str,
+    form_token: str | None = None,
+) -> tuple[Report, str]:
+    """Validate, encrypt and store a report. Returns it with its receipt code, shown once."""
+    identifiers, errors = _normalise_identifiers(data.perpetrator, default_region)
+    if regions_service.get_municipality(session, code=data.region) is None:
+        errors.insert(
+            0, FieldError(("region",), "unknown_region", "unknown municipality code (e.g. GM0106)")
+        )
+    if errors:
+        raise InvalidInput(errors)
+
+    token_hash = crypto.index.digest("form-token", form_token) if form_token else None
+    if (
+        token_hash
+        and session.exec(select(Report.id).where(Report.form_token_hash == token_hash)).first()
+    ):
+        raise AlreadySubmitted()
+
+    code = receipts.new_code()
+    cipher = crypto.cipher
+    report = Report(
+        receipt_hash=crypto.index.digest("receipt", receipts.normalise(code) or ""),
+        form_token_hash=token_hash,
+        region_code=data.region.upper(),
+        incident_date=data.incident_date,
+        part_of_day=data.part_of_day.value,
+        categories=[c.value for c in data.categories],
+        urgency=max(CATEGORY_URGENCY[c] for c in data.categories),
+        what_happened_enc=_encrypt_optional(cipher, data.what_happened, PURPOSE_TEXT),
+        perpetrator_description_enc=_encrypt_optional(
+            cipher, data.perpetrator.description, PURPOSE_DESCRIPTION
+        ),
+        consent_police=data.consent_police,
+        language=data.language.value,
+        submitted_at=coarse_now(),
+    )
+    session.add(report)
+    session.flush()
+    assert report.id is not None
+    for kind, value in identifiers:
+        session.add(
+            ReportIdentifier(
+                report_id=report.id,
+                kind=kind.value,
+                value_enc=cipher.encrypt(value, purpose=PURPOSE_IDENTIFIER),
+                blind_index=crypto.index.digest(kind.value, value),
+            )
+        )
+    session.flush()
+    return report, code
+
+
+def identifier_errors(perpetrator: PerpetratorIn, *, default_region: str) -> list[FieldError]:
+    """What is wrong with the reported person's identifiers, one error per bad value."""
+    return _normalise_identifiers(perpetrator, default_region)[1]
+
+
+def _normalise_identifiers(
+    perpetrator: PerpetratorIn, default_region: str
+) -> tuple[list[tuple[IdentifierKind, str]], list[FieldError]]:
+    found: dict[tuple[IdentifierKind, str], None] = {}
+    errors = []
+    for kind, field in IDENTIFIER_FIELDS:
+        for i, raw in enumerate(getattr(perpetrator, field)):
+            try:
+                found[(kind, normalise(kind, raw, default_region=default_region))] = None
+            except InvalidIdentifier as exc:
+                errors.append(FieldError(("perpetrator", field, i), exc.code, exc.message))
+    return list(found), errors
+
+
+def _encrypt_optional(cipher: FieldCipher, text: str | None, purpose: str) -> bytes | None:
+    return cipher.encrypt(text, purpose=purpose) if text else None
+
+
+def find_by_receipt_or_none(
+    session: Session, *, crypto: Crypto, receipt_code: str
+) -> Report | None:
+    digest = receipts.code_hash(crypto.index, receipt_code)
+    if digest is None:
+        return None
+    return session.exec(select(Report).where(Report.receipt_hash == digest)).first()
+
+
+def find_by_receipt(session: Session, *, crypto: Crypto, receipt_code: str) -> Report:
+    """The report a receipt code belongs to. Malformed and unknown codes fail alike."""
+    report = find_by_receipt_or_none(session, crypto=crypto, receipt_code=receipt_code)
+    if report is None:
+        raise NotFound(NOT_FOUND)
+    return report
+
+
+def transition(report: Report, to: ReportStatus) -> None:
+    current = ReportStatus(report.status)
+    if to not in TRANSITIONS[current]:
+        raise Conflict(f"A report that is {current.value} cannot become {to.value}.")
+    report.status = to.value
+    report.version += 1
+    if to not in {ReportStatus.in_review}:
+        report.claimed_by_id = None
+        report.claim_expires_at = None
+
+
+def status_of(session: Session, *, report: Report, cipher: FieldCipher) -> ReportStatusPublic:
+    messages = session.exec(
+        select(ReportMessage)
+        .where(ReportMessage.report_id == report.id)
+        .order_by(col(ReportMessage.id))
+    ).all()
+    questions = []
+    for i, message in enumerate(messages):
+        if message.author == MessageAuthor.moderator:
+            answered = any(m.author == MessageAuthor.reporter for m in messages[i + 1 :])
+            questions.append(
+                QuestionPublic(
+                    asked_on=message.created_at.date(),
+                    text=cipher.decrypt(message.body_enc, purpose=PURPOSE_MESSAGE),
+                    answered=answered,
+                )
+            )
+    status = ReportStatus(report.status)
+    return ReportStatusPublic(
+        status=status,
+        submitted_on=report.submitted_at.date(),
+        questions=questions,
+        can_reply=status is ReportStatus.needs_info,
+        can_withdraw=status in WITHDRAWABLE,
+    )
+
+
+def ask_reporter(session: Session, *, report: Report, question: str, cipher: FieldCipher) -> None:
+    """A moderator's question: the report waits for the reporter (in_review -> needs_info)."""
+    transition(report, ReportStatus.needs_info)
+    _add_message(session, report, MessageAuthor.moderator, question, cipher)
+
+
+def reply(session: Session, *, report: Report, message: str, cipher: FieldCipher) -> None:
+    """The reporter's answer: the report goes back into the queue (needs_info -> submitted)."""
+    if report.status != ReportStatus.needs_info:
+        raise Conflict("There is no open question to answer on this report.")
+    transition(report, ReportStatus.submitted)
+    _add_message(session, report, MessageAuthor.reporter, message, cipher)
+
+
+def _add_message(
+    session: Session, report: Report, author: MessageAuthor, text: str, cipher: FieldCipher
+) -> None:
+    assert report.id is not None
+    session.add(report)
+    session.add(
+        ReportMessage(
+            report_id=report.id,
+            author=author.value,
+            body_enc=cipher.encrypt(text, purpose=PURPOSE_MESSAGE),
+            created_at=coarse_now(),
+        )
+    )
+    session.flush()
+
+
+def withdraw(session: Session, *, report: Report) -> None:
+    """The reporter takes the report back; everything they wrote is deleted at once."""
+    if ReportStatus(report.status) not in WITHDRAWABLE:
+        raise Conflict(f"A report that is {report.status} can no longer be withdrawn.")
+    transition(report, ReportStatus.withdrawn)
+    purge_text(session, report=report)
+
+
+def purge_text(session: Session, *, report: Report) -> None:
+    """Delete the free text, the identifiers and the messages; keep the bare facts."""
+    report.what_happened_enc = None
+    report.perpetrator_description_enc = None
+    report.form_token_hash = None
+    report.text_purged_at = datetime.now(UTC)
+    session.add(report)
+    session.exec(delete(ReportIdentifier).where(col(ReportIdentifier.report_id) == report.id))
+    session.exec(delete(ReportMessage).where(col(ReportMessage.report_id) == report.id))
+    session.flush()

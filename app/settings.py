@@ -1,0 +1,255 @@
+"""One settings object, read from `REDFLAG_*` environment variables.
+
+In production every secret must come from the environment and start-up refuses a
+missing or placeholder one. In development missing secrets are generated once into
+a local file (mode 0600, under `var/`, outside git) so `make run` needs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KEY_BYTES = 32
+SECRET_NAMES = ("data_key", "index_key", "jwt_secret")
+_PLACEHOLDER_WORDS = ("change", "placeholder", "secret", "example", "todo", "xxx", "dummy")
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"redflag cannot start with this configuration:\n{lines}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REDFLAG_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///var/redflag.db"
+    # base64 of 32 random bytes each; see `redflag keygen`.
+    data_key: SecretStr | None = None
+    old_data_keys: SecretStr | None = None  # comma-separated; only used to decrypt
+    index_key: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    default_country: str = "NL"
+    redis_url: str | None = None
+
+    secrets_file: Path = Path("var/dev-secrets.env")
+    regions_file: Path | None = None  # None: the Netherlands, shipped with the app
+    quick_exit_url: str = "https://www.google.com/search?q=weather"
+    rate_limit_submit: str = "10/minute;100/day"
+    rate_limit_lookup: str = "30/minute;300/day"
+    rate_limit_login: str = "20/minute;200/day"
+    max_body_bytes: int = 64 * 1024
+    forwarded_allow_ips: str = "127.0.0.1"
+    log_level: str = "INFO"
+
+    # Moderation
+    token_minutes: int = 15  # moderator access tokens; at most 15
+    require_totp: bool = False  # admins must use a second factor
+    claim_minutes: int = 15
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    four_eyes_threshold: int = 500  # alerts reaching more subscribers need a second moderator
+
+    # Alerts
+    identifier_masking: Literal["full", "partial", "none"] = "partial"
+    sms_max_segments: int = 3
+    check_access: Literal["members", "open"] = "members"
+    rate_limit_check: str = "20/hour;100/day"
+    member_token_minutes: int = 30
+    code_minutes: int = 15  # one-time codes by SMS
+    link_hours: int = 24  # confirmation links by email
+    code_attempts: int = 5
+
+    # Providers: "twilio" / "smtp" in production, "console" prints instead of sending
+    sms_provider: Literal["twilio", "console", "none"] = "console"
+    email_provider: Literal["smtp", "console", "none"] = "console"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "redflag <alerts@localhost>"
+    smtp_starttls: bool = True
+    smtp_ca_file: Path | None = None  # a private CA for the mail server, if it has one
+
+    # The delivery worker
+    worker_batch: int = 100
+    worker_concurrency: int = 20
+    worker_rate: float = 30.0  # messages per second, across this worker's sends
+    worker_lease_seconds: int = 120
+    worker_poll_seconds: float = 0.5
+    delivery_deadline_hours: int = 24  # transient failures are retried until then
+    embedded_worker: bool | None = None  # None: inside `redflag serve` in development only
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def secret_problems(self) -> list[str]:
+        problems = [
+            p
+            for p in (
+                _key_problem("DATA_KEY", self.data_key),
+                _key_problem("INDEX_KEY", self.index_key),
+                _jwt_problem(self.jwt_secret),
+            )
+            if p
+        ]
+        for i, old in enumerate(_split(self.old_data_keys)):
+            problem = _key_problem(f"OLD_DATA_KEYS (entry {i + 1})", SecretStr(old))
+            if problem:
+                problems.append(problem)
+        if (
+            self.data_key
+            and self.index_key
+            and self.data_key.get_secret_value() == self.index_key.get_secret_value()
+        ):
+            problems.append("REDFLAG_DATA_KEY and REDFLAG_INDEX_KEY must be different keys")
+        if not 1 <= self.token_minutes <= 15:
+            problems.append("REDFLAG_TOKEN_MINUTES must be between 1 and 15")
+        if self.sms_provider == "twilio":
+            if not (self.twilio_account_sid and self.twilio_auth_token):
+                problems.append(
+                    "REDFLAG_SMS_PROVIDER=twilio needs REDFLAG_TWILIO_ACCOUNT_SID and _AUTH_TOKEN"
+                )
+            if not (self.twilio_from or self.twilio_messaging_service_sid):
+                needs = "REDFLAG_TWILIO_FROM or _MESSAGING_SERVICE_SID"
+                problems.append(f"REDFLAG_SMS_PROVIDER=twilio needs {needs}")
+        providers = {self.sms_provider, self.email_provider}
+        if self.is_production and "console" in providers:
+            problems.append(
+                "in production REDFLAG_SMS_PROVIDER and REDFLAG_EMAIL_PROVIDER cannot be console"
+            )
+        if self.is_production and self.public_url.startswith("http://127.0.0.1"):
+            problems.append("REDFLAG_PUBLIC_URL must be set to the public https address")
+        return problems
+
+    def key_bytes(self, name: Literal["data_key", "index_key"]) -> bytes:
+        value = getattr(self, name)
+        assert value is not None, f"{name} is checked at start-up"
+        return base64.b64decode(value.get_secret_value())
+
+    def old_data_key_bytes(self) -> list[bytes]:
+        return [base64.b64decode(k) for k in _split(self.old_data_keys)]
+
+
+def new_key() -> str:
+    """A fresh base64 key of 32 random bytes, as REDFLAG_DATA_KEY/INDEX_KEY expect."""
+    return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
+
+
+def new_jwt_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; in development fill in secrets from (or into) the local file."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if not settings.is_production:
+        settings = _with_development_secrets(settings)
+    problems = settings.secret_problems()
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _with_development_secrets(settings: Settings) -> Settings:
+    missing = [name for name in SECRET_NAMES if getattr(settings, name) is None]
+    if not missing:
+        return settings
+    path = settings.secrets_file
+    stored = _read_env_file(path)
+    new_lines = []
+    for name in missing:
+        env_name = f"REDFLAG_{name.upper()}"
+        if env_name not in stored:
+            stored[env_name] = new_jwt_secret() if name == "jwt_secret" else new_key()
+            new_lines.append(f"{env_name}={stored[env_name]}\n")
+    if new_lines:
+        _append_private(path, new_lines)
+    return settings.model_copy(
+        update={name: SecretStr(stored[f"REDFLAG_{name.upper()}"]) for name in missing}
+    )
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _append_private(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    is_new = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as f:
+        if is_new:
+            f.write("# Generated by redflag for development only. Never use these in production.\n")
+        f.writelines(lines)
+    os.chmod(path, 0o600)  # also tightens a file someone created by hand
+
+
+def _split(value: SecretStr | None) -> list[str]:
+    if value is None:
+        return []
+    return [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return any(word in lowered for word in _PLACEHOLDER_WORDS)
+
+
+def _key_problem(name: str, value: SecretStr | None) -> str | None:
+    hint = "generate one with `redflag keygen`"
+    if value is None or not value.get_secret_value().strip():
+        return f"REDFLAG_{name} is not set ({hint})"
+    text = value.get_secret_value().strip()
+    try:
+        raw: bytes | None = base64.b64decode(text, validate=True)
+    except ValueError:
+        raw = None
+    if raw is not None and len(raw) == KEY_BYTES and len(set(raw)) >= 16:
+        return None  # 32 varied bytes: a real key, whatever letters its base64 happens to spell
+    if _looks_like_placeholder(text):
+        return f"REDFLAG_{name} is a placeholder, not a key ({hint})"
+    if raw is None:
+        return f"REDFLAG_{name} is not valid base64 ({hint})"
+    if len(raw) != KEY_BYTES:
+        return f"REDFLAG_{name} must decode to {KEY_BYTES} bytes, not {len(raw)} ({hint})"
+    return f"REDFLAG_{name} is not random enough to be a real key ({hint})"
+
+
+def _jwt_problem(value: SecretStr | None) -> str | None:
+    hint = "generate one with `redflag keygen`"
+    if value is None or not value.get_secret_value().strip():
+        return f"REDFLAG_JWT_SECRET is not set ({hint})"
+    text = value.get_secret_value()
+    if len(text) < 32:
+        return f"REDFLAG_JWT_SECRET must be at least 32 characters ({hint})"
+    random_hex = re.fullmatch(r"[0-9a-f]{64,}", text) is not None
+    if not random_hex and (_looks_like_placeholder(text) or len(set(text)) < 12):
+        return f"REDFLAG_JWT_SECRET is a placeholder ({hint})"
+    return None

@@ -1,0 +1,28 @@
+(function () {
+  "use strict";
+  var exit = document.getElementById("quick-exit");
+  function leave(event) {
+    if (event) { event.preventDefault(); }
+    document.title = "";
+    document.body.innerHTML = "";
+    window.location.replace(exit.href);
+  }
+  exit.addEventListener("click", leave);
+  var presses = 0, last = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var now = Date.now();
+    presses = now - last < 1500 ? presses + 1 : 1;
+    last = now;
+    if (presses >= 2) { leave(); }
+  });
+  var forms = document.querySelectorAll("form[data-once]");
+  Array.prototype.forEach.call(forms, function (form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; button.setAttribute("aria-busy", "true"); }
+    });
+  });
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
+})();

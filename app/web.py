@@ -1,0 +1,96 @@
+"""Rendering the public pages: one self-contained HTML document per response.
+
+The stylesheet and script are inlined and allowed by their hashes in a strict
+Content-Security-Policy, so a page loads in one request, with nothing from anywhere
+else, and leaves no cached assets behind on a shared phone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from importlib import resources
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+
+from app.i18n import LANGUAGE_NAMES, Translator
+from app.settings import Settings
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def _static(package: str, name: str) -> str:
+    return (resources.files(package) / "static" / name).read_text(encoding="utf-8")
+
+
+class Pages:
+    """Templates from `packages` (first wins), with one inline stylesheet and script."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        packages: tuple[str, ...] = ("app",),
+        css: str = "site.css",
+        js: str = "site.js",
+        connect_self: bool = False,
+    ) -> None:
+        self.env = Environment(
+            loader=ChoiceLoader([PackageLoader(p, "templates") for p in packages]),
+            autoescape=select_autoescape(default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.css = _static(packages[0], css)
+        self.js = _static(packages[0], js)
+        self.csp = "; ".join(
+            [
+                "default-src 'none'",
+                f"style-src {_sha256(self.css)}",
+                f"script-src {_sha256(self.js)}",
+                "img-src data:",
+                *(["connect-src 'self'"] if connect_self else []),
+                "form-action 'self'",
+                "base-uri 'none'",
+                "frame-ancestors 'none'",
+            ]
+        )
+        self.quick_exit_url = settings.quick_exit_url
+
+    def render(
+        self, name: str, *, lang: str, page: str = "", status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """`page` is this page's path after the language, for the language links."""
+        html = self.env.get_template(name).render(
+            {
+                "errors": {},
+                "values": {},
+                **context,
+                "lang": lang,
+                "page": page,
+                "_": Translator(lang),
+                "css": self.css,
+                "js": self.js,
+                "languages": list(LANGUAGE_NAMES.items()),
+                "quick_exit_url": self.quick_exit_url,
+            }
+        )
+        return HTMLResponse(
+            html, status_code=status_code, headers={"Content-Security-Policy": self.csp}
+        )
+
+    def message(
+        self, *, lang: str, title: str, message: str, status_code: int, page: str = ""
+    ) -> HTMLResponse:
+        return self.render(
+            "message.html",
+            lang=lang,
+            page=page,
+            status_code=status_code,
+            title=title,
+            message=message,
+        )

@@ -1,0 +1,273 @@
+"""Fan-out benchmark: one alert to N subscribers, through the worker, to a fake Twilio.
+
+    .venv/bin/python -m bench.fanout                 # SQLite and PostgreSQL, 10,000 subscribers
+    .venv/bin/python -m bench.fanout --n 2000 --databases sqlite
+
+For each database: N confirmed SMS subscribers in Assen; the alert is published
+(matching plus one outbox row each, in one transaction: "publish"); the worker sends
+every message to the fake Twilio server, which runs in a process of its own; "publish
+→ last accepted" runs until the last message is accepted and recorded. In the same run,
+the ceiling: a bare async HTTP client sending the same N requests to the same server at
+the same concurrency, doing nothing else. Targets: worker/ceiling ≥ 0.5, publish ≤ 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, func, select
+
+from alerts import service as alerts_service
+from alerts import subscriptions
+from alerts.models import PURPOSE_CONTACT, Delivery, Severity, Subscriber, SubscriberRegion
+from alerts.providers import build, close_all
+from alerts.worker import make_worker
+from app.crypto import Crypto
+from app.db import make_engine, make_session_factory, utcnow
+from app.migrate import load_regions, upgrade
+from app.regions.service import builtin_file
+from app.settings import Settings, new_jwt_secret, new_key
+from tests.fakes import ACCOUNT_SID, AUTH_TOKEN
+from tests.helpers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    database: str
+    n: int
+    concurrency: int
+    publish_s: float
+    worker_s: float
+    ceiling_s: float
+
+    @property
+    def worker_rate(self) -> float:
+        return self.n / self.worker_s
+
+    @property
+    def ceiling_rate(self) -> float:
+        return self.n / self.ceiling_s
+
+    @property
+    def ratio(self) -> float:
+        return self.worker_rate / self.ceiling_rate
+
+
+def start_fake_twilio() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tests.fakes", "--port", str(port)], cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(url, timeout=0.5)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the fake Twilio server did not start")
+
+
+def fresh_database(kind: str, postgres_url: str) -> tuple[str, object]:
+    """A new, migrated database with the Dutch regions; returns its URL and a cleanup."""
+    if kind == "sqlite":
+        directory = tempfile.mkdtemp(prefix="redflag-bench-")
+        url = f"sqlite:///{directory}/bench.db"
+        cleanup = None
+    else:
+        name = f"redflag_bench_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+
+        def cleanup() -> None:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+    engine = make_engine(url)
+    upgrade(engine)
+    load_regions(engine, builtin_file())
+    engine.dispose()
+    return url, cleanup
+
+
+def add_subscribers(session: Session, crypto: Crypto, n: int) -> None:
+    now = utcnow()
+    rows = []
+    for i in range(n):
+        number = f"+316{20000000 + i}"
+        rows.append(
+            {
+                "channel": "sms",
+                "contact_enc": crypto.cipher.encrypt(number, purpose=PURPOSE_CONTACT),
+                "contact_index": subscriptions.contact_index(crypto.index, "sms", number),
+                "language": ("nl", "en", "es")[i % 3],
+                "min_severity_rank": 0,
+                "created_at": now,
+                "confirmed_at": now,
+            }
+        )
+    session.execute(insert(Subscriber), rows)
+    ids = session.exec(select(Subscriber.id)).all()
+    session.execute(
+        insert(SubscriberRegion), [{"subscriber_id": i, "region_code": "GM0106"} for i in ids]
+    )
+    session.commit()
+
+
+def settings_for(url: str, twilio_url: str, concurrency: int) -> Settings:
+    return Settings(
+        database_url=url,
+        data_key=new_key(),
+        index_key=new_key(),
+        jwt_secret=new_jwt_secret(),
+        public_url="https://redflag.example.org",
+        sms_provider="twilio",
+        email_provider="none",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from="+3197010000001",
+        twilio_api_base=twilio_url,
+        worker_concurrency=concurrency,
+        worker_batch=max(200, concurrency * 4),
+        worker_rate=0,  # no pacing: measure how fast it can go
+    )
+
+
+async def ceiling(twilio_url: str, n: int, concurrency: int) -> float:
+    """The bare minimum: N form POSTs at the same concurrency, with the fastest client
+    here (aiohttp), reading each answer and doing nothing else."""
+    import aiohttp
+
+    url = f"{twilio_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as client:
+
+        async def sender() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                body = {"To": f"+316{20000000 + i}", "From": "+3197010000001", "Body": "x" * 150}
+                async with client.post(url, data=body, headers={"Authorization": auth}) as response:
+                    await response.read()
+                    assert response.status == 201
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def run_one(kind: str, n: int, concurrency: int, postgres_url: str, twilio_url: str) -> Result:
+    url, cleanup = fresh_database(kind, postgres_url)
+    settings = settings_for(url, twilio_url, concurrency)
+    crypto = Crypto.from_settings(settings)
+    engine = make_engine(url, pool_size=10) if kind == "postgres" else make_engine(url)
+    try:
+        with Session(engine) as session:
+            add_subscribers(session, crypto, n)
+
+        started = time.perf_counter()
+        with Session(engine) as session:
+            alerts_service.create(
+                session,
+                draft=alerts_service.AlertDraft(
+                    text="Grabbed a worker by the throat and took the money back.",
+                    severity=Severity.high,
+                    region_codes=["GM0106"],
+                    categories=["physical_violence", "robbery"],
+                    identifiers=[("phone", "+31612345678")],
+                    incident_date=date.today(),
+                    part_of_day="night",
+                    expires_at=utcnow() + timedelta(days=30),
+                ),
+                crypto=crypto,
+                needs_approval=False,
+            )
+            session.commit()
+        publish_s = time.perf_counter() - started
+
+        async def deliver() -> None:
+            providers = build(settings)
+            try:
+                await make_worker(settings, make_session_factory(engine), providers).drain()
+            finally:
+                await close_all(providers)
+
+        asyncio.run(deliver())
+        worker_s = time.perf_counter() - started
+        with Session(engine) as session:
+            sent = session.exec(
+                select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
+            ).one()
+        if sent != n:
+            raise SystemExit(f"{kind}: only {sent} of {n} messages were sent")
+        ceiling_s = asyncio.run(ceiling(twilio_url, n, concurrency))
+        return Result(kind, n, concurrency, publish_s, worker_s, ceiling_s)
+    finally:
+        engine.dispose()
+        if callable(cleanup):
+            cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=10_000, help="subscribers (default 10,000)")
+    parser.add_argument("--concurrency", type=int, default=50, help="sends in flight (default 50)")
+    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite, postgres, or both")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "REDFLAG_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+
+    fake, twilio_url = start_fake_twilio()
+    try:
+        results = [
+            run_one(kind.strip(), args.n, args.concurrency, args.postgres_url, twilio_url)
+            for kind in args.databases.split(",")
+        ]
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+
+    print(f"\nfan-out: {args.n} subscribers, concurrency {args.concurrency}, {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}\n")  # fmt: skip
+    print(
+        "| database | publish (s) | publish → last accepted (s) | worker msg/s | ceiling msg/s | worker / ceiling |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r.database} | {r.publish_s:.2f} | {r.worker_s:.2f} | {r.worker_rate:.0f} | "
+            f"{r.ceiling_rate:.0f} | {r.ratio:.2f} |"
+        )
+    failed = [r for r in results if r.ratio < 0.5 or r.publish_s > 2.0]
+    print("\ntargets: worker/ceiling ≥ 0.5 and publish ≤ 2 s:", "met" if not failed else "NOT met")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Every domain's tables in one metadata, for migrations and the models-vs-migrations test.
+
+Importing this module is also how the composition roots (the CLI, the app) make sure
+every table is known, so foreign keys between domains resolve.
+"""
+
+from sqlmodel import SQLModel
+
+from alerts import models as alerts_models
+from app.regions import models as regions_models
+from app.reports import models as reports_models
+from moderation import models as moderation_models
+
+DOMAINS = (regions_models, reports_models, alerts_models, moderation_models)
+metadata = SQLModel.metadata

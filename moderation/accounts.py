@@ -1,0 +1,257 @@
+"""Moderator accounts: creating them, logging in, second factors, and the admin's tools."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from app.crypto import FieldCipher
+from app.db import utcnow
+from app.errors import Conflict, FieldError, InvalidInput, NotFound, RedflagError
+from app.settings import Settings
+from moderation import audit, security
+from moderation.models import PURPOSE_TOTP, Moderator, ModeratorPublic, Role
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+LOGIN_FAILED = (
+    "Wrong username, password or code, or too many attempts: wait a few minutes and try again."
+)
+
+
+class LoginFailed(RedflagError):
+    """One message for every way a login fails, so it tells nobody which accounts exist."""
+
+    status_code = 401
+
+    def __init__(self) -> None:
+        super().__init__(LOGIN_FAILED)
+
+
+def public(moderator: Moderator) -> ModeratorPublic:
+    return ModeratorPublic(
+        id=moderator.id or 0,
+        username=moderator.username,
+        role=Role(moderator.role),
+        active=moderator.active,
+        totp_enabled=moderator.totp_confirmed,
+    )
+
+
+def create(session: Session, *, username: str, password: str, role: Role) -> Moderator:
+    name = username.strip().lower()
+    errors = []
+    if not USERNAME.match(name):
+        errors.append(
+            FieldError(
+                ("username",), "invalid_username", "3 to 40 of a-z, 0-9, dot, dash, underscore"
+            )
+        )
+    if len(password) < security.MIN_PASSWORD:
+        errors.append(
+            FieldError(
+                ("password",), "weak_password", f"at least {security.MIN_PASSWORD} characters"
+            )
+        )
+    if errors:
+        raise InvalidInput(errors)
+    if session.exec(select(Moderator.id).where(Moderator.username == name)).first() is not None:
+        raise Conflict(f"There is already a moderator called {name}.")
+    moderator = Moderator(
+        username=name,
+        password_hash=security.hash_password(password),
+        role=role.value,
+        created_at=utcnow(),
+    )
+    session.add(moderator)
+    session.flush()
+    return moderator
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    moderator: Moderator
+    needs_totp_setup: bool  # REDFLAG_REQUIRE_TOTP and an admin without a second factor
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    otp: str | None,
+    settings: Settings,
+    cipher: FieldCipher,
+) -> LoginResult:
+    """Check a login; count failures and lock the account for a while after too many.
+
+    Raises LoginFailed; the caller commits before passing it on, so the count survives.
+    """
+    now = utcnow()
+    moderator = session.exec(
+        select(Moderator).where(Moderator.username == username.strip().lower()).with_for_update()
+    ).first()
+    password_ok = security.verify_password(password, moderator.password_hash if moderator else None)
+    if moderator is None or not moderator.active:
+        raise LoginFailed()
+    if _locked(moderator, now):
+        audit.record(
+            session,
+            moderator_id=moderator.id,
+            action="login.locked",
+            target_type="moderator",
+            target_id=moderator.id,
+        )
+        raise LoginFailed()
+    second_ok = True
+    if moderator.totp_confirmed and moderator.totp_secret_enc:
+        secret = cipher.decrypt(moderator.totp_secret_enc, purpose=PURPOSE_TOTP)
+        second_ok = security.totp_ok(secret, otp)
+    if not (password_ok and second_ok):
+        moderator.failed_logins += 1
+        if moderator.failed_logins >= settings.login_max_failures:
+            moderator.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            moderator.failed_logins = 0
+        session.add(moderator)
+        audit.record(
+            session,
+            moderator_id=moderator.id,
+            action="login.failed",
+            target_type="moderator",
+            target_id=moderator.id,
+        )
+        raise LoginFailed()
+    moderator.failed_logins = 0
+    moderator.locked_until = None
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="login",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+    needs_setup = (
+        settings.require_totp and moderator.role == Role.admin and not moderator.totp_confirmed
+    )
+    return LoginResult(moderator, needs_setup)
+
+
+def _locked(moderator: Moderator, now: datetime) -> bool:
+    until = moderator.locked_until
+    if until is None:
+        return False
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=now.tzinfo)
+    return until > now
+
+
+def get_active(session: Session, *, moderator_id: int) -> Moderator | None:
+    moderator = session.get(Moderator, moderator_id)
+    return moderator if moderator is not None and moderator.active else None
+
+
+def begin_totp_setup(session: Session, *, moderator: Moderator, cipher: FieldCipher) -> str:
+    """A new, unconfirmed secret; the old factor stays in force until this one is confirmed."""
+    secret = security.new_totp_secret()
+    if not moderator.totp_confirmed:
+        moderator.totp_secret_enc = cipher.encrypt(secret, purpose=PURPOSE_TOTP)
+        session.add(moderator)
+        session.flush()
+        return secret
+    raise Conflict("Two-factor authentication is already set up; an admin can reset it.")
+
+
+def confirm_totp(session: Session, *, moderator: Moderator, code: str, cipher: FieldCipher) -> None:
+    if moderator.totp_confirmed or moderator.totp_secret_enc is None:
+        raise Conflict("There is no two-factor set-up waiting to be confirmed.")
+    secret = cipher.decrypt(moderator.totp_secret_enc, purpose=PURPOSE_TOTP)
+    if not security.totp_ok(secret, code):
+        raise InvalidInput(
+            [FieldError(("code",), "invalid_code", "that code is not right; try the next one")]
+        )
+    moderator.totp_confirmed = True
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="totp.enable",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+
+
+# ---- the admin's tools ----------------------------------------------------------------------
+
+
+def list_all(session: Session) -> list[ModeratorPublic]:
+    return [public(m) for m in session.exec(select(Moderator).order_by(Moderator.username)).all()]
+
+
+def _get(session: Session, moderator_id: int) -> Moderator:
+    moderator = session.exec(
+        select(Moderator).where(Moderator.id == moderator_id).with_for_update()
+    ).first()
+    if moderator is None:
+        raise NotFound("No such moderator.")
+    return moderator
+
+
+def _keep_an_admin(session: Session, moderator: Moderator) -> None:
+    others = session.exec(
+        select(func.count())
+        .select_from(Moderator)
+        .where(Moderator.role == Role.admin, Moderator.active, col(Moderator.id) != moderator.id)
+    ).one()
+    if moderator.role == Role.admin and moderator.active and others == 0:
+        raise Conflict("There must always be at least one active admin.")
+
+
+def set_active(session: Session, *, admin: Moderator, moderator_id: int, active: bool) -> Moderator:
+    moderator = _get(session, moderator_id)
+    if not active:
+        _keep_an_admin(session, moderator)
+    moderator.active = active
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=admin.id,
+        action="moderator.activate" if active else "moderator.deactivate",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+    return moderator
+
+
+def set_role(session: Session, *, admin: Moderator, moderator_id: int, role: Role) -> Moderator:
+    moderator = _get(session, moderator_id)
+    if role != Role.admin:
+        _keep_an_admin(session, moderator)
+    moderator.role = role.value
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=admin.id,
+        action=f"moderator.role.{role.value}",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+    return moderator
+
+
+def reset_totp(session: Session, *, admin: Moderator, moderator_id: int) -> Moderator:
+    """For a lost phone: the second factor is removed and set up again at the next login."""
+    moderator = _get(session, moderator_id)
+    moderator.totp_secret_enc = None
+    moderator.totp_confirmed = False
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=admin.id,
+        action="moderator.reset_totp",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+    return moderator

@@ -1,0 +1,57 @@
+"""Who is asking: bearer tokens for the API (the /mod pages use a cookie, see pages.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+
+from app.deps import SessionDep, SettingsDep
+from app.errors import Forbidden, Unauthorized
+from moderation import accounts, security
+from moderation.models import Moderator, Role
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def token_claims(
+    token: Annotated[str | None, Depends(bearer)], settings: SettingsDep
+) -> security.TokenClaims:
+    if not token:
+        raise Unauthorized("This needs a moderator's bearer token: log in at /api/v1/auth/token.")
+    try:
+        return security.decode_token(token, settings)
+    except security.InvalidToken:
+        raise Unauthorized("The token is invalid or has expired: log in again.") from None
+
+
+ClaimsDep = Annotated[security.TokenClaims, Depends(token_claims)]
+
+
+def any_moderator(session: SessionDep, claims: ClaimsDep) -> Moderator:
+    """The account behind the token, as it is now: deactivated accounts' tokens stop working."""
+    moderator = accounts.get_active(session, moderator_id=claims.moderator_id)
+    if moderator is None:
+        raise Unauthorized("This account is not active.")
+    return moderator
+
+
+def current_moderator(
+    moderator: Annotated[Moderator, Depends(any_moderator)], claims: ClaimsDep
+) -> Moderator:
+    if claims.scope != security.SCOPE_FULL:
+        raise Forbidden("Set up two-factor authentication first (POST /api/v1/auth/totp/setup).")
+    return moderator
+
+
+def require_admin(moderator: Annotated[Moderator, Depends(current_moderator)]) -> Moderator:
+    # The role is read from the database, not the token: a demotion takes effect at once.
+    if moderator.role != Role.admin:
+        raise Forbidden("Only an admin can do this.")
+    return moderator
+
+
+AnyModerator = Annotated[Moderator, Depends(any_moderator)]
+CurrentModerator = Annotated[Moderator, Depends(current_moderator)]
+Admin = Annotated[Moderator, Depends(require_admin)]

@@ -1,0 +1,354 @@
+"""The moderation API: /api/v1/auth, /api/v1/moderation, /api/v1/admin. Bearer tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query
+from pydantic import BaseModel
+
+from alerts.models import AlertStatus
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.reports.models import Report, ReportStatus
+from moderation import accounts, alert_review, audit, security, service
+from moderation.deps import Admin, AnyModerator, CurrentModerator, current_moderator, require_admin
+from moderation.models import ModeratorPublic
+from moderation.schemas import (
+    AlertAction,
+    AlertDetail,
+    AlertSummary,
+    DecisionOut,
+    DuplicateIn,
+    ModeratorCreate,
+    PreviewIn,
+    PreviewOut,
+    PublishIn,
+    QueueItem,
+    RejectIn,
+    ReportReview,
+    RequestInfoIn,
+    RetractIn,
+    RoleIn,
+    TokenOut,
+    TotpConfirmIn,
+    TotpSetupOut,
+)
+
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No token, or an invalid or expired one"},
+    403: {"description": "Not allowed for this role"},
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such report or alert"},
+    409: {"description": "Wrong state, claimed by someone else, or a stale version"},
+    422: {"description": "A field is missing or wrong"},
+}
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@auth_router.post(
+    "/token",
+    summary="Log in (OAuth2 password flow, with `otp` when two-factor is on)",
+    responses={401: {"description": "Wrong username, password or code, or locked for a while"}},
+    dependencies=[Depends(RateLimit("login"))],
+)
+def login(
+    username: Annotated[str, Form(max_length=40)],
+    password: Annotated[str, Form(max_length=200)],
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    otp: Annotated[str | None, Form(max_length=8)] = None,
+) -> TokenOut:
+    try:
+        result = accounts.authenticate(
+            session,
+            username=username,
+            password=password,
+            otp=otp,
+            settings=settings,
+            cipher=crypto.cipher,
+        )
+    except accounts.LoginFailed:
+        session.commit()  # keep the failure count and the audit entry
+        raise
+    moderator = result.moderator
+    scope = security.SCOPE_TOTP_SETUP if result.needs_totp_setup else security.SCOPE_FULL
+    token, lifetime = security.issue_token(
+        moderator_id=moderator.id or 0, role=moderator.role, settings=settings, scope=scope
+    )
+    return TokenOut(access_token=token, expires_in=lifetime, scope=scope)
+
+
+@auth_router.post(
+    "/totp/setup", summary="Start setting up a second factor", responses=_UNAUTHORIZED
+)
+def totp_setup(moderator: AnyModerator, session: SessionDep, crypto: CryptoDep) -> TotpSetupOut:
+    secret = accounts.begin_totp_setup(session, moderator=moderator, cipher=crypto.cipher)
+    return TotpSetupOut(secret=secret, otpauth_uri=security.totp_uri(secret, moderator.username))
+
+
+@auth_router.post(
+    "/totp/confirm", summary="Confirm the second factor with a code", responses=_UNAUTHORIZED
+)
+def totp_confirm(
+    data: TotpConfirmIn,
+    moderator: AnyModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> TokenOut:
+    accounts.confirm_totp(session, moderator=moderator, code=data.code, cipher=crypto.cipher)
+    token, lifetime = security.issue_token(
+        moderator_id=moderator.id or 0, role=moderator.role, settings=settings
+    )
+    return TokenOut(access_token=token, expires_in=lifetime, scope=security.SCOPE_FULL)
+
+
+# ---- the queue and decisions ----------------------------------------------------------------
+
+router = APIRouter(
+    prefix="/moderation",
+    tags=["moderation"],
+    dependencies=[Depends(current_moderator)],
+    responses={**_UNAUTHORIZED},
+)
+
+
+class ClaimOut(BaseModel):
+    report_id: int
+    status: ReportStatus
+    version: int
+    claimed_by: str | None
+    claim_expires_at: datetime | None
+
+
+def _claim_out(report: Report, moderator_name: str | None) -> ClaimOut:
+    return ClaimOut(
+        report_id=report.id or 0,
+        status=ReportStatus(report.status),
+        version=report.version,
+        claimed_by=moderator_name if report.claimed_by_id else None,
+        claim_expires_at=service.aware(report.claim_expires_at),
+    )
+
+
+@router.get("/queue", summary="Reports awaiting review, most urgent first")
+def get_queue(session: SessionDep) -> list[QueueItem]:
+    return service.queue(session)
+
+
+@router.post(
+    "/queue/next", summary="Claim the most urgent report nobody holds", responses=_CONFLICT
+)
+def claim_next(moderator: CurrentModerator, session: SessionDep, settings: SettingsDep) -> ClaimOut:
+    report = service.claim_next(session, moderator=moderator, settings=settings)
+    return _claim_out(report, moderator.username)
+
+
+@router.post(
+    "/reports/{report_id}/claim", summary="Claim a report, or renew your claim", responses=_CONFLICT
+)
+def claim(
+    report_id: int, moderator: CurrentModerator, session: SessionDep, settings: SettingsDep
+) -> ClaimOut:
+    report = service.claim(session, report_id=report_id, moderator=moderator, settings=settings)
+    return _claim_out(report, moderator.username)
+
+
+@router.post(
+    "/reports/{report_id}/release", summary="Give a report back to the queue", responses=_CONFLICT
+)
+def release(report_id: int, moderator: CurrentModerator, session: SessionDep) -> ClaimOut:
+    return _claim_out(service.release(session, report_id=report_id, moderator=moderator), None)
+
+
+@router.get(
+    "/reports/{report_id}",
+    summary="Read a report you hold, with redaction help",
+    responses=_CONFLICT,
+)
+def read_report(
+    report_id: int,
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> ReportReview:
+    return service.review(
+        session, report_id=report_id, moderator=moderator, crypto=crypto, settings=settings
+    )
+
+
+@router.post(
+    "/reports/{report_id}/publish", summary="Publish the report as an alert", responses=_CONFLICT
+)
+def publish(
+    report_id: int,
+    data: PublishIn,
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> DecisionOut:
+    return service.publish(
+        session,
+        report_id=report_id,
+        moderator=moderator,
+        data=data,
+        crypto=crypto,
+        settings=settings,
+    )
+
+
+@router.post("/reports/{report_id}/reject", summary="Reject the report", responses=_CONFLICT)
+def reject(
+    report_id: int,
+    data: RejectIn,
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+) -> DecisionOut:
+    return service.reject(
+        session, report_id=report_id, moderator=moderator, data=data, crypto=crypto
+    )
+
+
+@router.post(
+    "/reports/{report_id}/request-info", summary="Ask the reporter a question", responses=_CONFLICT
+)
+def request_info(
+    report_id: int,
+    data: RequestInfoIn,
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+) -> DecisionOut:
+    return service.request_info(
+        session, report_id=report_id, moderator=moderator, data=data, crypto=crypto
+    )
+
+
+@router.post(
+    "/reports/{report_id}/duplicate",
+    summary="Add the report to an existing alert",
+    responses=_CONFLICT,
+)
+def duplicate(
+    report_id: int, data: DuplicateIn, moderator: CurrentModerator, session: SessionDep
+) -> DecisionOut:
+    return service.duplicate(session, report_id=report_id, moderator=moderator, data=data)
+
+
+@router.post("/preview", summary="What an alert would look like, and whom it would reach")
+def preview(data: PreviewIn, session: SessionDep, settings: SettingsDep) -> PreviewOut:
+    return alert_review.preview(session, data=data, settings=settings)
+
+
+@router.get("/alerts", summary="Alerts, newest first")
+def list_alerts(session: SessionDep, status: AlertStatus | None = None) -> list[AlertSummary]:
+    return alert_review.list_alerts(session, status=status)
+
+
+@router.get(
+    "/alerts/{ref}", summary="One alert, with what each language receives", responses=_CONFLICT
+)
+def get_alert(
+    ref: str, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
+) -> AlertDetail:
+    return alert_review.detail(session, ref=ref, crypto=crypto, settings=settings)
+
+
+@router.post(
+    "/alerts/{ref}/approve", summary="Approve an alert (not your own)", responses=_CONFLICT
+)
+def approve(ref: str, moderator: CurrentModerator, session: SessionDep) -> AlertAction:
+    return alert_review.approve(session, ref=ref, moderator=moderator)
+
+
+@router.post("/alerts/{ref}/retract", summary="Retract an alert", responses=_CONFLICT)
+def retract(
+    ref: str, data: RetractIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+) -> AlertAction:
+    return alert_review.retract(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
+
+
+@router.get("/audit", summary="The audit log (admins)", dependencies=[Depends(require_admin)])
+def get_audit(
+    session: SessionDep,
+    before: Annotated[int | None, Query(description="Entries older than this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[audit.AuditEntryPublic]:
+    return audit.entries(session, before_id=before, limit=limit)
+
+
+# ---- accounts (admins) -------------------------------------------------------------------------
+
+admin_router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses={**_UNAUTHORIZED},
+)
+
+
+@admin_router.get("/moderators", summary="All moderator accounts")
+def list_moderators(session: SessionDep) -> list[ModeratorPublic]:
+    return accounts.list_all(session)
+
+
+@admin_router.post(
+    "/moderators", status_code=201, summary="Create a moderator account", responses=_CONFLICT
+)
+def create_moderator(data: ModeratorCreate, admin: Admin, session: SessionDep) -> ModeratorPublic:
+    moderator = accounts.create(
+        session, username=data.username, password=data.password, role=data.role
+    )
+    audit.record(
+        session,
+        moderator_id=admin.id,
+        action="moderator.create",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+    return accounts.public(moderator)
+
+
+@admin_router.post(
+    "/moderators/{moderator_id}/deactivate", summary="Deactivate an account", responses=_CONFLICT
+)
+def deactivate(moderator_id: int, admin: Admin, session: SessionDep) -> ModeratorPublic:
+    return accounts.public(
+        accounts.set_active(session, admin=admin, moderator_id=moderator_id, active=False)
+    )
+
+
+@admin_router.post(
+    "/moderators/{moderator_id}/activate", summary="Reactivate an account", responses=_CONFLICT
+)
+def activate(moderator_id: int, admin: Admin, session: SessionDep) -> ModeratorPublic:
+    return accounts.public(
+        accounts.set_active(session, admin=admin, moderator_id=moderator_id, active=True)
+    )
+
+
+@admin_router.post(
+    "/moderators/{moderator_id}/role", summary="Change an account's role", responses=_CONFLICT
+)
+def change_role(
+    moderator_id: int, data: RoleIn, admin: Admin, session: SessionDep
+) -> ModeratorPublic:
+    return accounts.public(
+        accounts.set_role(session, admin=admin, moderator_id=moderator_id, role=data.role)
+    )
+
+
+@admin_router.post(
+    "/moderators/{moderator_id}/reset-totp",
+    summary="Remove a lost second factor",
+    responses=_CONFLICT,
+)
+def reset_totp(moderator_id: int, admin: Admin, session: SessionDep) -> ModeratorPublic:
+    return accounts.public(accounts.reset_totp(session, admin=admin, moderator_id=moderator_id))

@@ -1,0 +1,244 @@
+"""What the moderation API takes and returns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.models import AlertStatus, Severity
+from app.identifiers import IdentifierKind
+from app.regions.models import RegionPublic
+from app.reports.models import Category, PartOfDay, ReportStatus
+from moderation.models import Role
+
+MAX_ALERT_TEXT = 480
+MAX_NOTE = 1000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (OAuth2's token type, not a secret)
+    expires_in: int = Field(description="Seconds until the token expires")
+    scope: str = Field(
+        description='"moderate", or "totp-setup" when a required second factor must be set up first'
+    )
+
+
+class TotpSetupOut(BaseModel):
+    secret: str = Field(description="Base32, for typing into an authenticator app")
+    otpauth_uri: str
+
+
+class TotpConfirmIn(Strict):
+    code: str = Field(min_length=6, max_length=8)
+
+
+# ---- queue and review -----------------------------------------------------------------------
+
+
+class QueueItem(BaseModel):
+    """A report in the queue: the facts to sort by, never its text."""
+
+    id: int
+    version: int
+    status: ReportStatus
+    urgency: int
+    categories: list[Category]
+    region: RegionPublic
+    incident_date: date
+    part_of_day: PartOfDay
+    submitted_at: datetime
+    age_hours: int
+    claimed_by: str | None
+    claim_expires_at: datetime | None
+    matching_reports: int = Field(description="Other reports naming one of the same identifiers")
+    matching_alerts: int = Field(description="Live alerts naming one of the same identifiers")
+
+
+class FlagOut(BaseModel):
+    start: int
+    end: int
+    kind: str
+    text: str
+    reported_identifier: bool
+
+
+class IdentifierOut(BaseModel):
+    kind: IdentifierKind
+    value: str
+    other_reports: list[int]
+    live_alerts: list[str]
+
+
+class MessageOut(BaseModel):
+    author: str
+    text: str
+    at: datetime
+
+
+class NoteOut(BaseModel):
+    kind: str
+    text: str
+    by: str
+    at: datetime
+
+
+class RelatedAlert(BaseModel):
+    ref: str
+    status: AlertStatus
+    severity: Severity
+    incident_date: date
+    regions: list[str]
+    report_count: int
+
+
+class RelatedReport(BaseModel):
+    id: int
+    status: ReportStatus
+    incident_date: date
+    region: str
+
+
+class ReportReview(BaseModel):
+    """The decrypted report, for the moderator holding it."""
+
+    id: int
+    version: int
+    status: ReportStatus
+    region: RegionPublic
+    province: RegionPublic | None
+    incident_date: date
+    part_of_day: PartOfDay
+    categories: list[Category]
+    urgency: int
+    consent_police: bool
+    language: str
+    submitted_at: datetime
+    claim_expires_at: datetime | None
+    what_happened: str
+    what_happened_flags: list[FlagOut]
+    description: str | None
+    description_flags: list[FlagOut]
+    suggested_text: str
+    identifiers: list[IdentifierOut]
+    messages: list[MessageOut]
+    notes: list[NoteOut]
+    related_alerts: list[RelatedAlert]
+    related_reports: list[RelatedReport]
+
+
+# ---- decisions ------------------------------------------------------------------------
+
+
+class Decision(Strict):
+    version: int = Field(description="The report's version when you read it; a stale one gets 409")
+
+
+class IdentifierIn(Strict):
+    kind: IdentifierKind
+    value: str = Field(min_length=1, max_length=200)
+
+
+class AlertContent(Strict):
+    text: str = Field(min_length=1, max_length=MAX_ALERT_TEXT)
+    severity: Severity
+    regions: list[str] = Field(min_length=1, max_length=50)
+    categories: list[Category] = Field(min_length=1)
+    identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=20)
+
+
+class PublishIn(Decision, AlertContent):
+    expires_in_days: int = Field(default=90, ge=1, le=365)
+
+
+class RejectIn(Decision):
+    reason: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
+class RequestInfoIn(Decision):
+    question: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
+class DuplicateIn(Decision):
+    alert_ref: str = Field(min_length=1, max_length=16)
+
+
+class RetractIn(Strict):
+    reason: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
+class DecisionOut(BaseModel):
+    report_id: int
+    status: ReportStatus
+    alert_ref: str | None = None
+    alert_status: AlertStatus | None = None
+
+
+# ---- alerts ---------------------------------------------------------------------------------
+
+
+class SmsPreview(BaseModel):
+    text: str
+    characters: int
+    encoding: str
+    segments: int
+    too_long: bool
+
+
+class PreviewIn(AlertContent):
+    incident_date: date | None = None
+    part_of_day: PartOfDay | None = None
+
+
+class PreviewOut(BaseModel):
+    sms: dict[str, SmsPreview]
+    recipients: int
+    needs_approval: bool
+    max_segments: int
+
+
+class AlertSummary(BaseModel):
+    ref: str
+    status: AlertStatus
+    severity: Severity
+    categories: list[Category]
+    regions: list[str]
+    incident_date: date
+    created_at: datetime
+    published_at: datetime | None
+    expires_at: datetime
+    report_count: int
+    published_by: str | None
+    approved_by: str | None
+    needs_approval: bool
+
+
+class AlertDetail(AlertSummary):
+    text: str
+    identifiers: list[IdentifierIn]
+    sms: dict[str, SmsPreview]
+    reports: list[int]
+    notes: list[NoteOut]
+
+
+class AlertAction(BaseModel):
+    ref: str
+    status: AlertStatus
+
+
+# ---- accounts -------------------------------------------------------------------------------
+
+
+class ModeratorCreate(Strict):
+    username: str = Field(min_length=3, max_length=40)
+    password: str = Field(min_length=1, max_length=200)
+    role: Role = Role.moderator
+
+
+class RoleIn(Strict):
+    role: Role

@@ -1,0 +1,134 @@
+"""Passwords (Argon2), access tokens (JWT, HS256 only), second factors (TOTP)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+import pyotp
+from jose import JWTError, jwt
+from pwdlib import PasswordHash
+
+from app.db import utcnow
+from app.settings import Settings
+
+ALGORITHM = "HS256"
+AUDIENCE = "redflag-moderator"  # member tokens (alerts/members.py) have their own audience
+SCOPE_FULL = "moderate"
+SCOPE_TOTP_SETUP = "totp-setup"  # only enough to set up a required second factor
+MIN_PASSWORD = 12
+
+
+@cache
+def _hasher() -> PasswordHash:
+    return PasswordHash.recommended()  # Argon2id
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Always does the work of one Argon2 check, so unknown users take as long as known ones."""
+    if password_hash is None:
+        _hasher().verify(password, _dummy_hash())
+        return False
+    return _hasher().verify(password, password_hash)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    moderator_id: int
+    role: str
+    session_id: str  # stays the same across refreshes; CSRF tokens hang on it
+    scope: str
+    expires_at: int
+
+
+def issue_token(
+    *,
+    moderator_id: int,
+    role: str,
+    settings: Settings,
+    session_id: str | None = None,
+    scope: str = SCOPE_FULL,
+) -> tuple[str, int]:
+    """A signed token and its lifetime in seconds."""
+    now = utcnow()
+    lifetime = timedelta(minutes=settings.token_minutes)
+    claims = {
+        "sub": str(moderator_id),
+        "aud": AUDIENCE,
+        "role": role,
+        "jti": uuid.uuid4().hex,
+        "sid": session_id or uuid.uuid4().hex,
+        "scope": scope,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
+    token = jwt.encode(claims, _secret(settings), algorithm=ALGORITHM)
+    return token, int(lifetime.total_seconds())
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def decode_token(token: str, settings: Settings) -> TokenClaims:
+    """Checks signature (HS256 only: no "none", no other algorithm), expiry and claims."""
+    try:
+        claims = jwt.decode(
+            token,
+            _secret(settings),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={f"require_{c}": True for c in ("exp", "iat", "sub", "jti", "aud")},
+        )
+        return TokenClaims(
+            moderator_id=int(claims["sub"]),
+            role=str(claims["role"]),
+            session_id=str(claims["sid"]),
+            scope=str(claims["scope"]),
+            expires_at=int(claims["exp"]),
+        )
+    except (JWTError, KeyError, ValueError, TypeError):
+        raise InvalidToken from None
+
+
+def _secret(settings: Settings) -> str:
+    assert settings.jwt_secret is not None
+    return settings.jwt_secret.get_secret_value()
+
+
+def csrf_token(session_id: str, settings: Settings) -> str:
+    """A form token bound to one login session: a forged form cannot know it."""
+    return hmac.new(
+        _secret(settings).encode(), f"csrf:{session_id}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def csrf_ok(session_id: str, presented: str, settings: Settings) -> bool:
+    return hmac.compare_digest(csrf_token(session_id, settings), presented or "")
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, username: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="redflag")
+
+
+def totp_ok(secret: str, code: str | None) -> bool:
+    if not code:
+        return False
+    return pyotp.TOTP(secret).verify(code.strip().replace(" ", ""), valid_window=1)

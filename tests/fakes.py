@@ -1,0 +1,265 @@
+"""Real servers on loopback for the tests and benchmarks: a fake Twilio, and SMTP.
+
+FakeTwilio speaks Twilio's Messages API (POST .../Accounts/{sid}/Messages.json, basic
+auth) and answers 201 with an SM… sid, or what it has been told to: HTTP 429 or 500,
+Twilio errors such as 21610 or 21211 for chosen numbers, or a delay. The mail server is
+aiosmtpd with STARTTLS on a certificate made for the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import email
+import email.policy
+import ipaddress
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.helpers import free_port
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "fake-twilio-auth-token-0123456789abcdef"
+
+
+@dataclass
+class FakeTwilio:
+    url: str = ""
+    messages: list[dict[str, str]] = field(default_factory=list)
+    requests: int = 0
+    request_times: list[float] = field(default_factory=list)
+    failures: deque[tuple[int, int | None]] = field(default_factory=deque)
+    number_errors: dict[str, int] = field(default_factory=dict)
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.request_times.clear()
+            self.failures.clear()
+            self.number_errors.clear()
+            self.requests = 0
+            self.delay = 0.0
+
+    def fail_next(self, times: int, status: int, code: int | None = None) -> None:
+        """The next `times` requests get HTTP `status` (with Twilio error `code`)."""
+        with self.lock:
+            self.failures.extend([(status, code)] * times)
+
+    def sent_to(self, number: str) -> list[dict[str, str]]:
+        return [m for m in self.messages if m["to"] == number]
+
+    async def create_message(self, request: Request) -> JSONResponse:
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        if request.headers.get("authorization") != expected:
+            return _error(401, 20003, "Authenticate")
+        form = await request.form()
+        with self.lock:
+            self.requests += 1
+            self.request_times.append(time.monotonic())
+            failure = self.failures.popleft() if self.failures else None
+            delay = self.delay
+        if delay:
+            await asyncio.sleep(delay)
+        if failure is not None:
+            status, code = failure
+            return _error(status, code or 20000 + status, "told to fail")  # 20429, 20500, 20503
+        to = str(form.get("To", ""))
+        if to in self.number_errors:
+            return _error(400, self.number_errors[to], "told to refuse this number")
+        sid = "SM" + uuid.uuid4().hex
+        message = {
+            "sid": sid,
+            "to": to,
+            "body": str(form.get("Body", "")),
+            "from": str(form.get("From", "")),
+            "messaging_service_sid": str(form.get("MessagingServiceSid", "")),
+            "status_callback": str(form.get("StatusCallback", "")),
+        }
+        with self.lock:
+            self.messages.append(message)
+        return JSONResponse(
+            {
+                "sid": sid,
+                "account_sid": ACCOUNT_SID,
+                "to": message["to"],
+                "from": message["from"] or None,
+                "body": message["body"],
+                "status": "queued",
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "date_created": dt.datetime.now(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+            },
+            status_code=201,
+        )
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route(
+                    "/2010-04-01/Accounts/{account}/Messages.json",
+                    self.create_message,
+                    methods=["POST"],
+                )
+            ]
+        )
+
+
+def _error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+        status_code=status,
+    )
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run an ASGI app on a loopback port in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def fake_twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio()
+    with serve(fake.app()) as url:
+        fake.url = url
+        yield fake
+
+
+# ---- SMTP ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    host: str
+    port: int
+    ca_file: Path
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+
+class _Collector:
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.box.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "smtp.pem", directory / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@contextmanager
+def smtp_server(directory: Path) -> Iterator[Mailbox]:
+    """aiosmtpd on loopback that insists on STARTTLS, with a certificate made for the test."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    cert_file, key_file = _self_signed(directory)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+    box = Mailbox(host="127.0.0.1", port=free_port(), ca_file=cert_file)
+    controller = Controller(
+        _Collector(box), hostname="127.0.0.1", port=box.port, tls_context=tls, require_starttls=True
+    )
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+def main() -> None:
+    """`python -m tests.fakes --port N`: the fake Twilio in a process of its own (benchmarks)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    fake = FakeTwilio()
+    uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Helpers the tests import: free ports, a real `redflag serve` process, report bodies."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    process: subprocess.Popen[str]
+
+    def stop(self) -> str:
+        """Stop the server; everything it printed."""
+        self.process.terminate()
+        output, _ = self.process.communicate(timeout=20)
+        return output
+
+
+def start_server_process(env: dict[str, str]) -> ServerProcess:
+    """`redflag serve` as a real subprocess, exactly as an operator starts it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.communicate()[0]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return ServerProcess(url, process)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not answer /healthz in time")
+
+
+def report_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "region": "GM0106",
+        "incident_date": date.today().isoformat(),
+        "part_of_day": "night",
+        "categories": ["physical_violence"],
+        "what_happened": "He grabbed my arm and would not let me leave.",
+        "perpetrator": {"phones": ["+61 491 570 156"], "description": "tall, grey coat"},
+        "consent_police": False,
+        "language": "en",
+    }
+    body.update(overrides)
+    return body
+
+
+def all_routes(app: Any) -> list[tuple[str, str]]:
+    """(method, path) for every route of the app, through included routers."""
+    from fastapi.routing import iter_route_contexts
+
+    found = []
+    for route in iter_route_contexts(app.routes):
+        for method in sorted(route.methods or ()):
+            if method != "HEAD" and route.path:
+                found.append((method, route.path))
+    return found

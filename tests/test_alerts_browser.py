@@ -1,0 +1,158 @@
+"""Subscribing and checking a number in a real browser (Debian's Chromium), at phone size.
+
+`make screenshots` (REDFLAG_SCREENSHOTS=1) writes the pictures in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import Session
+
+from alerts import service as alerts_service
+from alerts import subscriptions
+from alerts.models import Severity
+from app.crypto import Crypto
+from app.db import make_engine, utcnow
+from app.i18n import LANGUAGES, catalog
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    return SCREENSHOTS if os.environ.get("REDFLAG_SCREENSHOTS") == "1" else tmp_path
+
+
+@pytest.fixture
+def server(
+    make_live_server: Callable[..., LiveServer], delivery_settings: Callable[..., Any]
+) -> LiveServer:
+    wanted = delivery_settings()
+    names = [
+        "public_url",
+        "sms_provider",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from",
+        "twilio_api_base",
+        "email_provider",
+        "smtp_host",
+        "smtp_port",
+        "smtp_starttls",
+        "smtp_ca_file",
+        "smtp_from",
+        "worker_rate",
+    ]
+    return make_live_server(**{name: getattr(wanted, name) for name in names})
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2)
+    yield context.new_page()
+    context.close()
+
+
+def code_for(twilio: Any, number: str) -> str:
+    match = re.search(r"\b(\d{6})\b", twilio.sent_to(number)[-1]["body"])
+    assert match
+    return match.group(1)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_subscribing_by_sms_in_each_language(
+    server: LiveServer, page: Page, twilio: Any, lang: str, shots: Path
+) -> None:
+    texts = catalog(lang)
+    number = f"+3161234{LANGUAGES.index(lang):04d}"
+    page.goto(f"{server.url}/{lang}/subscribe")
+    expect(page.locator("h1")).to_have_text(texts["subscribe.title"])
+    page.fill("#contact", number)
+    page.locator("#place").press_sequentially("Assen", delay=10)
+    page.fill("#place2", f"Fryslân ({texts['subscribe.province_word']})")
+    page.locator("h1").click()  # closes the town suggestions, as a finger would
+    if lang == "en":
+        page.screenshot(path=shots / "subscribe.png", full_page=True)
+    page.get_by_role("button", name=texts["subscribe.submit"]).click()
+    expect(page.locator("h1")).to_have_text(texts["subscribe.code_title"])
+    page.fill("#code", code_for(twilio, number))
+    page.get_by_role("button", name=texts["subscribe.code_submit"]).click()
+    expect(page.locator("h1")).to_have_text(texts["subscribe.done_title"])
+    expect(page.locator("main")).to_contain_text("Assen, Fryslân")
+
+
+def test_subscribing_works_without_javascript(
+    server: LiveServer, browser: Any, twilio: Any
+) -> None:
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/nl/subscribe")
+        page.fill("#contact", "0612349999")
+        page.fill("#place", "Den Haag")
+        page.get_by_role("button", name=catalog("nl")["subscribe.submit"]).click()
+        page.fill("#code", code_for(twilio, "+31612349999"))
+        page.get_by_role("button", name=catalog("nl")["subscribe.code_submit"]).click()
+        expect(page.locator("h1")).to_have_text(catalog("nl")["subscribe.done_title"])
+    finally:
+        context.close()
+
+
+def test_checking_a_number_as_a_member(
+    server: LiveServer, page: Page, twilio: Any, shots: Path
+) -> None:
+    crypto = Crypto.from_settings(server.settings)
+    engine = make_engine(server.database_url)
+    with Session(engine) as session:
+        member = subscriptions._new_subscriber(
+            session, channel="sms", contact="+31612340077", language="en", crypto=crypto
+        )
+        member.confirmed_at = utcnow()
+        subscriptions.set_regions(session, subscriber=member, codes=["GM0106"], replace=True)
+        alerts_service.create(
+            session,
+            draft=alerts_service.AlertDraft(
+                text="Took the money back by force and threatened to come back.",
+                severity=Severity.high,
+                region_codes=["GM0106"],
+                categories=["robbery", "threats"],
+                identifiers=[("phone", "+31612345678")],
+                incident_date=date.today() - timedelta(days=2),
+                part_of_day="evening",
+                expires_at=utcnow() + timedelta(days=30),
+            ),
+            crypto=crypto,
+            needs_approval=False,
+        )
+        session.commit()
+    engine.dispose()
+
+    texts = catalog("en")
+    page.goto(f"{server.url}/en/check")
+    page.fill("#contact", "06 12340077")
+    page.get_by_role("button", name=texts["check.login_submit"]).click()
+    page.fill("#code", code_for(twilio, "+31612340077"))
+    page.get_by_role("button", name=texts["subscribe.code_submit"]).click()
+    page.fill("#number", "06 1234 5678")
+    page.get_by_role("button", name=texts["check.submit"]).click()
+    result = page.locator("#check-result")
+    expect(result).to_have_attribute("data-found", "yes")
+    expect(result).to_contain_text("Took the money back by force")
+    expect(result).to_contain_text(texts["check.not_guarantee"])
+    page.screenshot(path=shots / "check.png", full_page=True)
+
+    page.fill("#number", "06 11223344")
+    page.get_by_role("button", name=texts["check.again"]).click()
+    expect(page.locator("#check-result")).to_have_attribute("data-found", "no")

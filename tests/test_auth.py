@@ -1,0 +1,277 @@
+"""Moderator authentication: logins, lock-out, second factors, and every token attack."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from jose import jwt
+from sqlmodel import Session, select
+
+from app.db import utcnow
+from app.settings import Settings
+from moderation.accounts import LOGIN_FAILED
+from moderation.models import AuditEntry, Moderator
+from tests.conftest import PASSWORD, Team
+from tests.helpers import all_routes
+
+Auth = Callable[[Any], dict[str, str]]
+
+
+def login(
+    client: TestClient, username: str, password: str = PASSWORD, otp: str | None = None
+) -> Any:
+    data = {"username": username, "password": password, **({"otp": otp} if otp else {})}
+    return client.post("/api/v1/auth/token", data=data)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_login_gives_a_short_lived_signed_token(
+    client: TestClient, team: Team, settings: Settings
+) -> None:
+    response = login(client, "Alice")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["scope"] == "moderate"
+    assert 0 < body["expires_in"] <= 15 * 60
+    claims = jwt.get_unverified_claims(body["access_token"])
+    assert claims["sub"] == str(team.alice.id) and claims["role"] == "moderator"
+    assert claims["exp"] - claims["iat"] <= 15 * 60
+    assert re.fullmatch(r"[0-9a-f]{32}", claims["jti"])
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "HS256"
+    assert (
+        client.get("/api/v1/moderation/queue", headers=bearer(body["access_token"])).status_code
+        == 200
+    )
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(
+    client: TestClient, team: Team
+) -> None:
+    wrong = login(client, "alice", "not the password")
+    unknown = login(client, "nobody-here")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json() == {"detail": LOGIN_FAILED}
+
+
+def test_repeated_failures_lock_the_account_for_a_while(
+    client: TestClient, session: Session, team: Team, settings: Settings
+) -> None:
+    for _ in range(settings.login_max_failures):
+        assert login(client, "alice", "guess").status_code == 401
+    locked = login(client, "alice")
+    assert locked.status_code == 401 and locked.json() == {"detail": LOGIN_FAILED}, (
+        "even the right password"
+    )
+    assert login(client, "carol").status_code == 200, "other accounts are not affected"
+
+    session.expire_all()
+    alice = session.get(Moderator, team.alice.id)
+    assert alice is not None and alice.locked_until is not None
+    alice.locked_until = utcnow() - timedelta(seconds=1)
+    session.add(alice)
+    session.commit()
+    assert login(client, "alice").status_code == 200
+    actions = session.exec(
+        select(AuditEntry.action).where(AuditEntry.moderator_id == team.alice.id)
+    ).all()
+    assert actions.count("login.failed") == settings.login_max_failures
+    assert "login.locked" in actions and actions[-1] == "login"
+
+
+# ---- token attacks ------------------------------------------------------------------------------
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(moderator: Any, **changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": str(moderator.id), "aud": "redflag-moderator"}
+    claims |= {"role": moderator.role, "jti": "a" * 32, "sid": "s", "scope": "moderate"}
+    claims |= {"iat": now, "exp": now + 600}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _attacks(settings: Settings, alice: Any, bob: Any) -> dict[str, str]:
+    secret = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr]
+    good = jwt.encode(_claims(alice), secret, algorithm="HS256")
+    header, payload, signature = good.split(".")
+    return {
+        "expired": jwt.encode(
+            _claims(alice, iat=int(time.time()) - 3600, exp=int(time.time()) - 60),
+            secret,
+            algorithm="HS256",
+        ),
+        "tampered": f"{header}.{_b64(_claims(bob))}.{signature}",
+        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(bob))}.",
+        "HS512": jwt.encode(_claims(bob), secret, algorithm="HS512"),
+        "RS256 header, HMAC signature": f"{_b64({'alg': 'RS256'})}.{payload}.{signature}",
+        "wrong secret": jwt.encode(_claims(bob), "x" * 64, algorithm="HS256"),
+        "no expiry": jwt.encode(_claims(alice, exp=None), secret, algorithm="HS256"),
+        "no jti": jwt.encode(_claims(alice, jti=None), secret, algorithm="HS256"),
+        "garbage": "not.a.token",
+    }
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["expired", "tampered", "alg none", "HS512", "RS256 header, HMAC signature", "wrong secret",
+     "no expiry", "no jti", "garbage"],
+)  # fmt: skip
+def test_forged_and_broken_tokens_are_refused(
+    client: TestClient, team: Team, settings: Settings, attack: str
+) -> None:
+    token = _attacks(settings, team.alice, team.bob)[attack]
+    response = client.get("/api/v1/moderation/audit", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_deactivated_moderators_token_stops_working(
+    client: TestClient, team: Team, auth: Auth
+) -> None:
+    alice = auth(team.alice)
+    assert client.get("/api/v1/moderation/queue", headers=alice).status_code == 200
+    client.post(f"/api/v1/admin/moderators/{team.alice.id}/deactivate", headers=auth(team.bob))
+    assert client.get("/api/v1/moderation/queue", headers=alice).status_code == 401
+    assert login(client, "alice").status_code == 401
+
+
+def test_a_demotion_takes_effect_at_once(client: TestClient, team: Team, auth: Auth) -> None:
+    bob = auth(team.bob)  # the token still says "admin"
+    client.post(
+        f"/api/v1/admin/moderators/{team.carol.id}/role", headers=bob, json={"role": "admin"}
+    )
+    client.post(
+        f"/api/v1/admin/moderators/{team.bob.id}/role",
+        headers=auth(team.carol),
+        json={"role": "moderator"},
+    )
+    assert client.get("/api/v1/moderation/audit", headers=bob).status_code == 403
+
+
+# ---- every route is closed -----------------------------------------------------------------------
+
+
+def _moderator_routes(client: TestClient) -> list[tuple[str, str]]:
+    return [
+        (method, re.sub(r"\{[^}]+\}", "1", path))
+        for method, path in all_routes(client.app)
+        if path.startswith(("/api/v1/moderation", "/api/v1/admin"))
+    ]
+
+
+def test_every_moderator_route_needs_a_token(client: TestClient) -> None:
+    routes = _moderator_routes(client)
+    assert len(routes) >= 20
+    for method, path in routes:
+        response = client.request(method, path, json={})
+        assert response.status_code == 401, (method, path)
+
+
+ADMIN_ONLY = ("/api/v1/admin", "/api/v1/moderation/audit")
+
+
+def test_admin_routes_refuse_moderators(client: TestClient, team: Team, auth: Auth) -> None:
+    for method, path in _moderator_routes(client):
+        if path.startswith(ADMIN_ONLY):
+            response = client.request(method, path, headers=auth(team.alice), json={})
+            assert response.status_code == 403, (method, path)
+
+
+def test_the_admin_api(client: TestClient, team: Team, auth: Auth) -> None:
+    bob = auth(team.bob)
+    weak = client.post(
+        "/api/v1/admin/moderators", headers=bob, json={"username": "dave", "password": "short"}
+    )
+    assert weak.status_code == 422 and weak.json()["detail"][0]["field"] == "password"
+    created = client.post(
+        "/api/v1/admin/moderators", headers=bob, json={"username": "Dave", "password": PASSWORD}
+    )
+    assert created.status_code == 201
+    assert created.json() == {
+        "id": created.json()["id"],
+        "username": "dave",
+        "role": "moderator",
+        "active": True,
+        "totp_enabled": False,
+    }
+    assert (
+        client.post(
+            "/api/v1/admin/moderators", headers=bob, json={"username": "dave", "password": PASSWORD}
+        ).status_code
+        == 409
+    )
+    names = [m["username"] for m in client.get("/api/v1/admin/moderators", headers=bob).json()]
+    assert names == ["alice", "bob", "carol", "dave"]
+    last_admin = client.post(f"/api/v1/admin/moderators/{team.bob.id}/deactivate", headers=bob)
+    assert (
+        last_admin.status_code == 409 and "at least one active admin" in last_admin.json()["detail"]
+    )
+
+
+# ---- second factor -------------------------------------------------------------------------------
+
+
+def test_two_factor_setup_and_login(client: TestClient, team: Team) -> None:
+    token = login(client, "alice").json()["access_token"]
+    setup = client.post("/api/v1/auth/totp/setup", headers=bearer(token)).json()
+    assert setup["otpauth_uri"].startswith("otpauth://totp/redflag:alice?")
+    totp = pyotp.TOTP(setup["secret"])
+    assert client.post(
+        "/api/v1/auth/totp/confirm", headers=bearer(token), json={"code": "000000"}
+    ).status_code in {422}
+    assert (
+        client.post(
+            "/api/v1/auth/totp/confirm", headers=bearer(token), json={"code": totp.now()}
+        ).status_code
+        == 200
+    )
+
+    assert login(client, "alice").status_code == 401, "now the code is required"
+    assert login(client, "alice", otp="123456").status_code == 401
+    assert login(client, "alice", otp=totp.now()).status_code == 200
+
+
+def test_admins_must_set_up_a_second_factor_when_required(
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Settings],
+    team: Team,
+    auth: Auth,
+) -> None:
+    with make_client(make_settings(require_totp=True)) as client:
+        assert login(client, "alice").json()["scope"] == "moderate", "moderators are not forced"
+        first = login(client, "bob").json()
+        assert first["scope"] == "totp-setup"
+        limited = bearer(first["access_token"])
+        assert client.get("/api/v1/moderation/queue", headers=limited).status_code == 403
+        secret = client.post("/api/v1/auth/totp/setup", headers=limited).json()["secret"]
+        full = client.post(
+            "/api/v1/auth/totp/confirm", headers=limited, json={"code": pyotp.TOTP(secret).now()}
+        ).json()
+        assert full["scope"] == "moderate"
+        assert (
+            client.get("/api/v1/moderation/audit", headers=bearer(full["access_token"])).status_code
+            == 200
+        )
+
+        reset = client.post(
+            f"/api/v1/admin/moderators/{team.bob.id}/reset-totp",
+            headers=bearer(full["access_token"]),
+        )
+        assert reset.json()["totp_enabled"] is False
+        assert login(client, "bob").json()["scope"] == "totp-setup"

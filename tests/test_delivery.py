@@ -1,0 +1,465 @@
+"""From a published alert to messages at the fake Twilio and the SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, update
+from sqlmodel import Session, col, select
+
+from alerts import delivery, subscriptions
+from alerts import service as alerts_service
+from alerts.models import Alert, Channel, Delivery, DeliveryStatus, Severity, Subscriber
+from alerts.providers import build, close_all
+from alerts.render import render_sms
+from alerts.worker import make_worker
+from app.crypto import Crypto
+from app.db import make_session_factory, utcnow
+from app.settings import Settings
+
+ASSEN, DRENTHE, NETHERLANDS, AMSTERDAM = "GM0106", "NL-DR", "NL", "GM0363"
+
+
+def subscriber(
+    session: Session,
+    crypto: Crypto,
+    channel: str,
+    contact: str,
+    regions: list[str],
+    language: str = "nl",
+    *,
+    confirmed: bool = True,
+    min_severity: Severity | None = None,
+) -> Subscriber:
+    created = subscriptions._new_subscriber(
+        session, channel=channel, contact=contact, language=language, crypto=crypto
+    )
+    created.confirmed_at = utcnow() if confirmed else None
+    created.min_severity_rank = min_severity.rank if min_severity else 0
+    subscriptions.set_regions(session, subscriber=created, codes=regions, replace=True)
+    session.commit()
+    return created
+
+
+def publish(
+    session: Session,
+    crypto: Crypto,
+    regions: list[str],
+    severity: str = "high",
+    text: str = "Hit a worker.",
+) -> Alert:
+    alert = alerts_service.create(
+        session,
+        draft=alerts_service.AlertDraft(
+            text=text,
+            severity=Severity(severity),
+            region_codes=regions,
+            categories=["physical_violence"],
+            identifiers=[("phone", "+31612345678")],
+            incident_date=date(2026, 11, 20),
+            part_of_day="night",
+            expires_at=utcnow() + timedelta(days=30),
+        ),
+        crypto=crypto,
+        needs_approval=False,
+    )
+    session.commit()
+    return alert
+
+
+def deliveries(session: Session, alert: Alert) -> list[Delivery]:
+    session.expire_all()
+    return list(
+        session.exec(
+            select(Delivery).where(Delivery.alert_id == alert.id).order_by(col(Delivery.id))
+        )
+    )
+
+
+@pytest.fixture
+def run_worker(connection: Connection) -> Callable[[Settings], None]:
+    def run(settings: Settings) -> None:
+        async def drain() -> None:
+            providers = build(settings)
+            factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
+            try:
+                await make_worker(settings, factory, providers).drain()
+            finally:
+                await close_all(providers)
+
+        asyncio.run(drain())
+
+    return run
+
+
+@pytest.fixture
+def world(session: Session, crypto: Crypto) -> dict[str, Subscriber]:
+    return {
+        "assen_nl": subscriber(session, crypto, "sms", "+31611111111", [ASSEN], "nl"),
+        "drenthe_en": subscriber(session, crypto, "sms", "+31622222222", [DRENTHE], "en"),
+        "country_es": subscriber(
+            session, crypto, "email", "lucia@example.org", [NETHERLANDS], "es"
+        ),
+        "amsterdam": subscriber(session, crypto, "sms", "+31633333333", [AMSTERDAM], "en"),
+        "unconfirmed": subscriber(session, crypto, "sms", "+31644444444", [ASSEN], confirmed=False),
+        "critical_only": subscriber(
+            session, crypto, "sms", "+31655555555", [ASSEN], min_severity=Severity.critical
+        ),
+    }
+
+
+def test_publishing_writes_one_delivery_per_matching_subscriber(
+    session: Session, crypto: Crypto, world: dict[str, Subscriber]
+) -> None:
+    alert = publish(session, crypto, [ASSEN])
+    rows = deliveries(session, alert)
+    recipients = {r.subscriber_id for r in rows}
+    expected = {world[k].id for k in ("assen_nl", "drenthe_en", "country_es")}
+    assert recipients == expected, "the town, its province and the country; not Amsterdam"
+    assert all(r.status == "pending" and r.kind == "alert" and r.attempts == 0 for r in rows)
+
+    critical = publish(session, crypto, [ASSEN], severity="critical")
+    assert world["critical_only"].id in {r.subscriber_id for r in deliveries(session, critical)}
+
+
+def test_an_alert_for_a_province_reaches_its_towns_subscribers(
+    session: Session, crypto: Crypto, world: dict[str, Subscriber]
+) -> None:
+    alert = publish(session, crypto, [DRENTHE])
+    assert {r.subscriber_id for r in deliveries(session, alert)} == {
+        world[k].id for k in ("assen_nl", "drenthe_en", "country_es")
+    }
+
+
+def test_the_alert_and_its_deliveries_commit_or_roll_back_together(
+    session: Session, crypto: Crypto, world: dict[str, Subscriber]
+) -> None:
+    before = session.exec(select(Delivery)).all()
+    nested = session.begin_nested()
+    alerts_service.create(
+        session,
+        draft=alerts_service.AlertDraft(
+            text="x",
+            severity=Severity.high,
+            region_codes=[ASSEN],
+            categories=["other"],
+            identifiers=[],
+            incident_date=date(2026, 11, 20),
+            part_of_day=None,
+            expires_at=utcnow() + timedelta(days=1),
+        ),
+        crypto=crypto,
+        needs_approval=False,
+    )
+    assert len(session.exec(select(Delivery)).all()) == len(before) + 3
+    nested.rollback()
+    assert session.exec(select(Delivery)).all() == before
+
+
+def test_every_recipient_gets_the_alert_in_their_language(
+    session: Session,
+    crypto: Crypto,
+    world: dict[str, Subscriber],
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+    mailbox: Any,
+) -> None:
+    settings = delivery_settings()
+    alert = publish(session, crypto, [ASSEN], text="Pushed a worker against the wall.")
+    run_worker(settings)
+
+    view = alerts_service.view(session, alert=alert, cipher=crypto.cipher)
+    [nl] = twilio.sent_to("+31611111111")
+    [en] = twilio.sent_to("+31622222222")
+    assert nl["body"] == render_sms(view, "nl", masking="partial"), (
+        "exactly as the moderator saw it"
+    )
+    assert en["body"] == render_sms(view, "en", masking="partial")
+    assert nl["body"].startswith("redflag GEVAAR") and en["body"].startswith("redflag DANGER")
+    assert "+31 6 1234**78" in nl["body"] and "12345678" not in nl["body"]
+    assert nl["from"] == "+3197010000001"
+    assert nl["status_callback"] == "https://redflag.example.org/webhooks/twilio/status"
+    assert twilio.sent_to("+31633333333") == [] and twilio.sent_to("+31644444444") == []
+
+    [mail] = mailbox.to("lucia@example.org")
+    assert mail["Subject"] == f"redflag PELIGRO: Assen ({alert.ref})"
+    unsubscribe = mail["List-Unsubscribe"]
+    assert unsubscribe.startswith("<https://redflag.example.org/u/")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert (
+        "Pushed a worker against the wall." in text and "Pushed a worker against the wall." in html
+    )
+    assert "Dónde: Assen" in text and alert.ref in text
+    assert unsubscribe.strip("<>") in text and unsubscribe.strip("<>") in html
+
+    rows = deliveries(session, alert)
+    assert {r.status for r in rows} == {"sent"}
+    assert all(r.provider_id and r.attempts == 1 for r in rows)
+    assert {r.provider_id[:2] for r in rows if r.channel == "sms"} == {"SM"}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("status", "code"), [(500, None), (503, None), (429, 20429)])
+def test_transient_failures_come_back_later(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+    status: int,
+    code: int | None,
+) -> None:
+    subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
+    alert = publish(session, crypto, [ASSEN])
+    twilio.fail_next(1, status, code)
+    started = utcnow()
+    run_worker(delivery_settings())
+    [row] = deliveries(session, alert)
+    assert row.status == "pending" and row.attempts == 1
+    assert row.error_code == str(code or 20000 + status)
+    due = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=started.tzinfo)  # type: ignore[union-attr]
+    assert started + timedelta(seconds=4) < due < utcnow() + timedelta(seconds=6), (
+        "backed off, not hot"
+    )
+
+    session.execute(update(Delivery).where(col(Delivery.id) == row.id).values(due_at=utcnow()))
+    session.commit()
+    run_worker(delivery_settings())
+    [row] = deliveries(session, alert)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(twilio.sent_to("+31611111111")) == 1
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    import random
+
+    rng = random.Random(7)
+    waits = [delivery.backoff(n, rng=rng).total_seconds() for n in range(1, 12)]
+    assert all(5 <= w <= 900 for w in waits)
+    ceilings = [min(900, 5 * 2 ** (n - 1)) for n in range(1, 12)]
+    assert all(w <= c for w, c in zip(waits, ceilings, strict=True))
+    assert len({round(w, 3) for w in waits}) == len(waits), "jittered"
+
+
+def test_an_opted_out_number_is_removed(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    gone = subscriber(session, crypto, "sms", "+31611111111", [ASSEN]).id
+    stays = subscriber(session, crypto, "sms", "+31622222222", [ASSEN]).id
+    twilio.number_errors["+31611111111"] = 21610
+    alert = publish(session, crypto, [ASSEN])
+    run_worker(delivery_settings())
+    session.expire_all()
+    assert session.get(Subscriber, gone) is None
+    assert session.get(Subscriber, stays) is not None
+    statuses = {r.error_code or "": r.status for r in deliveries(session, alert)}
+    assert statuses == {"21610": "failed", "": "sent"}
+
+
+@pytest.mark.parametrize("code", [21211, 21614])
+def test_an_unreachable_number_is_marked_and_skipped_next_time(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+    code: int,
+) -> None:
+    landline = subscriber(session, crypto, "sms", "+31611111111", [ASSEN]).id
+    twilio.number_errors["+31611111111"] = code
+    first = publish(session, crypto, [ASSEN])
+    run_worker(delivery_settings())
+    [row] = deliveries(session, first)
+    assert (row.status, row.error_code) == ("failed", str(code))
+    session.expire_all()
+    assert session.get(Subscriber, landline).unreachable_at is not None  # type: ignore[union-attr]
+    second = publish(session, crypto, [ASSEN])
+    assert deliveries(session, second) == []
+
+
+def test_a_delivery_that_keeps_failing_gives_up_at_the_deadline(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
+    alert = publish(session, crypto, [ASSEN])
+    session.execute(update(Delivery).values(created_at=utcnow() - timedelta(hours=25)))
+    session.commit()
+    twilio.fail_next(1, 500)
+    run_worker(delivery_settings(delivery_deadline_hours=24))
+    [row] = deliveries(session, alert)
+    assert (row.status, row.error_code) == ("failed", "deadline:20500")
+
+
+def test_a_crashed_workers_deliveries_are_taken_again_when_the_lease_runs_out(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
+    alert = publish(session, crypto, [ASSEN])
+    claimed = delivery.claim_due(session, batch=10, lease=timedelta(minutes=2), channels=["sms"])
+    session.commit()  # ... and then this worker dies
+    assert len(claimed) == 1
+    run_worker(delivery_settings())
+    assert twilio.messages == [], "the lease still holds"
+    session.execute(update(Delivery).values(due_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    run_worker(delivery_settings())
+    [row] = deliveries(session, alert)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(twilio.messages) == 1
+
+
+def test_a_retraction_reaches_everyone_who_got_the_alert(
+    session: Session,
+    crypto: Crypto,
+    world: dict[str, Subscriber],
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+    mailbox: Any,
+) -> None:
+    alert = publish(session, crypto, [ASSEN])
+    run_worker(delivery_settings())
+    alerts_service.retract(session, alert=alert, reason="wrong person", cipher=crypto.cipher)
+    session.commit()
+    subscriber(session, crypto, "sms", "+31666666666", [ASSEN])
+    run_worker(delivery_settings())
+
+    [_, retraction] = twilio.sent_to("+31611111111")
+    assert (
+        retraction["body"]
+        == f"redflag: waarschuwing {alert.ref} (20-11, Assen) is ingetrokken. Negeer haar."
+    )
+    assert twilio.sent_to("+31666666666") == [], "only the original recipients"
+    [_, retracted] = mailbox.to("lucia@example.org")
+    assert retracted["Subject"] == f"redflag: aviso {alert.ref} retirado"
+    kinds = [(r.kind, r.status) for r in deliveries(session, alert)]
+    assert kinds.count(("retraction", "sent")) == 3
+
+
+def test_retracting_before_sending_cancels_instead(
+    session: Session,
+    crypto: Crypto,
+    world: dict[str, Subscriber],
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    alert = publish(session, crypto, [ASSEN])
+    alerts_service.retract(session, alert=alert, reason="too soon", cipher=crypto.cipher)
+    session.commit()
+    run_worker(delivery_settings())
+    assert twilio.messages == []
+    assert {(r.kind, r.status) for r in deliveries(session, alert)} == {("alert", "cancelled")}
+
+
+def test_leaving_cancels_whatever_is_still_waiting(
+    session: Session, crypto: Crypto, world: dict[str, Subscriber]
+) -> None:
+    alert = publish(session, crypto, [ASSEN])
+    subscriptions.remove(session, subscriber=world["assen_nl"])
+    session.commit()
+    rows = [r for r in deliveries(session, alert) if r.subscriber_id is None]
+    assert [(r.status) for r in rows] == [DeliveryStatus.cancelled.value]
+
+
+def test_email_goes_out_over_starttls_only(
+    mailbox: Any, delivery_settings: Callable[..., Settings]
+) -> None:
+    from alerts.providers import Message, SmtpEmail, TransientSendError
+
+    async def send(settings: Settings) -> str:
+        return await SmtpEmail(settings).send(Message("email", "a@example.org", "hello", "subject"))
+
+    assert asyncio.run(send(delivery_settings()))
+    assert len(mailbox.to("a@example.org")) == 1
+    with pytest.raises(TransientSendError):  # the server refuses mail without STARTTLS
+        asyncio.run(send(delivery_settings(smtp_starttls=False)))
+
+
+def test_channel_of_each_subscriber_is_kept(session: Session, crypto: Crypto) -> None:
+    created = subscriber(session, crypto, Channel.email, "x@example.org", [ASSEN])
+    assert created.channel == "email"
+
+
+def test_several_workers_never_send_the_same_message(
+    database: Any, delivery_settings: Callable[..., Settings], twilio: Any
+) -> None:
+    """Three workers drain 300 deliveries at once from one real database."""
+    from app.db import make_engine
+
+    url = database.fresh()
+    settings = delivery_settings(database_url=url, worker_batch=25)
+    crypto = Crypto.from_settings(settings)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        for n in range(300):
+            subscriber(session, crypto, "sms", f"+316{10000000 + n}", [ASSEN])
+        alert = publish(session, crypto, [ASSEN])
+        alert_id = alert.id
+
+    async def workers() -> None:
+        providers = [build(settings) for _ in range(3)]
+        try:
+            await asyncio.gather(
+                *(make_worker(settings, make_session_factory(engine), p).drain() for p in providers)
+            )
+        finally:
+            for p in providers:
+                await close_all(p)
+
+    asyncio.run(workers())
+    recipients = [m["to"] for m in twilio.messages]
+    assert len(recipients) == 300 and len(set(recipients)) == 300, "each exactly once"
+    with make_session_factory(engine)() as session:
+        rows = session.exec(select(Delivery).where(Delivery.alert_id == alert_id)).all()
+        assert {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+    engine.dispose()
+
+
+def test_sending_is_paced_to_the_configured_rate(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    for n in range(11):
+        subscriber(session, crypto, "sms", f"+3161111{n:04d}", [ASSEN])
+    publish(session, crypto, [ASSEN])
+    run_worker(delivery_settings(worker_rate=20, worker_concurrency=11))
+    times = sorted(twilio.request_times)
+    assert len(times) == 11
+    # Eleven starts at 20 per second take at least half a second, however fast the machine.
+    assert times[-1] - times[0] >= 10 / 20 * 0.95
+
+
+def test_a_messaging_service_can_send_instead_of_a_number(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
+    publish(session, crypto, [ASSEN])
+    run_worker(delivery_settings(twilio_from=None, twilio_messaging_service_sid="MG" + "1" * 32))
+    [message] = twilio.messages
+    assert (message["messaging_service_sid"], message["from"]) == ("MG" + "1" * 32, "")

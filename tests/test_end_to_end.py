@@ -1,0 +1,158 @@
+"""The whole way round, on a real database with real commits, on SQLite and PostgreSQL.
+
+A phone joins Assen by signed SMS; an email subscriber confirms for Drenthe; a report
+from the form is published for Assen by a moderator; the worker delivers; both receive
+the alert in their languages through the fake Twilio server and the SMTP server; the
+phone's CHECK of the reported number finds it; STOP removes the phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+from twilio.request_validator import RequestValidator
+
+from alerts import subscriptions
+from alerts.models import Delivery
+from alerts.providers import build, close_all
+from alerts.worker import make_worker
+from app.crypto import Crypto
+from app.db import make_engine, make_session_factory
+from app.main import create_app
+from app.settings import Settings
+from moderation import accounts
+from moderation.models import Role
+from tests.conftest import PASSWORD, TestDatabase
+from tests.fakes import AUTH_TOKEN
+
+PHONE, EMAIL = "+31611112222", "marta@example.org"
+CLIENT_NUMBER = "06 12345678"
+
+
+def sms(client: TestClient, settings: Settings, body: str) -> str:
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": PHONE,
+        "To": "+3197010000001",
+        "Body": body,
+    }
+    url = settings.public_url + "/webhooks/twilio/sms"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    response = client.post(
+        "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 200
+    match = re.search(r"<Message>(.*)</Message>", response.text, re.S)
+    return match.group(1) if match else ""
+
+
+def test_from_report_to_warning_to_check_to_stop(
+    database: TestDatabase, delivery_settings: Callable[..., Settings], twilio: Any, mailbox: Any
+) -> None:
+    url = database.fresh()
+    settings = delivery_settings(database_url=url)
+    crypto = Crypto.from_settings(settings)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        accounts.create(session, username="alice", password=PASSWORD, role=Role.moderator)
+        session.commit()
+
+    with TestClient(create_app(settings)) as client:
+        # A phone joins Assen by SMS: no code needed, the sender proved the number.
+        assert sms(client, settings, "aanmelden assen").startswith(
+            "redflag: je krijgt waarschuwingen voor Assen"
+        )
+
+        # An email subscriber asks for Drenthe in Spanish and confirms through the link.
+        client.post(
+            "/api/v1/subscriptions",
+            json={"channel": "email", "contact": EMAIL, "regions": ["NL-DR"], "language": "es"},
+        )
+        body = mailbox.to(EMAIL)[-1].get_body(preferencelist=("plain",)).get_content()
+        token = re.search(r"/es/subscribe/confirm\?t=([\w-]+)", body).group(1)  # type: ignore[union-attr]
+        assert (
+            "Recibirás avisos para Drenthe"
+            in client.post("/es/subscribe/confirm", data={"token": token}).text
+        )
+
+        # A report arrives through the form...
+        receipt = client.post(
+            "/en/report",
+            data={
+                "place": "Assen",
+                "incident_date": date.today().isoformat(),
+                "part_of_day": "night",
+                "categories": ["physical_violence", "robbery"],
+                "what_happened": "Choked me and took the money back. "
+                "My name is Nina, call 06 99887766.",
+                "phones": CLIENT_NUMBER,
+            },
+        )
+        assert receipt.status_code == 200
+
+        # ... and a moderator publishes it for Assen.
+        login = client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORD})
+        moderator = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        claimed = client.post("/api/v1/moderation/queue/next", headers=moderator).json()
+        review = client.get(
+            f"/api/v1/moderation/reports/{claimed['report_id']}", headers=moderator
+        ).json()
+        assert "Nina" not in review["suggested_text"]
+        decision = client.post(
+            f"/api/v1/moderation/reports/{claimed['report_id']}/publish",
+            headers=moderator,
+            json={
+                "version": review["version"],
+                "text": "Choked a worker and took the money back.",
+                "severity": "high",
+                "regions": ["GM0106"],
+                "categories": ["physical_violence", "robbery"],
+                "identifiers": [
+                    {"kind": i["kind"], "value": i["value"]} for i in review["identifiers"]
+                ],
+                "expires_in_days": 30,
+            },
+        ).json()
+        ref = decision["alert_ref"]
+        assert decision["alert_status"] == "published"
+
+        # The worker sends: the phone in Dutch, the email in Spanish.
+        async def deliver() -> None:
+            providers = build(settings)
+            try:
+                await make_worker(settings, make_session_factory(engine), providers).drain()
+            finally:
+                await close_all(providers)
+
+        asyncio.run(deliver())
+        [warning] = [m for m in twilio.sent_to(PHONE) if ref in m["body"]]
+        assert warning["body"].startswith("redflag GEVAAR: geweld, beroving. Assen")
+        assert "Choked a worker and took the money back." in warning["body"]
+        assert "Tel +31 6 1234**78" in warning["body"] and "Nina" not in warning["body"]
+        [mail] = [m for m in mailbox.to(EMAIL) if ref in m["Subject"]]
+        assert mail["Subject"] == f"redflag PELIGRO: Assen ({ref})"
+        assert "Choked a worker" in mail.get_body(preferencelist=("plain",)).get_content()
+
+        # The phone checks the client's number by SMS and finds the alert.
+        found = sms(client, settings, f"CHECK {CLIENT_NUMBER}")
+        assert found.startswith(f"redflag: +31 6 1234**78: {ref} redflag GEVAAR")
+
+        # STOP removes the phone at once.
+        assert sms(client, settings, "STOP").startswith("redflag: je krijgt geen berichten meer")
+
+    with Session(engine) as session:
+        assert subscriptions.find(session, index=crypto.index, channel="sms", contact=PHONE) is None
+        assert (
+            subscriptions.find(session, index=crypto.index, channel="email", contact=EMAIL)
+            is not None
+        )
+        statuses = {d.channel: d.status for d in session.exec(select(Delivery))}
+        assert statuses == {"sms": "sent", "email": "sent"}
+    engine.dispose()

@@ -1,0 +1,151 @@
+"""Review, publish and approve entirely in a real browser (Debian's Chromium).
+
+`make screenshots` (REDFLAG_SCREENSHOTS=1) writes the pictures in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import Session
+
+from app.crypto import Crypto
+from app.db import make_engine
+from app.i18n import catalog
+from app.reports import service as reports_service
+from app.reports.models import ReportCreate
+from moderation import accounts
+from moderation.models import Role
+from tests.conftest import PASSWORD, LiveServer
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+LAPTOP = {"width": 1280, "height": 900}
+STORY = (
+    "My name is Anna, I work from home in Assen. He booked for an hour, then held me by the throat "
+    "and took back the money. Call me on 06 11122233 if you need more."
+)
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    return SCREENSHOTS if os.environ.get("REDFLAG_SCREENSHOTS") == "1" else tmp_path
+
+
+def set_up(live_server: LiveServer) -> None:
+    """Two moderators, and a few reports already waiting (less urgent than the one to come)."""
+    crypto = Crypto.from_settings(live_server.settings)
+    engine = make_engine(live_server.database_url)
+    try:
+        with Session(engine) as session:
+            accounts.create(session, username="alice", password=PASSWORD, role=Role.moderator)
+            accounts.create(session, username="bob", password=PASSWORD, role=Role.admin)
+            for region, categories in [
+                ("GM0363", ["fake_booking"]),
+                ("GM0599", ["threats", "stalking"]),
+            ]:
+                data = ReportCreate.model_validate(
+                    {"region": region, "incident_date": date.today(), "part_of_day": "night",
+                     "categories": categories, "perpetrator": {"phones": ["+61 491 570 157"]}}
+                )  # fmt: skip
+                reports_service.submit(session, data=data, crypto=crypto, default_region="NL")
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def report_from_a_phone(browser: Any, base: str) -> tuple[Any, str]:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(f"{base}/en/")
+    page.locator("#place").press_sequentially("Assen", delay=10)
+    page.fill("#incident_date", date.today().isoformat())
+    page.locator("input[name=part_of_day][value=evening]").check()
+    page.locator("input[name=categories][value=physical_violence]").check()
+    page.locator("input[name=categories][value=robbery]").check()
+    page.fill("#what_happened", STORY)
+    page.fill("#phones", "06 12345678")
+    page.get_by_role("button", name=catalog("en")["report.submit"]).click()
+    return context, page.locator("#receipt-code").inner_text()
+
+
+def log_in(browser: Any, base: str, username: str) -> tuple[Any, Page]:
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.goto(f"{base}/mod")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("h1")).to_contain_text("Queue")
+    return context, page
+
+
+def test_a_report_is_reviewed_published_and_approved_in_the_browser(
+    live_server: LiveServer, browser: Any, shots: Path
+) -> None:
+    base = live_server.url
+    set_up(live_server)
+    reporter, code = report_from_a_phone(browser, base)
+
+    alice_context, alice = log_in(browser, base, "alice")
+    expect(alice.locator("#queue tbody tr")).to_have_count(3)
+    expect(alice.locator("#queue")).not_to_contain_text("throat")
+    alice.screenshot(path=shots / "mod-queue.png")
+
+    alice.locator("#review-next").click()
+    expect(alice.locator("h1")).to_contain_text("Report #")
+    flagged = alice.locator("#report-text mark.flag")
+    expect(alice.locator('#report-text mark.flag[data-kind="name"]')).to_have_text("Anna")
+    expect(alice.locator('#report-text mark.flag[data-kind="phone"]')).to_have_text("06 11122233")
+    assert flagged.count() >= 2
+    text = alice.locator("#text")
+    assert "Anna" not in text.input_value() and "11122233" not in text.input_value()
+
+    text.fill("Held a worker by the throat and took the money back. Booked by phone for an hour.")
+    alice.select_option("#severity", "critical")
+    # The live preview (JavaScript under the page's CSP) shows exactly what goes out.
+    expect(alice.locator('#preview .sms[data-lang="en"]')).to_contain_text("redflag URGENT DANGER")
+    expect(alice.locator('#preview .sms[data-lang="es"]')).to_contain_text("PELIGRO URGENTE")
+    expect(alice.locator("#preview")).to_contain_text("Held a worker by the throat")
+    expect(alice.locator("#preview")).to_contain_text("A second moderator must approve")
+    alice.screenshot(path=shots / "mod-review.png", full_page=True)
+    alice.locator("#publish").click()
+    expect(alice.locator("#alert-status")).to_have_text("pending approval")
+    ref = alice.locator("h1").inner_text().split()[0]
+    expect(alice.locator("main")).to_contain_text("a colleague must approve it")
+
+    bob_context, bob = log_in(browser, base, "bob")
+    expect(bob.locator(".warn")).to_contain_text(ref)
+    bob.get_by_role("link", name="Alerts").click()
+    bob.get_by_role("link", name=ref).click()
+    bob.locator("#approve").click()
+    expect(bob.locator("#alert-status")).to_have_text("published")
+    expect(bob.locator(".notice")).to_have_text("Approved and published.")
+
+    bob.get_by_role("link", name="Audit log").click()
+    rows = bob.locator("#audit tbody tr")
+    logged = [" ".join(rows.nth(i).inner_text().split()[3:]) for i in range(rows.count())]
+    for step in [
+        "alice login moderator",
+        "alice report.claim report",
+        "alice report.view report",
+        "alice report.publish report",
+        f"alice alert.submit_for_approval alert {ref}",
+        f"bob alert.approve alert {ref}",
+    ]:
+        assert any(line.startswith(step) for line in logged), (step, logged)
+    expect(bob.locator("#audit")).not_to_contain_text("throat")
+
+    status = reporter.new_page()
+    status.goto(f"{base}/en/status")
+    status.fill("#receipt_code", code)
+    status.get_by_role("button", name=catalog("en")["status.lookup"]).click()
+    expect(status.locator("#report-status")).to_have_text(catalog("en")["status.state.published"])
+    for context in (reporter, alice_context, bob_context):
+        context.close()

@@ -1,0 +1,280 @@
+"""The moderator web pages without a browser: session cookie, CSRF, the whole flow."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.settings import Settings
+from moderation import security
+from tests.conftest import PASSWORD, Team
+from tests.helpers import all_routes
+
+
+@pytest.fixture
+def browser_like(
+    make_client: Callable[..., TestClient], settings: Settings
+) -> Callable[[], TestClient]:
+    """Separate clients (cookie jars), like two moderators' browsers."""
+    clients: list[TestClient] = []
+
+    def make() -> TestClient:
+        client = make_client(settings, follow_redirects=False)
+        clients.append(client)
+        return client
+
+    yield make  # type: ignore[misc]
+    for client in clients:
+        client.close()
+
+
+def log_in(client: TestClient, username: str) -> None:
+    response = client.post("/mod/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/mod"
+
+
+def csrf(client: TestClient, path: str = "/mod") -> str:
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get(path).text)
+    assert match
+    return match.group(1)
+
+
+def file_report(client: TestClient) -> None:
+    response = client.post(
+        "/en/report",
+        data={
+            "place": "Assen",
+            "incident_date": date.today().isoformat(),
+            "part_of_day": "night",
+            "categories": ["sexual_violence"],
+            "what_happened": "My name is Anna. He followed me home from the station.",
+            "phones": "0612345678",
+        },
+    )
+    assert response.status_code == 200
+
+
+def test_logging_in_sets_a_protected_session_cookie(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    client = browser_like()
+    assert client.get("/mod").headers["location"] == "/mod/login"
+    response = client.post("/mod/login", data={"username": "alice", "password": PASSWORD})
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("redflag_mod=")
+    for flag in ["HttpOnly", "SameSite=strict", "Path=/mod", "Max-Age=900"]:
+        assert flag.lower() in cookie.lower(), flag
+    assert "secure" not in cookie.lower(), "plain http in development"
+    queue = client.get("/mod")
+    assert queue.status_code == 200 and "alice (moderator)" in queue.text
+
+
+def test_the_cookie_is_secure_over_https(
+    make_client: Callable[..., TestClient], make_settings: Callable[..., Settings], team: Team
+) -> None:
+    with make_client(
+        make_settings(public_url="https://redflag.example.org"), follow_redirects=False
+    ) as client:
+        response = client.post("/mod/login", data={"username": "alice", "password": PASSWORD})
+    assert "; secure" in response.headers["set-cookie"].lower()
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_failed_login_says_so_on_the_page(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    response = browser_like().post("/mod/login", data={"username": "alice", "password": "nope"})
+    assert response.status_code == 401
+    assert "Wrong username, password or code" in response.text
+    assert "set-cookie" not in response.headers
+
+
+def test_every_page_needs_a_session(browser_like: Callable[[], TestClient]) -> None:
+    client = browser_like()
+    routes = [
+        (m, re.sub(r"\{[^}]+\}", "1", p)) for m, p in all_routes(client.app) if p.startswith("/mod")
+    ]
+    assert len(routes) >= 15
+    for method, path in routes:
+        if path == "/mod/login":
+            continue
+        response = client.request(method, path)
+        assert response.status_code == 303, (method, path)
+        assert response.headers["location"] == "/mod/login"
+
+
+def test_forms_need_the_csrf_token_and_this_site(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    client = browser_like()
+    log_in(client, "alice")
+    token = csrf(client)
+    assert client.post("/mod/queue/next", data={}).status_code == 403
+    assert client.post("/mod/queue/next", data={"csrf_token": "0" * 64}).status_code == 403
+    cross_site = client.post(
+        "/mod/queue/next", data={"csrf_token": token}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert cross_site.status_code == 403
+    other_origin = client.post(
+        "/mod/queue/next", data={"csrf_token": token}, headers={"origin": "https://evil.example"}
+    )
+    assert other_origin.status_code == 403
+    assert client.post("/mod/queue/next", data={"csrf_token": token}).status_code == 303
+
+
+def test_another_moderators_csrf_token_does_not_work(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    alice, carol = browser_like(), browser_like()
+    log_in(alice, "alice")
+    log_in(carol, "carol")
+    assert alice.post("/mod/queue/next", data={"csrf_token": csrf(carol)}).status_code == 403
+
+
+def test_review_publish_and_approve_through_the_pages(
+    browser_like: Callable[[], TestClient], team: Team, session: Session
+) -> None:
+    alice, carol = browser_like(), browser_like()
+    file_report(alice)
+    log_in(alice, "alice")
+    token = csrf(alice)
+    opened = alice.post("/mod/queue/next", data={"csrf_token": token})
+    review_url = opened.headers["location"]
+    page = alice.get(review_url).text
+    assert '<mark class="flag" data-kind="name"' in page and ">Anna</mark>" in page
+    assert "He followed me home from the station." in page
+    assert "Reaches 0 subscribers." in page, "the preview is rendered without JavaScript"
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    rid = review_url.rsplit("/", 1)[1]
+
+    form = {
+        "csrf_token": token, "version": version, "decision": "publish",
+        "text": "Followed a worker home from the station.", "severity": "critical",
+        "regions": ["GM0106"], "categories": ["stalking"], "identifiers": ["phone|+31612345678"],
+        "new_kind": "phone", "new_value": "", "extra_regions": "", "expires_in_days": "30",
+    }  # fmt: skip
+    bad = alice.post(f"/mod/reports/{rid}/decide", data={**form, "extra_regions": "GM9999"})
+    assert bad.status_code == 422 and "regions.1: unknown region code" in bad.text
+    assert "Followed a worker home" in bad.text, "what was typed is kept"
+    published = alice.post(f"/mod/reports/{rid}/decide", data=form)
+    assert published.status_code == 303
+    alert_url = published.headers["location"]
+    assert re.fullmatch(r"/mod/alerts/RF-[0-9A-Z]{6}\?done=pending_approval", alert_url)
+    assert "a colleague must approve it" in alice.get(alert_url).text
+
+    log_in(carol, "carol")
+    ref = alert_url.split("/")[3].split("?")[0]
+    approved = carol.post(f"/mod/alerts/{ref}/approve", data={"csrf_token": csrf(carol)})
+    assert approved.headers["location"] == f"/mod/alerts/{ref}?done=approved"
+    page = carol.get(f"/mod/alerts/{ref}").text
+    assert 'id="alert-status">published<' in page
+    for action in ["alert.submit_for_approval", "alert.approve"]:
+        assert action in page, "the alert page shows its history"
+
+
+def test_a_report_you_do_not_hold_is_not_shown(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    alice, carol = browser_like(), browser_like()
+    file_report(alice)
+    log_in(alice, "alice")
+    log_in(carol, "carol")
+    rid = (
+        alice.post("/mod/queue/next", data={"csrf_token": csrf(alice)})
+        .headers["location"]
+        .rsplit("/", 1)[1]
+    )
+    page = carol.get(f"/mod/reports/{rid}")
+    assert page.status_code == 409
+    assert "alice is working on this report until" in page.text
+    assert "followed me" not in page.text and "Claim this report" not in page.text
+    taken = carol.post(f"/mod/reports/{rid}/claim", data={"csrf_token": csrf(carol)})
+    assert taken.status_code == 409 and "alice is working on this report until" in taken.text
+
+
+def test_the_live_preview_needs_the_csrf_header(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    client = browser_like()
+    log_in(client, "alice")
+    body = {"text": "x", "severity": "low", "regions": ["GM0106"], "categories": ["other"]}
+    assert client.post("/mod/preview", json=body).status_code == 403
+    response = client.post("/mod/preview", json=body, headers={"x-csrf-token": csrf(client)})
+    assert response.status_code == 200 and set(response.json()["sms"]) == {"nl", "en", "es"}
+    bad = client.post(
+        "/mod/preview", json={**body, "regions": ["XX"]}, headers={"x-csrf-token": csrf(client)}
+    )
+    assert bad.status_code == 422 and bad.json()["errors"] == ["regions.0: unknown region code"]
+
+
+def test_an_active_session_is_renewed_with_the_same_csrf_token(
+    browser_like: Callable[[], TestClient], team: Team, settings: Settings
+) -> None:
+    client = browser_like()
+    # A token issued 10 of its 15 minutes ago: past its half-life.
+    token, _ = security.issue_token(
+        moderator_id=team.alice.id, role="moderator", settings=settings, session_id="s1"
+    )
+    from jose import jwt
+
+    claims = jwt.get_unverified_claims(token)
+    claims["exp"] -= 600
+    old = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")  # type: ignore[union-attr]
+    client.cookies.set("redflag_mod", old, path="/mod")
+    response = client.get("/mod")
+    assert response.status_code == 200
+    renewed = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    assert renewed != old
+    assert jwt.get_unverified_claims(renewed)["sid"] == "s1"
+    assert security.csrf_token("s1", settings) in response.text
+
+
+def test_admin_pages(browser_like: Callable[[], TestClient], team: Team) -> None:
+    alice, bob = browser_like(), browser_like()
+    log_in(alice, "alice")
+    log_in(bob, "bob")
+    assert alice.get("/mod/audit").status_code == 403
+    assert "Audit log" not in alice.get("/mod").text.split("</nav>")[0]
+    audit_page = bob.get("/mod/audit")
+    assert audit_page.status_code == 200 and "login" in audit_page.text
+    created = bob.post(
+        "/mod/moderators",
+        data={
+            "csrf_token": csrf(bob),
+            "action": "create",
+            "username": "dave",
+            "password": PASSWORD,
+            "role": "moderator",
+        },
+    )
+    assert created.headers["location"] == "/mod/moderators?done=saved"
+    assert ">dave<" in bob.get("/mod/moderators").text
+    weak = bob.post(
+        "/mod/moderators",
+        data={
+            "csrf_token": csrf(bob),
+            "action": "create",
+            "username": "eve",
+            "password": "short",
+            "role": "moderator",
+        },
+    )
+    assert weak.status_code == 422 and "at least 12 characters" in weak.text
+
+
+def test_logging_out_ends_the_session(browser_like: Callable[[], TestClient], team: Team) -> None:
+    client = browser_like()
+    log_in(client, "alice")
+    response = client.post("/mod/logout", data={"csrf_token": csrf(client)})
+    assert response.headers["location"] == "/mod/login"
+    assert (
+        "redflag_mod=" in response.headers["set-cookie"]
+        and "Max-Age=0" in response.headers["set-cookie"]
+    )
+    assert client.get("/mod").status_code == 303

@@ -1,0 +1,158 @@
+"""Nothing that identifies anyone reaches the logs or the database, in plaintext.
+
+A real `redflag serve` process (the operator's logging set-up, at DEBUG) takes reports
+through the API and the form from a client at 127.0.0.2 with a recognisable user
+agent. Afterwards everything it printed, and every byte of the database (the SQLite
+file and its write-ahead log, or every cell of every PostgreSQL table), is searched
+for the story, the reported phone number in every way of writing it, the other
+identifiers, the receipt codes, the client's address and its user agent.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import httpx
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.crypto import Crypto
+from app.db import make_engine
+from app.reports import service
+from app.reports.models import ReportStatus
+from app.settings import Settings
+from tests.conftest import TestDatabase
+from tests.helpers import report_body, start_server_process
+
+NARRATIVE = "He strangled me in the stairwell by the Zwanenbrug, marker 7c1f"
+DESCRIPTION = "Scar over the left eye, marker 55aa"
+REPLY = "It was the hotel by the station, marker 9d2e"
+EMAIL = "privacy.marker@example.com"
+PLATE_TYPED, PLATE = "QX-771-Z", "QX771Z"
+HANDLE = "privacy_marker_handle"
+PHONE_FORMATS = [
+    "06 12345678", "0612345678", "06-12345678", "+31612345678", "31612345678",
+    "612345678", "+31 6 12345678", "+31 6-1234 5678", "0031612345678",
+]  # fmt: skip
+CLIENT_ADDRESS = "127.0.0.2"
+USER_AGENT = "PrivacyProbe/7.7 (marker-ua-3141)"
+
+
+def database_bytes(url: str) -> bytes:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(str(parsed.database))
+        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    engine = make_engine(url)
+    chunks = []
+    try:
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                for row in conn.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
+                    for cell in row:
+                        if isinstance(cell, bytes | memoryview):
+                            chunks.append(bytes(cell))
+                        else:
+                            chunks.append(str(cell).encode())
+    finally:
+        engine.dispose()
+    return b"\x00".join(chunks)
+
+
+def test_a_report_leaves_no_identifying_trace(
+    database: TestDatabase, test_keys: dict[str, str], tmp_path: Path
+) -> None:
+    url = database.fresh()
+    env = {
+        "REDFLAG_DATABASE_URL": url,
+        "REDFLAG_DATA_KEY": test_keys["data_key"],
+        "REDFLAG_INDEX_KEY": test_keys["index_key"],
+        "REDFLAG_JWT_SECRET": test_keys["jwt_secret"],
+        "REDFLAG_SECRETS_FILE": str(tmp_path / "unused.env"),
+        "REDFLAG_LOG_LEVEL": "DEBUG",
+    }
+    server = start_server_process(env)
+    codes = []
+    try:
+        transport = httpx.HTTPTransport(local_address=CLIENT_ADDRESS)
+        with httpx.Client(
+            base_url=server.url, transport=transport, headers={"user-agent": USER_AGENT}
+        ) as client:
+            body = report_body(
+                what_happened=NARRATIVE,
+                perpetrator={
+                    "phones": ["06 12345678", "+31 6-1234 5678"],
+                    "emails": [EMAIL],
+                    "plates": [PLATE_TYPED],
+                    "handles": [f"@{HANDLE}"],
+                    "description": DESCRIPTION,
+                },
+            )
+            created = client.post("/api/v1/reports", json=body)
+            assert created.status_code == 201
+            codes.append(created.json()["receipt_code"])
+
+            form = client.post(
+                "/en/report",
+                data={
+                    "place": "Assen",
+                    "incident_date": date.today().isoformat(),
+                    "part_of_day": "night",
+                    "categories": ["threats"],
+                    "what_happened": NARRATIVE,
+                    "phones": "0031612345678",
+                    "emails": EMAIL,
+                    "plates": PLATE_TYPED,
+                    "handles": f"instagram.com/{HANDLE}",
+                    "description": DESCRIPTION,
+                },
+            )
+            assert form.status_code == 200
+            match = re.search(r'id="receipt-code">([0-9A-Z-]+)<', form.text)
+            assert match
+            codes.append(match.group(1))
+
+            _ask_a_question(url, test_keys, codes[0])
+            reply = client.post(
+                "/api/v1/reports/reply", json={"receipt_code": codes[0], "message": REPLY}
+            )
+            assert reply.status_code == 200
+            assert client.post("/en/status", data={"receipt_code": codes[1]}).status_code == 200
+
+            bad = client.post(
+                "/api/v1/reports", json=report_body(perpetrator={"phones": ["06 1234 567"]})
+            )
+            assert bad.status_code == 422
+            assert "1234 567" not in bad.text
+            assert client.get("/api/v1/reports/+31612345678").status_code == 404
+    finally:
+        logs = server.stop()
+
+    assert "POST /api/v1/reports status=201" in logs, "the server's output was captured"
+    secrets = [NARRATIVE, "Zwanenbrug", DESCRIPTION, REPLY, EMAIL, PLATE, PLATE_TYPED, HANDLE,
+               *PHONE_FORMATS, *codes, *(c.replace("-", "") for c in codes)]  # fmt: skip
+    for secret in [*secrets, CLIENT_ADDRESS, USER_AGENT, "marker-ua"]:
+        assert secret not in logs, f"{secret!r} is in the server's output"
+
+    stored = database_bytes(url)
+    assert len(stored) > 10_000, "the search covers a real database"
+    for secret in [*secrets, CLIENT_ADDRESS, "marker-ua"]:
+        assert secret.encode() not in stored, f"{secret!r} is in the database in plaintext"
+        assert secret.encode("utf-16-le") not in stored
+
+
+def _ask_a_question(url: str, keys: dict[str, str], code: str) -> None:
+    crypto = Crypto.from_settings(Settings(**keys))
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            report = service.find_by_receipt(session, crypto=crypto, receipt_code=code)
+            service.transition(report, ReportStatus.in_review)
+            service.ask_reporter(session, report=report, question="Where?", cipher=crypto.cipher)
+            session.commit()
+    finally:
+        engine.dispose()

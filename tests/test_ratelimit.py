@@ -1,0 +1,54 @@
+"""Rate limits: per client, without remembering who the client is; shared through Redis."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.settings import Settings
+from tests.helpers import report_body
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDFLAG_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("Redis tests need REDFLAG_TEST_REDIS_URL (CI sets it)")
+    return url
+
+
+def test_replicas_share_one_budget_through_redis(
+    redis_url: str,
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Settings],
+) -> None:
+    import redis
+
+    # A fresh index key gives this test its own pseudonyms, so earlier runs do not count.
+    from app.settings import new_key
+
+    settings = make_settings(redis_url=redis_url, rate_limit_submit="3/minute", index_key=new_key())
+    with make_client(settings) as first, make_client(settings) as second:
+        statuses = [
+            client.post("/api/v1/reports", json=report_body()).status_code
+            for client in (first, second, first, second)
+        ]
+    assert statuses == [201, 201, 201, 429]
+
+    keys = [k.decode() for k in redis.Redis.from_url(redis_url).keys("*")]
+    assert keys, "the counters live in Redis"
+    assert not any("testclient" in k or "127.0.0.1" in k for k in keys), "no client address"
+
+
+def test_the_address_is_only_used_as_a_daily_pseudonym() -> None:
+    from app.ratelimit import RateLimiter
+
+    limiter = RateLimiter(storage_uri="memory://", key=uuid.uuid4().bytes, rules={"x": "1/minute"})
+    pseudonym = limiter._pseudonym("192.0.2.7")
+    assert "192.0.2.7" not in pseudonym
+    assert pseudonym == limiter._pseudonym("192.0.2.7")
+    assert pseudonym != limiter._pseudonym("192.0.2.8")

@@ -1,0 +1,486 @@
+"""Subscribing and leaving (API and pages), members, and the client check."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from alerts import service as alerts_service
+from alerts import subscriptions
+from alerts.models import OneTimeCode, Severity, Subscriber
+from app.crypto import Crypto
+from app.db import utcnow
+from app.settings import Settings
+
+PHONE = "+31687654321"
+EMAIL = "ana@example.org"
+ACCEPTED = {"detail": "If this number or address can be used, a message is on its way."}
+
+
+@pytest.fixture
+def client(
+    make_client: Callable[..., TestClient], delivery_settings: Callable[..., Settings]
+) -> Iterator[TestClient]:
+    with make_client(delivery_settings()) as c:
+        yield c
+
+
+def last_code(twilio: Any, number: str = PHONE) -> str:
+    match = re.search(r"\b(\d{6})\b", twilio.sent_to(number)[-1]["body"])
+    assert match
+    return match.group(1)
+
+
+def last_link(mailbox: Any, address: str = EMAIL) -> str:
+    body = mailbox.to(address)[-1].get_body(preferencelist=("plain",)).get_content()
+    match = re.search(r"https://redflag\.example\.org(/\w\w/subscribe/confirm\?t=[\w-]+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def find(
+    session: Session, crypto: Crypto, channel: str = "sms", contact: str = PHONE
+) -> Subscriber | None:
+    session.expire_all()
+    return subscriptions.find(session, index=crypto.index, channel=channel, contact=contact)
+
+
+# ---- subscribing by SMS -----------------------------------------------------------------------
+
+
+def test_subscribing_by_sms_takes_the_code(
+    client: TestClient, session: Session, crypto: Crypto, twilio: Any
+) -> None:
+    response = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "channel": "sms",
+            "contact": "06 8765 4321",
+            "regions": ["GM0106", "NL-FR"],
+            "language": "es",
+        },
+    )
+    assert response.status_code == 202
+    assert response.json() == ACCEPTED
+    body = twilio.sent_to(PHONE)[-1]["body"]
+    assert body.startswith("Tu codigo de redflag: ") and "15 minutos" in body
+    pending = find(session, crypto)
+    assert pending is not None and pending.confirmed_at is None
+
+    confirmed = client.post(
+        "/api/v1/subscriptions/confirm",
+        json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+    )
+    assert confirmed.status_code == 200
+    assert confirmed.json() == {
+        "channel": "sms",
+        "regions": [
+            {"code": "GM0106", "name": "Assen", "level": "municipality"},
+            {"code": "NL-FR", "name": "Fryslân", "level": "province"},
+        ],
+        "language": "es",
+        "min_severity": "low",
+    }
+    assert find(session, crypto).confirmed_at is not None  # type: ignore[union-attr]
+
+
+def test_wrong_codes_run_out(client: TestClient, twilio: Any, settings: Settings) -> None:
+    client.post(
+        "/api/v1/subscriptions", json={"channel": "sms", "contact": PHONE, "regions": ["GM0106"]}
+    )
+    right = last_code(twilio)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(settings.code_attempts - 1):
+        refused = client.post(
+            "/api/v1/subscriptions/confirm",
+            json={"channel": "sms", "contact": PHONE, "code": wrong},
+        )
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["field"] == "code"
+    last = client.post(
+        "/api/v1/subscriptions/confirm", json={"channel": "sms", "contact": PHONE, "code": wrong}
+    )
+    assert "too many wrong codes" in last.json()["detail"][0]["msg"]
+    too_late = client.post(
+        "/api/v1/subscriptions/confirm", json={"channel": "sms", "contact": PHONE, "code": right}
+    )
+    assert too_late.status_code == 422, "the right code no longer works either"
+
+
+def test_codes_expire(client: TestClient, twilio: Any, session: Session) -> None:
+    client.post(
+        "/api/v1/subscriptions", json={"channel": "sms", "contact": PHONE, "regions": ["GM0106"]}
+    )
+    session.execute(update(OneTimeCode).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    response = client.post(
+        "/api/v1/subscriptions/confirm",
+        json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+    )
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "kind"),
+    [
+        ({"channel": "sms", "contact": "12345", "regions": ["GM0106"]}, "contact", "invalid_phone"),
+        (
+            {"channel": "sms", "contact": "+31 20 123 4567", "regions": ["GM0106"]},
+            "contact",
+            "not_mobile",
+        ),
+        (
+            {"channel": "email", "contact": "nope", "regions": ["GM0106"]},
+            "contact",
+            "invalid_email",
+        ),
+        (
+            {"channel": "sms", "contact": PHONE, "regions": ["GM9999"]},
+            "regions.0",
+            "unknown_region",
+        ),
+        ({"channel": "sms", "contact": PHONE, "regions": []}, "regions", "too_short"),
+        ({"channel": "fax", "contact": PHONE, "regions": ["GM0106"]}, "channel", "enum"),
+        (
+            {"channel": "sms", "contact": PHONE, "regions": ["GM0106"], "name": "Ana"},
+            "name",
+            "extra_forbidden",
+        ),
+    ],
+)
+def test_bad_subscriptions_name_the_problem(
+    client: TestClient, twilio: Any, body: dict[str, Any], field: str, kind: str
+) -> None:
+    response = client.post("/api/v1/subscriptions", json=body)
+    assert response.status_code == 422
+    error = next(e for e in response.json()["detail"] if e["field"] == field)
+    assert error["type"] == kind
+    assert body["contact"] not in response.text
+    assert twilio.messages == []
+
+
+def test_a_channel_that_is_not_offered(
+    make_client: Callable[..., TestClient], delivery_settings: Callable[..., Settings]
+) -> None:
+    with make_client(delivery_settings(email_provider="none")) as client:
+        response = client.post(
+            "/api/v1/subscriptions",
+            json={"channel": "email", "contact": EMAIL, "regions": ["GM0106"]},
+        )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "channel_unavailable"
+
+
+def test_a_provider_outage_is_a_clear_503_and_nothing_half_done(
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto
+) -> None:
+    twilio.fail_next(1, 500)
+    response = client.post(
+        "/api/v1/subscriptions", json={"channel": "sms", "contact": PHONE, "regions": ["GM0106"]}
+    )
+    assert response.status_code == 503
+    assert "could not be sent" in response.json()["detail"]
+    assert find(session, crypto) is None
+
+
+def test_asking_again_does_not_tell_whether_a_number_is_subscribed(
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto
+) -> None:
+    body = {"channel": "sms", "contact": PHONE, "regions": ["GM0106"]}
+    first = client.post("/api/v1/subscriptions", json=body)
+    client.post(
+        "/api/v1/subscriptions/confirm",
+        json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+    )
+    again = client.post("/api/v1/subscriptions", json={**body, "regions": ["GM0363"]})
+    assert (first.status_code, first.json()) == (again.status_code, again.json())
+    assert subscriptions.region_codes(session, find(session, crypto).id) == ["GM0106"], (
+        "nothing changes yet"
+    )  # type: ignore[arg-type, union-attr]
+    client.post(
+        "/api/v1/subscriptions/confirm",
+        json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+    )
+    assert subscriptions.region_codes(session, find(session, crypto).id) == ["GM0363"]  # type: ignore[arg-type, union-attr]
+
+
+# ---- subscribing by email ---------------------------------------------------------------------
+
+
+def test_subscribing_by_email_takes_a_click_on_the_link(
+    client: TestClient, mailbox: Any, session: Session, crypto: Crypto
+) -> None:
+    response = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "channel": "email",
+            "contact": "Ana@Example.org",
+            "regions": ["NL-DR"],
+            "language": "nl",
+        },
+    )
+    assert response.status_code == 202
+    [mail] = mailbox.to(EMAIL)
+    assert mail["Subject"] == "Bevestig je redflag-waarschuwingen"
+    link = last_link(mailbox)
+    assert link.startswith("/nl/subscribe/confirm?t=")
+
+    page = client.get(link)
+    assert page.status_code == 200
+    assert find(session, crypto, "email", EMAIL).confirmed_at is None, (
+        "opening the link is not enough"
+    )  # type: ignore[union-attr]
+    token = re.search(r'name="token" value="([\w-]+)"', page.text).group(1)  # type: ignore[union-attr]
+    done = client.post("/nl/subscribe/confirm", data={"token": token})
+    assert done.status_code == 200
+    assert "Je krijgt waarschuwingen voor Drenthe" in done.text
+    assert find(session, crypto, "email", EMAIL).confirmed_at is not None  # type: ignore[union-attr]
+    again = client.post("/nl/subscribe/confirm", data={"token": token})
+    assert again.status_code == 404, "a link works once"
+
+
+# ---- leaving ----------------------------------------------------------------------------------
+
+
+def subscribed(client: TestClient, twilio: Any) -> None:
+    client.post(
+        "/api/v1/subscriptions", json={"channel": "sms", "contact": PHONE, "regions": ["GM0106"]}
+    )
+    client.post(
+        "/api/v1/subscriptions/confirm",
+        json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+    )
+
+
+def test_leaving_through_the_api_takes_a_code(
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto
+) -> None:
+    subscribed(client, twilio)
+    stranger = client.post(
+        "/api/v1/subscriptions/unsubscribe", json={"channel": "sms", "contact": "+31611223344"}
+    )
+    asked = client.post(
+        "/api/v1/subscriptions/unsubscribe", json={"channel": "sms", "contact": PHONE}
+    )
+    assert stranger.json() == asked.json() == ACCEPTED, "the same answer either way"
+    assert twilio.sent_to("+31611223344") == []
+    guessed = client.post(
+        "/api/v1/subscriptions/unsubscribe",
+        json={"channel": "sms", "contact": PHONE, "code": "123456"},
+    )
+    if last_code(twilio) != "123456":
+        assert guessed.status_code == 422
+        assert find(session, crypto) is not None, (
+            "knowing the number is not enough to silence someone"
+        )
+    left = client.post(
+        "/api/v1/subscriptions/unsubscribe",
+        json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+    )
+    assert left.status_code == 200
+    assert find(session, crypto) is None
+
+
+def test_the_link_in_every_email_unsubscribes_in_one_click(
+    client: TestClient, session: Session, crypto: Crypto
+) -> None:
+    subscriber = subscriptions._new_subscriber(
+        session, channel="email", contact=EMAIL, language="es", crypto=crypto
+    )
+    subscriber.confirmed_at = utcnow()
+    session.commit()
+    token = subscriptions.unsubscribe_token(crypto.index, subscriber.id)  # type: ignore[arg-type]
+    page = client.get(f"/u/{token}")
+    assert page.status_code == 200 and "¿Dejar de recibir avisos por correo?" in page.text
+    assert client.get(f"/u/{token[:-1]}0").status_code == 404, "a forged token does nothing"
+    one_click = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200
+    assert find(session, crypto, "email", EMAIL) is None
+
+
+def test_leaving_through_the_pages(
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto
+) -> None:
+    subscribed(client, twilio)
+    page = client.post("/en/leave", data={"channel": "sms", "contact": "06 87654321"})
+    assert page.status_code == 200 and "If this number or address gets warnings" in page.text
+    wrong = client.post(
+        "/en/leave/code", data={"channel": "sms", "contact": "06 87654321", "code": "x"}
+    )
+    assert wrong.status_code == 422
+    done = client.post(
+        "/en/leave/code",
+        data={"channel": "sms", "contact": "06 87654321", "code": last_code(twilio)},
+    )
+    assert "You will get no more warnings" in done.text
+    assert find(session, crypto) is None
+
+
+# ---- the subscribe page -----------------------------------------------------------------------
+
+
+def test_subscribing_through_the_page(
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto
+) -> None:
+    form = client.get("/es/subscribe").text
+    assert "Drenthe (provincia)" in form and "Spijkenisse (Nissewaard)" in form
+    bad = client.post(
+        "/es/subscribe",
+        data={"channel": "sms", "contact": "06 8765 4321", "place": "Atlantis", "place2": "Bergen"},
+    )
+    assert bad.status_code == 422
+    assert "No conocemos este lugar" in bad.text and "Bergen (L.)" in bad.text
+    assert 'value="06 8765 4321"' in bad.text
+    step = client.post(
+        "/es/subscribe",
+        data={
+            "channel": "sms",
+            "contact": "06 8765 4321",
+            "place": "Den Haag",
+            "place2": "Utrecht (provincia)",
+            "severity": "serious",
+        },
+    )
+    assert step.status_code == 200 and "Escribe el código" in step.text
+    done = client.post(
+        "/es/subscribe/code",
+        data={"channel": "sms", "contact": "06 8765 4321", "code": last_code(twilio)},
+    )
+    assert "Recibirás avisos para 's-Gravenhage, Utrecht" in html.unescape(done.text)
+    subscriber = find(session, crypto)
+    assert subscriber is not None and subscriber.min_severity_rank == Severity.high.rank
+
+
+# ---- members and the client check -------------------------------------------------------------
+
+
+def alert_about(session: Session, crypto: Crypto, number: str) -> str:
+    alert = alerts_service.create(
+        session,
+        draft=alerts_service.AlertDraft(
+            text="Took the money back with force.",
+            severity=Severity.critical,
+            region_codes=["GM0106"],
+            categories=["robbery"],
+            identifiers=[("phone", number)],
+            incident_date=date(2026, 11, 19),
+            part_of_day="evening",
+            expires_at=utcnow() + timedelta(days=30),
+        ),
+        crypto=crypto,
+        needs_approval=False,
+    )
+    session.commit()
+    return alert.ref
+
+
+def test_members_check_a_number_through_the_api(
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto
+) -> None:
+    assert client.post("/api/v1/check", json={"number": "0612345678"}).status_code == 401
+    stranger = client.post(
+        "/api/v1/members/login", json={"channel": "sms", "contact": "+31611223344"}
+    )
+    assert stranger.json() == ACCEPTED and twilio.sent_to("+31611223344") == []
+
+    subscribed(client, twilio)
+    client.post("/api/v1/members/login", json={"channel": "sms", "contact": PHONE})
+    verified = client.post(
+        "/api/v1/members/verify",
+        json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+    )
+    assert verified.status_code == 200
+    token = {"Authorization": f"Bearer {verified.json()['access_token']}"}
+    assert 0 < verified.json()["expires_in"] <= 30 * 60
+
+    nothing = client.post("/api/v1/check", json={"number": "06 1234 5678"}, headers=token).json()
+    assert (nothing["found"], nothing["alerts"]) == (False, [])
+    assert "not a guarantee" in nothing["notice"]
+    ref = alert_about(session, crypto, "+31612345678")
+    found = client.post("/api/v1/check", json={"number": "0031612345678"}, headers=token).json()
+    assert found["found"] is True
+    assert found["number_masked"] == "+31 6 1234**78"
+    [alert] = found["alerts"]
+    assert (alert["ref"], alert["severity"], alert["regions"]) == (ref, "critical", ["Assen"])
+    assert alert["text"] == "Took the money back with force."
+    bad = client.post("/api/v1/check", json={"number": "12"}, headers=token)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "number"
+
+
+def test_a_moderator_token_is_not_a_member_token_and_back(
+    client: TestClient, twilio: Any, settings: Settings
+) -> None:
+    from alerts import members
+    from moderation import security
+
+    moderator_token, _ = security.issue_token(
+        moderator_id=1, role="admin", settings=client.app.state.settings
+    )  # type: ignore[attr-defined]
+    assert (
+        client.post(
+            "/api/v1/check",
+            json={"number": "0612345678"},
+            headers={"Authorization": f"Bearer {moderator_token}"},
+        ).status_code
+        == 401
+    )
+    member_token, _ = members.issue(1, client.app.state.settings)  # type: ignore[attr-defined]
+    assert (
+        client.post(
+            "/api/v1/auth/totp/setup", headers={"Authorization": f"Bearer {member_token}"}
+        ).status_code
+        == 401
+    )
+
+
+def test_open_checks_need_no_membership(
+    make_client: Callable[..., TestClient],
+    delivery_settings: Callable[..., Settings],
+    session: Session,
+    crypto: Crypto,
+) -> None:
+    alert_about(session, crypto, "+31612345678")
+    with make_client(delivery_settings(check_access="open")) as client:
+        assert client.post("/api/v1/check", json={"number": "0612345678"}).json()["found"] is True
+        page = client.post("/nl/check", data={"number": "0612345678"})
+    assert 'data-found="yes"' in page.text and "Took the money back with force." in page.text
+
+
+def test_checking_through_the_pages(
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto
+) -> None:
+    subscribed(client, twilio)
+    alert_about(session, crypto, "+31612345678")
+    assert "Primero te enviamos un código" in client.get("/es/check").text
+    step = client.post("/es/check/login", data={"channel": "sms", "contact": PHONE})
+    assert 'name="code"' in step.text and "le enviamos un código" in step.text
+    form = client.post(
+        "/es/check/verify", data={"channel": "sms", "contact": PHONE, "code": last_code(twilio)}
+    )
+    token = re.search(r'name="token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    found = client.post("/es/check", data={"token": token, "number": "06 12345678"})
+    assert 'data-found="yes"' in found.text and "Avisos sobre +31 6 1234**78" in found.text
+    assert "Robo" in found.text and "no significa que el cliente sea seguro" in found.text
+    none = client.post("/es/check", data={"token": token, "number": "06 11223344"})
+    assert 'data-found="no"' in none.text
+    expired = client.post("/es/check", data={"token": "not-a-token", "number": "06 12345678"})
+    assert expired.status_code == 401 and "pide un código nuevo" in expired.text
+
+
+def test_pending_and_confirmed_codes_are_keyed_hashes(
+    client: TestClient, twilio: Any, session: Session
+) -> None:
+    client.post(
+        "/api/v1/subscriptions", json={"channel": "sms", "contact": PHONE, "regions": ["GM0106"]}
+    )
+    code = last_code(twilio)
+    row = session.exec(select(OneTimeCode)).one()
+    assert code.encode() not in row.code_hash and len(row.code_hash) == 32
