@@ -262,8 +262,12 @@ def live_server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
 # ---- browser --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an
+    event loop running on the main thread while it is open, and every later test that
+    calls asyncio.run() (the delivery worker's) would fail with "cannot be called from a
+    running event loop"."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
