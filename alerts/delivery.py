@@ -176,16 +176,26 @@ def claim_due(
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = [row[0] for row in session.execute(due)]
-    if not ids:
-        return []
     rows = session.execute(
         update(Delivery)
-        .where(col(Delivery.id).in_(ids))
+        .where(col(Delivery.id).in_(due.scalar_subquery()))
         .values(status=SENDING, due_at=now + lease, attempts=Delivery.attempts + 1, updated_at=now)
         .returning(*(col(getattr(Delivery, name)) for name in JOB_COLUMNS))
+        .execution_options(synchronize_session=False)
     ).all()
     return [Job(*row) for row in rows]
+
+
+def release(session: Session, *, ids: Sequence[int]) -> None:
+    """Claimed but not sent (the worker is stopping): due again at once, the claim not
+    counted as an attempt."""
+    if not ids:
+        return
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id).in_(ids), col(Delivery.status) == SENDING)
+        .values(status=PENDING, due_at=utcnow(), attempts=Delivery.attempts - 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -220,7 +230,8 @@ _RECORD = (
 
 
 def record(session: Session, outcomes: Sequence[Outcome]) -> None:
-    """Write a batch's outcomes in one statement; only rows still leased ("sending") change."""
+    """Write a batch's outcomes in one executemany; only rows still leased ("sending")
+    change."""
     if not outcomes:
         return
     now = utcnow()

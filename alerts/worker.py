@@ -13,17 +13,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from alerts import delivery, subscriptions
 from alerts import service as alerts_service
 from alerts.delivery import Job, Outcome
-from alerts.models import Alert, DeliveryStatus, MessageKind, Subscriber
+from alerts.models import PURPOSE_CONTACT, Alert, DeliveryStatus, MessageKind, Subscriber
 from alerts.providers import (
     OPTED_OUT,
     UNREACHABLE,
@@ -31,7 +33,6 @@ from alerts.providers import (
     PermanentSendError,
     Provider,
     SendError,
-    TransientSendError,
 )
 from alerts.render import (
     AlertView,
@@ -45,6 +46,7 @@ from app.db import SessionFactory, utcnow
 from app.settings import Settings
 
 log = logging.getLogger("redflag.worker")
+T = TypeVar("T")
 
 
 class Pacer:
@@ -72,7 +74,14 @@ class Prepared:
     message: Message | None  # None: the recipient is gone
 
 
+Result = tuple[Job, Outcome]
+
+
 class Worker:
+    """Sends as a pipeline: while one batch's messages are on the wire, the outcomes of the
+    last are written and the next batch is claimed. The database work runs on one thread
+    of its own, one step at a time, so it never holds up the sending."""
+
     def __init__(
         self,
         *,
@@ -88,93 +97,146 @@ class Worker:
         self.providers = providers
         self.clock = clock
         self.pacer = Pacer(settings.worker_rate)
-        self.concurrency = asyncio.Semaphore(settings.worker_concurrency)
+        self.batch = claim_size(settings)
+        self._db: ThreadPoolExecutor | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; a failed round is logged and tried again."""
         log.info(
             "delivery worker started (channels: %s)", ", ".join(sorted(self.providers)) or "none"
         )
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed; trying again shortly")
-                done = 0
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_poll_seconds)
+        with self._database_thread():
+            while not stop.is_set():
+                try:
+                    claimed = await self._pump(stop)
+                except Exception:
+                    log.exception("delivery round failed; trying again shortly")
+                    claimed = 0
+                if claimed == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            stop.wait(), timeout=self.settings.worker_poll_seconds
+                        )
         log.info("delivery worker stopped")
 
-    async def run_once(self) -> int:
-        """One batch: claim, prepare, send, record. Returns how many were claimed."""
+    async def drain(self) -> int:
+        """Send everything that is due now, then return how many messages were claimed (for
+        tests, benchmarks and `redflag worker --once`). Retries due later are left for later."""
+        with self._database_thread():
+            return await self._pump(None)
+
+    async def _pump(self, stop: asyncio.Event | None) -> int:
+        """Claim, send and record until nothing is due (or `stop` is set)."""
         if not self.providers:
             return 0
-        jobs = await asyncio.to_thread(self._claim)
-        if not jobs:
-            return 0
-        prepared = await asyncio.to_thread(self._prepare, jobs)
-        outcomes = await asyncio.gather(*(self._send(p) for p in prepared))
-        await asyncio.to_thread(self._record, outcomes, prepared)
-        return len(jobs)
+        slots = asyncio.Semaphore(self.settings.worker_concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+        results: list[Result] = []
+        claimed = 0
 
-    async def drain(self, *, max_rounds: int = 10_000) -> None:
-        """Run rounds until nothing is due (for tests, benchmarks and `redflag worker --once`)."""
-        for _ in range(max_rounds):
-            if await self.run_once() == 0:
-                return
+        async def send(item: Prepared) -> None:
+            try:
+                outcome = await self._send(item)
+                results.append((item.job, outcome))  # the list of now, not of before the send
+            finally:
+                slots.release()
 
-    # ---- database ----------------------------------------------------------------------------
+        try:
+            while stop is None or not stop.is_set():
+                finished, results = results, []
+                await self._in_db(self._record, finished)
+                prepared = await self._in_db(self._claim)
+                if not prepared:
+                    if not in_flight:
+                        break
+                    await asyncio.wait(in_flight)  # the tail: record it, then look again
+                    continue
+                claimed += len(prepared)
+                for position, item in enumerate(prepared):
+                    await slots.acquire()
+                    if stop is not None and stop.is_set():
+                        slots.release()
+                        await self._in_db(self._release, prepared[position:])
+                        break
+                    task = asyncio.create_task(send(item))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+        finally:
+            if in_flight:
+                await asyncio.wait(in_flight)
+            await self._in_db(self._record, results)
+        return claimed
 
-    def _claim(self) -> list[Job]:
+    # ---- database: one thread, one step at a time ------------------------------------------
+
+    @contextlib.contextmanager
+    def _database_thread(self) -> Iterator[None]:
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redflag-worker-db")
+        try:
+            yield
+        finally:
+            self._db.shutdown(wait=True)
+            self._db = None
+
+    async def _in_db(self, step: Callable[..., T], *args: Any) -> T:
+        assert self._db is not None, "database steps run inside _database_thread()"
+        return await asyncio.get_running_loop().run_in_executor(self._db, step, *args)
+
+    def _claim(self) -> list[Prepared]:
         with self.session_factory() as session:
             jobs = delivery.claim_due(
                 session,
-                batch=self.settings.worker_batch,
+                batch=self.batch,
                 lease=timedelta(seconds=self.settings.worker_lease_seconds),
                 channels=list(self.providers),
             )
             session.commit()
-            return jobs
+            if not jobs:
+                return []
+            return self._prepare(session, jobs)
 
-    def _prepare(self, jobs: list[Job]) -> list[Prepared]:
-        cipher = self.crypto.cipher
+    def _release(self, unsent: list[Prepared]) -> None:
         with self.session_factory() as session:
-            subscribers = {
-                s.id: s
-                for s in session.exec(
-                    select(Subscriber).where(
-                        col(Subscriber.id).in_({j.subscriber_id for j in jobs})
-                    )
-                )
-            }
-            views: dict[int, AlertView] = {}
-            for alert_id in {j.alert_id for j in jobs}:
-                alert = session.get(Alert, alert_id)
-                if alert is not None:
-                    views[alert_id] = alerts_service.view(session, alert=alert, cipher=cipher)
+            delivery.release(session, ids=[p.job.delivery_id for p in unsent])
+            session.commit()
+
+    def _prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
+        cipher = self.crypto.cipher
+        recipients = {
+            row.id: row
+            for row in session.execute(
+                select(
+                    col(Subscriber.id), col(Subscriber.contact_enc), col(Subscriber.language)
+                ).where(col(Subscriber.id).in_({j.subscriber_id for j in jobs}))
+            )
+        }
+        views: dict[int, AlertView] = {}
+        for alert_id in {j.alert_id for j in jobs}:
+            alert = session.get(Alert, alert_id)
+            if alert is not None:
+                views[alert_id] = alerts_service.view(session, alert=alert, cipher=cipher)
         rendered: dict[tuple[int, str, str, str], str] = {}
         prepared = []
         for job in jobs:
-            subscriber = subscribers.get(job.subscriber_id)
+            recipient = recipients.get(job.subscriber_id)
             view = views.get(job.alert_id)
-            if subscriber is None or view is None:
+            if recipient is None or view is None:
                 prepared.append(Prepared(job, None))
                 continue
-            contact = subscriptions.contact_of(subscriber, self.crypto)
-            headers: dict[str, str] = {}
+            contact = cipher.decrypt(recipient.contact_enc, purpose=PURPOSE_CONTACT)
+            language = recipient.language
             if job.channel == "email":
-                url = self._unsubscribe_url(subscriber)
+                url = self._unsubscribe_url(job.subscriber_id)
                 headers = {
                     "List-Unsubscribe": f"<{url}>",
                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 }
-                text, subject, html = self._render_email(job, view, subscriber.language, url)
+                text, subject, html = self._render_email(job, view, language, url)
                 message = Message(job.channel, contact, text, subject, html, headers)
             else:
-                key = (job.alert_id, job.kind, subscriber.language, job.channel)
+                key = (job.alert_id, job.kind, language, job.channel)
                 if key not in rendered:
-                    rendered[key] = self._render_sms(job, view, subscriber.language)
+                    rendered[key] = self._render_sms(job, view, language)
                 message = Message(job.channel, contact, rendered[key])
             prepared.append(Prepared(job, message))
         return prepared
@@ -193,17 +255,16 @@ class Worker:
             )
         return mail.text, mail.subject, mail.html
 
-    def _unsubscribe_url(self, subscriber: Subscriber) -> str:
-        assert subscriber.id is not None
-        token = subscriptions.unsubscribe_token(self.crypto.index, subscriber.id)
+    def _unsubscribe_url(self, subscriber_id: int) -> str:
+        token = subscriptions.unsubscribe_token(self.crypto.index, subscriber_id)
         return f"{self.settings.public_url.rstrip('/')}/u/{token}"
 
-    def _record(self, outcomes: list[Outcome], prepared: list[Prepared]) -> None:
-        by_id = {p.job.delivery_id: p.job for p in prepared}
+    def _record(self, results: list[Result]) -> None:
+        if not results:
+            return
         with self.session_factory() as session:
-            delivery.record(session, outcomes)
-            for outcome in outcomes:
-                job = by_id[outcome.delivery_id]
+            delivery.record(session, [outcome for _, outcome in results])
+            for job, outcome in results:
                 if outcome.error_code in OPTED_OUT:
                     subscriber = session.get(Subscriber, job.subscriber_id)
                     if subscriber is not None:
@@ -224,19 +285,16 @@ class Worker:
             return Outcome(
                 job.delivery_id, DeliveryStatus.cancelled.value, error_code="recipient-gone"
             )
-        async with self.concurrency:
-            await self.pacer.wait()
-            try:
-                provider_id = await self.providers[job.channel].send(item.message)
-            except PermanentSendError as exc:
-                return Outcome(job.delivery_id, DeliveryStatus.failed.value, error_code=exc.code)
-            except TransientSendError as exc:
-                return self._retry_or_fail(job, exc.code)
-            except SendError as exc:
-                return self._retry_or_fail(job, exc.code)
-            except Exception as exc:  # a bug or an unexpected library error: retried, never lost
-                log.warning("send raised %s; will retry", type(exc).__name__)
-                return self._retry_or_fail(job, type(exc).__name__[:32])
+        await self.pacer.wait()
+        try:
+            provider_id = await self.providers[job.channel].send(item.message)
+        except PermanentSendError as exc:
+            return Outcome(job.delivery_id, DeliveryStatus.failed.value, error_code=exc.code)
+        except SendError as exc:  # transient, or of a kind we do not know: tried again later
+            return self._retry_or_fail(job, exc.code)
+        except Exception as exc:  # a bug or an unexpected library error: retried, never lost
+            log.warning("send raised %s; will retry", type(exc).__name__)
+            return self._retry_or_fail(job, type(exc).__name__[:32])
         return Outcome(job.delivery_id, DeliveryStatus.sent.value, provider_id=provider_id)
 
     def _retry_or_fail(self, job: Job, code: str) -> Outcome:
@@ -251,6 +309,16 @@ class Worker:
             error_code=code,
             retry_at=now + delivery.backoff(job.attempts),
         )
+
+
+def claim_size(settings: Settings) -> int:
+    """A batch small enough to be sent well within its lease at the paced rate, so that
+    no other worker takes it up again while it waits its turn."""
+    if settings.worker_rate <= 0:
+        return settings.worker_batch
+    return max(
+        1, min(settings.worker_batch, int(settings.worker_rate * settings.worker_lease_seconds / 4))
+    )
 
 
 def make_worker(

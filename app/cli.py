@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session, select
@@ -102,9 +103,22 @@ def worker(
             await close_all(providers)
 
     try:
-        asyncio.run(run())
+        _run_event_loop(run())
     finally:
         engine.dispose()
+
+
+def _run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed (it comes with uvicorn[standard]), as uvicorn does for
+    the app: the worker spends most of its time in the event loop."""
+    try:
+        import uvloop
+    except ImportError:
+        import asyncio
+
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 @cli.command()

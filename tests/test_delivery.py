@@ -326,6 +326,66 @@ def test_a_crashed_workers_deliveries_are_taken_again_when_the_lease_runs_out(
     assert len(twilio.messages) == 1
 
 
+def test_a_stopping_worker_hands_back_what_it_has_not_sent(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    connection: Connection,
+    twilio: Any,
+) -> None:
+    """SIGTERM mid-batch: messages claimed but not yet sent are due again at once (not
+    after the lease), the claim not counted; what was sent is recorded; nothing twice."""
+    for n in range(12):
+        subscriber(session, crypto, "sms", f"+3161234{n:04d}", [ASSEN])
+    alert = publish(session, crypto, [ASSEN])
+    twilio.delay = 0.2
+    settings = delivery_settings(worker_concurrency=2, worker_batch=12)
+
+    async def stop_after_first_sends() -> None:
+        providers = build(settings)
+        factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
+        stop = asyncio.Event()
+        task = asyncio.create_task(make_worker(settings, factory, providers).run(stop))
+        while twilio.requests < 2:
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+        await close_all(providers)
+
+    asyncio.run(stop_after_first_sends())
+    rows = deliveries(session, alert)
+    sent = [r for r in rows if r.status == "sent"]
+    waiting = [r for r in rows if r.status == "pending"]
+    assert len(sent) == len(twilio.messages) >= 2
+    assert len(sent) + len(waiting) == 12, "nothing left leased to a worker that has gone"
+    now = utcnow().replace(tzinfo=None)  # SQLite hands back naive UTC
+    assert {r.attempts for r in waiting} == {0}
+    assert all(r.due_at and r.due_at.replace(tzinfo=None) <= now for r in waiting)
+
+    twilio.delay = 0.0
+    run_worker(settings)
+    recipients = [m["to"] for m in twilio.messages]
+    assert len(recipients) == 12 and len(set(recipients)) == 12, "each exactly once"
+
+
+def test_every_outcome_of_a_long_batch_is_recorded(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    """Sends finish while the next batch is being claimed: not one outcome may go missing."""
+    for n in range(60):
+        subscriber(session, crypto, "sms", f"+3162345{n:04d}", [ASSEN])
+    alert = publish(session, crypto, [ASSEN])
+    run_worker(delivery_settings(worker_concurrency=4, worker_batch=25))
+    assert len(twilio.messages) == 60
+    assert {(r.status, r.attempts) for r in deliveries(session, alert)} == {("sent", 1)}
+    assert all(r.provider_id and r.provider_id.startswith("SM") for r in deliveries(session, alert))
+
+
 def test_a_retraction_reaches_everyone_who_got_the_alert(
     session: Session,
     crypto: Crypto,
