@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -126,12 +127,14 @@ class Worker:
             return await self._pump(None)
 
     async def _pump(self, stop: asyncio.Event | None) -> int:
-        """Claim, send and record until nothing is due (or `stop` is set)."""
+        """Claim, send and record until nothing is due (or `stop` is set). While one batch
+        goes out, the outcomes so far are written and the next batch is claimed."""
         if not self.providers:
             return 0
         slots = asyncio.Semaphore(self.settings.worker_concurrency)
         in_flight: set[asyncio.Task[None]] = set()
         results: list[Result] = []
+        queue: deque[Prepared] = deque()
         claimed = 0
 
         async def send(item: Prepared) -> None:
@@ -141,30 +144,44 @@ class Worker:
             finally:
                 slots.release()
 
+        def record_and_claim() -> asyncio.Future[list[Prepared]]:
+            nonlocal results
+            finished, results = results, []
+            return asyncio.ensure_future(self._in_db(self._record_and_claim, finished))
+
+        next_batch: asyncio.Future[list[Prepared]] | None = record_and_claim()
         try:
             while stop is None or not stop.is_set():
-                finished, results = results, []
-                await self._in_db(self._record, finished)
-                prepared = await self._in_db(self._claim)
-                if not prepared:
-                    if not in_flight:
+                if not queue:
+                    assert next_batch is not None
+                    waiting, next_batch = next_batch, None
+                    batch = await waiting
+                    if not batch and not in_flight:
                         break
-                    await asyncio.wait(in_flight)  # the tail: record it, then look again
+                    if batch:
+                        claimed += len(batch)
+                        queue.extend(batch)
+                    else:
+                        await asyncio.wait(in_flight)  # the tail: record it, then look again
+                    next_batch = record_and_claim()
                     continue
-                claimed += len(prepared)
-                for position, item in enumerate(prepared):
-                    await slots.acquire()
-                    if stop is not None and stop.is_set():
-                        slots.release()
-                        await self._in_db(self._release, prepared[position:])
-                        break
-                    task = asyncio.create_task(send(item))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
+                await slots.acquire()
+                if stop is not None and stop.is_set():
+                    slots.release()
+                    break
+                task = asyncio.create_task(send(queue.popleft()))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
         finally:
             if in_flight:
                 await asyncio.wait(in_flight)
-            await self._in_db(self._record, results)
+            unsent = list(queue)
+            if next_batch is not None:  # claimed ahead, never started
+                try:
+                    unsent += await next_batch
+                except Exception:
+                    log.warning("claiming ahead failed; nothing of it to hand back")
+            await self._in_db(self._hand_back, unsent, results)
         return claimed
 
     # ---- database: one thread, one step at a time ------------------------------------------
@@ -182,6 +199,19 @@ class Worker:
         assert self._db is not None, "database steps run inside _database_thread()"
         return await asyncio.get_running_loop().run_in_executor(self._db, step, *args)
 
+    def _record_and_claim(self, finished: list[Result]) -> list[Prepared]:
+        self._record(finished)
+        return self._claim()
+
+    def _hand_back(self, unsent: list[Prepared], finished: list[Result]) -> None:
+        """On the way out: what was sent is recorded, what was claimed and not sent is due
+        again at once (not after its lease), the claim not counted as an attempt."""
+        self._record(finished)
+        if unsent:
+            with self.session_factory() as session:
+                delivery.release(session, ids=[p.job.delivery_id for p in unsent])
+                session.commit()
+
     def _claim(self) -> list[Prepared]:
         with self.session_factory() as session:
             jobs = delivery.claim_due(
@@ -194,11 +224,6 @@ class Worker:
             if not jobs:
                 return []
             return self._prepare(session, jobs)
-
-    def _release(self, unsent: list[Prepared]) -> None:
-        with self.session_factory() as session:
-            delivery.release(session, ids=[p.job.delivery_id for p in unsent])
-            session.commit()
 
     def _prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
         cipher = self.crypto.cipher
