@@ -47,10 +47,12 @@ def serve(
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     typer.echo(
         f"\nredflag is starting on http://{shown}:{port}\n"
-        f"  report form:   http://{shown}:{port}/\n"
-        f"  status page:   http://{shown}:{port}/en/status\n"
-        f"  moderators:    http://{shown}:{port}/mod\n"
-        f"  API schema:    http://{shown}:{port}/api/openapi.json"
+        f"  report form:    http://{shown}:{port}/\n"
+        f"  status page:    http://{shown}:{port}/en/status\n"
+        f"  get warnings:   http://{shown}:{port}/en/subscribe\n"
+        f"  check a number: http://{shown}:{port}/en/check\n"
+        f"  moderators:     http://{shown}:{port}/mod\n"
+        f"  API schema:     http://{shown}:{port}/api/openapi.json"
         + ("" if settings.is_production else f"  (docs: http://{shown}:{port}/api/docs)")
         + (
             "\n  alerts are sent by a worker inside this server"
