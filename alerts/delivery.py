@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, insert, literal, select, update
+from sqlalchemy import CursorResult, bindparam, case, insert, literal, select, update
 from sqlmodel import Session, col, func
 
 from alerts.models import (
@@ -36,6 +36,7 @@ COLUMNS = [
     "subscriber_id",
     "channel",
     "kind",
+    "update_no",
     "status",
     "attempts",
     "due_at",
@@ -44,6 +45,12 @@ COLUMNS = [
 ]
 PENDING = DeliveryStatus.pending.value
 SENDING = DeliveryStatus.sending.value
+GONE_OUT = [  # handed to the provider, or possibly (a worker died while sending)
+    SENDING,
+    DeliveryStatus.sent.value,
+    DeliveryStatus.delivered.value,
+    DeliveryStatus.undelivered.value,
+]
 FINAL = {
     DeliveryStatus.delivered.value,
     DeliveryStatus.undelivered.value,
@@ -71,6 +78,7 @@ def fan_out(session: Session, *, alert: Alert, reach: set[str]) -> int:
         col(Subscriber.id),
         col(Subscriber.channel),
         literal(MessageKind.alert.value),
+        literal(0),
         literal(PENDING),
         literal(0),
         literal(now),
@@ -88,7 +96,10 @@ def fan_out(session: Session, *, alert: Alert, reach: set[str]) -> int:
 
 
 def _rows(session: Session, statement: Any) -> int:
-    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
+    """Rows written. SQLAlchemy keeps an INSERT's rowcount only when asked to: without
+    preserve_rowcount, PostgreSQL's reads -1."""
+    result = session.execute(statement.execution_options(preserve_rowcount=True))
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
@@ -101,7 +112,7 @@ def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
         update(Delivery)
         .where(
             col(Delivery.alert_id) == alert.id,
-            col(Delivery.kind) == MessageKind.alert,
+            col(Delivery.kind).in_([MessageKind.alert, MessageKind.update]),
             col(Delivery.status) == PENDING,
         )
         .values(status=DeliveryStatus.cancelled.value, due_at=None, updated_at=now),
@@ -111,6 +122,7 @@ def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
         col(Delivery.subscriber_id),
         col(Delivery.channel),
         literal(MessageKind.retraction.value),
+        literal(0),
         literal(PENDING),
         literal(0),
         literal(now),
@@ -120,13 +132,40 @@ def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
         col(Delivery.alert_id) == alert.id,
         col(Delivery.kind) == MessageKind.alert,
         col(Delivery.subscriber_id).is_not(None),
-        col(Delivery.status).in_(
-            [SENDING, DeliveryStatus.sent, DeliveryStatus.delivered, DeliveryStatus.undelivered]
-        ),
+        col(Delivery.status).in_(GONE_OUT),
     )
     retractions = _rows(session, insert(Delivery).from_select(COLUMNS, reached))
     session.flush()
     return cancelled, retractions
+
+
+def send_update(session: Session, *, alert: Alert, number: int) -> int:
+    """Update `number` goes to everyone the alert went to, or is still going to: never
+    before the alert itself (a recipient whose alert waits for a retry gets the update
+    when the alert is due). Returns how many."""
+    assert alert.id is not None
+    now = utcnow()
+    after_the_alert = case((col(Delivery.due_at) > now, col(Delivery.due_at)), else_=literal(now))
+    recipients = select(
+        literal(alert.id),
+        col(Delivery.subscriber_id),
+        col(Delivery.channel),
+        literal(MessageKind.update.value),
+        literal(number),
+        literal(PENDING),
+        literal(0),
+        after_the_alert,
+        literal(now),
+        literal(now),
+    ).where(
+        col(Delivery.alert_id) == alert.id,
+        col(Delivery.kind) == MessageKind.alert,
+        col(Delivery.subscriber_id).is_not(None),
+        col(Delivery.status).in_([PENDING, *GONE_OUT]),
+    )
+    written = _rows(session, insert(Delivery).from_select(COLUMNS, recipients))
+    session.flush()
+    return written
 
 
 def forget_subscriber(session: Session, *, subscriber_id: int) -> None:
@@ -144,7 +183,16 @@ def forget_subscriber(session: Session, *, subscriber_id: int) -> None:
 # ---- the worker's side ---------------------------------------------------------------------------
 
 
-JOB_COLUMNS = ("id", "alert_id", "subscriber_id", "channel", "kind", "attempts", "created_at")
+JOB_COLUMNS = (
+    "id",
+    "alert_id",
+    "subscriber_id",
+    "channel",
+    "kind",
+    "update_no",
+    "attempts",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +202,7 @@ class Job:
     subscriber_id: int
     channel: str
     kind: str
+    update_no: int
     attempts: int
     created_at: datetime
 

@@ -61,6 +61,20 @@ class Alert(SQLModel, table=True):
     retract_reason_enc: bytes | None = Field(default=None, sa_column=_bytes())
 
 
+class AlertUpdate(SQLModel, table=True):
+    """News about a published alert (the client was seen again, a correction): sent to
+    everyone the alert went to. Numbered within its alert: 1, 2, ..."""
+
+    __tablename__ = "alert_update"
+    __table_args__ = (UniqueConstraint("alert_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE")
+    number: int
+    text_enc: bytes = Field(sa_column=_bytes(nullable=False))
+    created_at: datetime = Field(sa_column=_when(False))
+
+
 class AlertRegion(SQLModel, table=True):
     __tablename__ = "alert_region"
 
@@ -133,6 +147,7 @@ class OneTimeCode(SQLModel, table=True):
 
 class MessageKind(StrEnum):
     alert = "alert"
+    update = "update"
     retraction = "retraction"
 
 
@@ -150,7 +165,7 @@ class Delivery(SQLModel, table=True):
     """The outbox: one row per recipient and message, written with the alert itself."""
 
     __table_args__ = (
-        UniqueConstraint("alert_id", "subscriber_id", "channel", "kind"),
+        UniqueConstraint("alert_id", "subscriber_id", "channel", "kind", "update_no"),
         Index("ix_delivery_due", "status", "due_at"),
     )
 
@@ -161,6 +176,7 @@ class Delivery(SQLModel, table=True):
     )
     channel: str = Field(max_length=8)
     kind: str = Field(max_length=12)
+    update_no: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # of an update
     status: str = Field(max_length=12)
     attempts: int = 0
     due_at: datetime | None = Field(default=None, sa_column=_when(True))
@@ -188,6 +204,7 @@ class SubscriberRegion(SQLModel, table=True):
 
 
 PURPOSE_ALERT_TEXT = encrypted_column(Alert, "text_enc", "alert.text")
+PURPOSE_UPDATE_TEXT = encrypted_column(AlertUpdate, "text_enc", "alert_update.text")
 PURPOSE_RETRACT_REASON = encrypted_column(Alert, "retract_reason_enc", "alert.retract_reason")
 PURPOSE_ALERT_IDENTIFIER = encrypted_column(AlertIdentifier, "value_enc", "alert_identifier.value")
 PURPOSE_CONTACT = encrypted_column(Subscriber, "contact_enc", "subscriber.contact")

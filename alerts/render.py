@@ -149,6 +149,13 @@ def render_retraction_sms(view: AlertView, lang: str) -> str:
     return t("sms.retraction", ref=view.ref, date=when, regions=", ".join(view.region_names[:3]))
 
 
+def render_update_sms(view: AlertView, lang: str, *, text: str) -> str:
+    t = _translator(lang)
+    when = t("sms.date", day=view.incident_date.day, month=view.incident_date.month)
+    header = t("sms.update", ref=view.ref, date=when, regions=", ".join(view.region_names[:3]))
+    return f"{header} {text.strip()} {t('sms.update_footer')}"
+
+
 @dataclass(frozen=True)
 class Email:
     subject: str
@@ -201,21 +208,42 @@ def render_retraction_email(view: AlertView, lang: str, *, unsubscribe_url: str)
     body = t(
         "email.retraction_body", ref=view.ref, date=t.date(view.incident_date), regions=regions
     )
+    return _plain_email(
+        t, t("email.retraction_subject", ref=view.ref), [body], unsubscribe_url=unsubscribe_url
+    )
+
+
+def render_update_email(view: AlertView, lang: str, *, text: str, unsubscribe_url: str) -> Email:
+    t = Translator(lang)
+    regions = ", ".join(view.region_names[:3])
+    intro = t("email.update_body", ref=view.ref, date=t.date(view.incident_date), regions=regions)
+    return _plain_email(
+        t,
+        t("email.update_subject", ref=view.ref),
+        [intro, text.strip()],
+        unsubscribe_url=unsubscribe_url,
+    )
+
+
+def _plain_email(
+    t: Translator, subject: str, paragraphs: list[str], *, unsubscribe_url: str
+) -> Email:
+    body = "\n\n".join(paragraphs)
     text = f"{body}\n\n{t('email.footer')}\n{unsubscribe_url}\n"
     html = (
         _emails()
         .get_template("email_plain.html")
         .render(
             {
-                "lang": lang,
-                "paragraphs": [body],
+                "lang": t.lang,
+                "paragraphs": paragraphs,
                 "footer": t("email.footer"),
                 "unsubscribe_url": unsubscribe_url,
                 "_": t,
             }
         )
     )
-    return Email(subject=t("email.retraction_subject", ref=view.ref), text=text, html=html)
+    return Email(subject=subject, text=text, html=html)
 
 
 def sms_lengths(view: AlertView, *, masking: str) -> dict[str, SmsLength]:

@@ -14,11 +14,15 @@ from alerts.models import (
     PURPOSE_ALERT_IDENTIFIER,
     PURPOSE_ALERT_TEXT,
     PURPOSE_RETRACT_REASON,
+    PURPOSE_UPDATE_TEXT,
     Alert,
     AlertIdentifier,
     AlertRegion,
     AlertReport,
     AlertStatus,
+    AlertUpdate,
+    Delivery,
+    MessageKind,
     Severity,
     Subscriber,
     SubscriberRegion,
@@ -126,6 +130,69 @@ def retract(session: Session, *, alert: Alert, reason: str, cipher: FieldCipher)
     session.add(alert)
     session.flush()
     delivery.retract(session, alert=alert)
+
+
+def add_update(
+    session: Session, *, alert: Alert, text: str, cipher: FieldCipher
+) -> tuple[int, int]:
+    """News about a live alert, for everyone it went to. Returns (its number, recipients)."""
+    if not is_live(alert):
+        state = "expired" if alert.status == AlertStatus.published else alert.status
+        raise Conflict(
+            f"Alert {alert.ref} is {state.replace('_', ' ')}: only a published alert that has"
+            " not expired can be updated."
+        )
+    assert alert.id is not None
+    latest = session.exec(
+        select(func.max(AlertUpdate.number)).where(AlertUpdate.alert_id == alert.id)
+    ).one()
+    number = (latest or 0) + 1
+    session.add(
+        AlertUpdate(
+            alert_id=alert.id,
+            number=number,
+            text_enc=cipher.encrypt(text, purpose=PURPOSE_UPDATE_TEXT),
+            created_at=utcnow(),
+        )
+    )
+    session.flush()
+    return number, delivery.send_update(session, alert=alert, number=number)
+
+
+def update_texts(
+    session: Session, *, keys: set[tuple[int, int]], cipher: FieldCipher
+) -> dict[tuple[int, int], str]:
+    """The decrypted texts of these (alert id, update number) pairs."""
+    if not keys:
+        return {}
+    rows = session.exec(
+        select(AlertUpdate).where(col(AlertUpdate.alert_id).in_({alert_id for alert_id, _ in keys}))
+    )
+    return {
+        (u.alert_id, u.number): cipher.decrypt(u.text_enc, purpose=PURPOSE_UPDATE_TEXT)
+        for u in rows
+        if (u.alert_id, u.number) in keys
+    }
+
+
+def updates(session: Session, *, alert_id: int) -> list[AlertUpdate]:
+    return list(
+        session.exec(
+            select(AlertUpdate)
+            .where(AlertUpdate.alert_id == alert_id)
+            .order_by(col(AlertUpdate.number))
+        )
+    )
+
+
+def update_recipients(session: Session, *, alert_id: int, number: int) -> int:
+    return session.exec(
+        select(func.count()).where(
+            Delivery.alert_id == alert_id,
+            Delivery.kind == MessageKind.update,
+            Delivery.update_no == number,
+        )
+    ).one()
 
 
 def link_report(session: Session, *, alert: Alert, report_id: int, count: bool) -> None:

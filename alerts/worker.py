@@ -37,10 +37,13 @@ from alerts.providers import (
 )
 from alerts.render import (
     AlertView,
+    Email,
     render_email,
     render_retraction_email,
     render_retraction_sms,
     render_sms,
+    render_update_email,
+    render_update_sms,
 )
 from app.crypto import Crypto
 from app.db import SessionFactory, utcnow
@@ -240,12 +243,18 @@ class Worker:
             alert = session.get(Alert, alert_id)
             if alert is not None:
                 views[alert_id] = alerts_service.view(session, alert=alert, cipher=cipher)
-        rendered: dict[tuple[int, str, str, str], str] = {}
+        news = alerts_service.update_texts(
+            session,
+            keys={(j.alert_id, j.update_no) for j in jobs if j.kind == MessageKind.update},
+            cipher=cipher,
+        )
+        rendered: dict[tuple[int, str, int, str], str] = {}
         prepared = []
         for job in jobs:
             recipient = recipients.get(job.subscriber_id)
             view = views.get(job.alert_id)
-            if recipient is None or view is None:
+            update_text = news.get((job.alert_id, job.update_no))
+            if recipient is None or view is None or (job.kind == "update" and update_text is None):
                 prepared.append(Prepared(job, None))
                 continue
             contact = cipher.decrypt(recipient.contact_enc, purpose=PURPOSE_CONTACT)
@@ -256,29 +265,35 @@ class Worker:
                     "List-Unsubscribe": f"<{url}>",
                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 }
-                text, subject, html = self._render_email(job, view, language, url)
-                message = Message(job.channel, contact, text, subject, html, headers)
+                mail = self._render_email(job, view, language, url, update_text)
+                message = Message(job.channel, contact, mail.text, mail.subject, mail.html, headers)
             else:
-                key = (job.alert_id, job.kind, language, job.channel)
+                key = (job.alert_id, job.kind, job.update_no, language)
                 if key not in rendered:
-                    rendered[key] = self._render_sms(job, view, language)
+                    rendered[key] = self._render_sms(job, view, language, update_text)
                 message = Message(job.channel, contact, rendered[key])
             prepared.append(Prepared(job, message))
         return prepared
 
-    def _render_sms(self, job: Job, view: AlertView, lang: str) -> str:
+    def _render_sms(self, job: Job, view: AlertView, lang: str, update_text: str | None) -> str:
         if job.kind == MessageKind.retraction:
             return render_retraction_sms(view, lang)
+        if job.kind == MessageKind.update:
+            assert update_text is not None
+            return render_update_sms(view, lang, text=update_text)
         return render_sms(view, lang, masking=self.settings.identifier_masking)
 
-    def _render_email(self, job: Job, view: AlertView, lang: str, url: str) -> tuple[str, str, str]:
+    def _render_email(
+        self, job: Job, view: AlertView, lang: str, url: str, update_text: str | None
+    ) -> Email:
         if job.kind == MessageKind.retraction:
-            mail = render_retraction_email(view, lang, unsubscribe_url=url)
-        else:
-            mail = render_email(
-                view, lang, masking=self.settings.identifier_masking, unsubscribe_url=url
-            )
-        return mail.text, mail.subject, mail.html
+            return render_retraction_email(view, lang, unsubscribe_url=url)
+        if job.kind == MessageKind.update:
+            assert update_text is not None
+            return render_update_email(view, lang, text=update_text, unsubscribe_url=url)
+        return render_email(
+            view, lang, masking=self.settings.identifier_masking, unsubscribe_url=url
+        )
 
     def _unsubscribe_url(self, subscriber_id: int) -> str:
         token = subscriptions.unsubscribe_token(self.crypto.index, subscriber_id)

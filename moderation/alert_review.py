@@ -9,13 +9,14 @@ from sqlmodel import Session, col, select
 from alerts import service as alerts_service
 from alerts.models import (
     PURPOSE_ALERT_IDENTIFIER,
+    PURPOSE_UPDATE_TEXT,
     Alert,
     AlertIdentifier,
     AlertReport,
     AlertStatus,
     Severity,
 )
-from alerts.render import AlertView, measure, render_sms
+from alerts.render import AlertView, measure, render_sms, render_update_sms
 from app.crypto import Crypto
 from app.db import utcnow
 from app.errors import Forbidden, NotFound
@@ -30,28 +31,34 @@ from moderation.schemas import (
     AlertAction,
     AlertDetail,
     AlertSummary,
+    AlertUpdatePublic,
     IdentifierIn,
     PreviewIn,
     PreviewOut,
     RetractIn,
     SmsPreview,
+    UpdateIn,
+    UpdateOut,
 )
 
 
 def sms_previews(view: AlertView, settings: Settings) -> dict[str, SmsPreview]:
     """Exactly what each language's subscribers will receive, with its length."""
-    previews = {}
-    for lang in LANGUAGES:
-        text = render_sms(view, lang, masking=settings.identifier_masking)
-        length = measure(text)
-        previews[lang] = SmsPreview(
-            text=text,
-            characters=length.characters,
-            encoding=length.encoding,
-            segments=length.segments,
-            too_long=length.segments > settings.sms_max_segments,
-        )
-    return previews
+    return {
+        lang: _sms_preview(render_sms(view, lang, masking=settings.identifier_masking), settings)
+        for lang in LANGUAGES
+    }
+
+
+def _sms_preview(text: str, settings: Settings) -> SmsPreview:
+    length = measure(text)
+    return SmsPreview(
+        text=text,
+        characters=length.characters,
+        encoding=length.encoding,
+        segments=length.segments,
+        too_long=length.segments > settings.sms_max_segments,
+    )
 
 
 def preview(session: Session, *, data: PreviewIn, settings: Settings) -> PreviewOut:
@@ -164,6 +171,21 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
         sms=sms_previews(view, settings),
         reports=sorted(reports),
         notes=moderation_service.notes(session, crypto=crypto, alert_id=alert.id),
+        updates=[
+            AlertUpdatePublic(
+                number=u.number,
+                text=(text := crypto.cipher.decrypt(u.text_enc, purpose=PURPOSE_UPDATE_TEXT)),
+                created_at=moderation_service.aware(u.created_at),
+                recipients=alerts_service.update_recipients(
+                    session, alert_id=alert.id, number=u.number
+                ),
+                sms={
+                    lang: _sms_preview(render_update_sms(view, lang, text=text), settings)
+                    for lang in LANGUAGES
+                },
+            )
+            for u in alerts_service.updates(session, alert_id=alert.id)
+        ],
     )
 
 
@@ -185,6 +207,24 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
         target_id=alert.ref,
     )
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
+
+
+def send_update(
+    session: Session, *, ref: str, moderator: Moderator, data: UpdateIn, crypto: Crypto
+) -> UpdateOut:
+    """News about a live alert, to everyone it went to."""
+    alert = _get(session, ref, for_update=True)
+    number, recipients = alerts_service.add_update(
+        session, alert=alert, text=data.text, cipher=crypto.cipher
+    )
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="alert.update",
+        target_type="alert",
+        target_id=alert.ref,
+    )
+    return UpdateOut(ref=alert.ref, number=number, recipients=recipients)
 
 
 def retract(

@@ -29,6 +29,7 @@ from app.web import Pages
 from moderation import accounts, alert_review, audit, redaction, security, service
 from moderation.models import Moderator, Role
 from moderation.schemas import (
+    MAX_UPDATE_TEXT,
     DuplicateIn,
     PreviewIn,
     PreviewOut,
@@ -37,6 +38,7 @@ from moderation.schemas import (
     ReportReview,
     RequestInfoIn,
     RetractIn,
+    UpdateIn,
 )
 
 COOKIE = "redflag_mod"
@@ -660,11 +662,21 @@ def _alert(
     *,
     error: str | None = None,
     status: int = 200,
+    open_update: bool = False,
 ) -> HTMLResponse:
     detail = alert_review.detail(session, ref=ref, crypto=crypto, settings=settings)
     history = audit.entries(session, target=("alert", detail.ref), limit=50)
     return render(
-        request, ms, "mod_alert.html", status=status, alert=detail, history=history, error=error
+        request,
+        ms,
+        "mod_alert.html",
+        status=status,
+        alert=detail,
+        history=history,
+        error=error,
+        can_update=detail.status == AlertStatus.published and detail.expires_at > utcnow(),
+        open_update=open_update,
+        max_update=MAX_UPDATE_TEXT,
     )
 
 
@@ -686,6 +698,42 @@ def approve(
             request, ms, session, crypto, settings, ref, error=exc.message, status=exc.status_code
         )
     return redirect(request, ms, f"/mod/alerts/{result.ref}?done=approved")
+
+
+@router.post("/alerts/{ref}/update")
+def send_update(
+    request: Request,
+    ref: str,
+    ms: ModSessionDep,
+    form: FormDep,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> Response:
+    def again(error: str, status: int) -> HTMLResponse:
+        return _alert(
+            request,
+            ms,
+            session,
+            crypto,
+            settings,
+            ref,
+            error=error,
+            status=status,
+            open_update=True,
+        )
+
+    try:
+        data = UpdateIn.model_validate({"text": form.get("text", "")})
+        result = alert_review.send_update(
+            session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto
+        )
+    except ValidationError:
+        return again(f"Write the update: 1 to {MAX_UPDATE_TEXT} characters.", 422)
+    except Conflict as exc:
+        session.rollback()
+        return again(exc.message, 409)
+    return redirect(request, ms, f"/mod/alerts/{result.ref}?done=updated")
 
 
 @router.post("/alerts/{ref}/retract")

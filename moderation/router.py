@@ -33,6 +33,8 @@ from moderation.schemas import (
     TokenOut,
     TotpConfirmIn,
     TotpSetupOut,
+    UpdateIn,
+    UpdateOut,
 )
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
@@ -266,6 +268,18 @@ def get_alert(
 )
 def approve(ref: str, moderator: CurrentModerator, session: SessionDep) -> AlertAction:
     return alert_review.approve(session, ref=ref, moderator=moderator)
+
+
+@router.post(
+    "/alerts/{ref}/updates",
+    summary="Send news about a live alert to everyone it went to",
+    responses=_CONFLICT,
+    status_code=201,
+)
+def send_update(
+    ref: str, data: UpdateIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+) -> UpdateOut:
+    return alert_review.send_update(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
 
 
 @router.post("/alerts/{ref}/retract", summary="Retract an alert", responses=_CONFLICT)

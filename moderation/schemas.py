@@ -14,6 +14,7 @@ from moderation.models import Role
 
 MAX_ALERT_TEXT = 480
 MAX_NOTE = 1000
+MAX_UPDATE_TEXT = 320
 
 
 class Strict(BaseModel):
@@ -218,17 +219,40 @@ class AlertSummary(BaseModel):
     needs_approval: bool
 
 
+class AlertUpdatePublic(BaseModel):
+    number: int
+    text: str
+    created_at: datetime
+    recipients: int = Field(description="Messages it was queued as")
+    sms: dict[str, SmsPreview] = Field(description="What each language's subscribers received")
+
+
 class AlertDetail(AlertSummary):
     text: str
     identifiers: list[IdentifierIn]
     sms: dict[str, SmsPreview]
     reports: list[int]
     notes: list[NoteOut]
+    updates: list[AlertUpdatePublic]
 
 
 class AlertAction(BaseModel):
     ref: str
     status: AlertStatus
+
+
+class UpdateIn(Strict):
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_UPDATE_TEXT,
+        description="The news, as subscribers will read it: no details of the reporter",
+    )
+
+
+class UpdateOut(BaseModel):
+    ref: str
+    number: int = Field(description="1 for the alert's first update, and so on")
+    recipients: int = Field(description="Messages queued: everyone the alert went to")
 
 
 # ---- accounts -------------------------------------------------------------------------------

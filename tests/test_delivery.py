@@ -19,6 +19,7 @@ from alerts.render import render_sms
 from alerts.worker import make_worker
 from app.crypto import Crypto
 from app.db import make_session_factory, utcnow
+from app.errors import Conflict
 from app.settings import Settings
 
 ASSEN, DRENTHE, NETHERLANDS, AMSTERDAM = "GM0106", "NL-DR", "NL", "GM0363"
@@ -412,6 +413,71 @@ def test_a_retraction_reaches_everyone_who_got_the_alert(
     assert retracted["Subject"] == f"redflag: aviso {alert.ref} retirado"
     kinds = [(r.kind, r.status) for r in deliveries(session, alert)]
     assert kinds.count(("retraction", "sent")) == 3
+
+
+def test_an_update_follows_the_alert_to_its_recipients_only(
+    session: Session,
+    crypto: Crypto,
+    world: dict[str, Subscriber],
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+    mailbox: Any,
+) -> None:
+    alert = publish(session, crypto, [ASSEN])
+    run_worker(delivery_settings())
+    subscriber(session, crypto, "sms", "+31666666666", [ASSEN])  # joined after the alert
+    number, queued = alerts_service.add_update(
+        session, alert=alert, text="Seen again on Friday, grey van.", cipher=crypto.cipher
+    )
+    session.commit()
+    assert (number, queued) == (1, 3)
+    run_worker(delivery_settings())
+
+    [_, nl] = twilio.sent_to("+31611111111")
+    assert nl["body"] == (
+        f"redflag: nieuws over waarschuwing {alert.ref} (20-11, Assen):"
+        " Seen again on Friday, grey van. Afmelden: STOP"
+    )
+    [_, en] = twilio.sent_to("+31622222222")
+    assert en["body"].startswith(f"redflag: news on alert {alert.ref} (20/11, Assen):")
+    [_, email] = mailbox.to("lucia@example.org")
+    assert email["Subject"] == f"redflag: novedad sobre el aviso {alert.ref}"
+    assert "Seen again on Friday, grey van." in email.get_body(("plain",)).get_content()
+    assert email["List-Unsubscribe"]
+    assert twilio.sent_to("+31666666666") == [], "only those the alert went to"
+    rows = [(r.kind, r.update_no, r.status) for r in deliveries(session, alert)]
+    assert rows.count(("update", 1, "sent")) == 3
+
+
+def test_an_update_waits_for_an_alert_that_waits_for_a_retry(
+    session: Session, crypto: Crypto, world: dict[str, Subscriber], twilio: Any
+) -> None:
+    alert = publish(session, crypto, [ASSEN])
+    later = utcnow() + timedelta(minutes=5)
+    session.execute(update(Delivery).values(due_at=later))  # the alert: backing off
+    alerts_service.add_update(session, alert=alert, text="More news.", cipher=crypto.cipher)
+    session.commit()
+    updates = [r for r in deliveries(session, alert) if r.kind == "update"]
+    assert len(updates) == 3
+    assert all(
+        r.due_at and r.due_at.replace(tzinfo=None) >= later.replace(tzinfo=None) for r in updates
+    )
+
+
+def test_a_retraction_cancels_updates_not_yet_sent(
+    session: Session, crypto: Crypto, world: dict[str, Subscriber]
+) -> None:
+    alert = publish(session, crypto, [ASSEN])
+    alerts_service.add_update(session, alert=alert, text="More news.", cipher=crypto.cipher)
+    alerts_service.retract(session, alert=alert, reason="wrong person", cipher=crypto.cipher)
+    session.commit()
+    assert {(r.kind, r.status) for r in deliveries(session, alert)} == {
+        ("alert", "cancelled"),
+        ("update", "cancelled"),
+    }
+    with pytest.raises(Conflict):
+        alerts_service.add_update(session, alert=alert, text="Too late.", cipher=crypto.cipher)
 
 
 def test_retracting_before_sending_cancels_instead(

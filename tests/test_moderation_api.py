@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from alerts.models import Subscriber, SubscriberRegion
+from alerts.models import Delivery, Subscriber, SubscriberRegion
 from app.db import utcnow
 from app.reports.models import Report
 from app.settings import Settings
@@ -240,14 +240,8 @@ def test_critical_alerts_need_a_second_moderator(
     assert (alert["published_by"], alert["approved_by"]) == ("alice", "carol")
 
 
-def test_alerts_reaching_many_subscribers_need_a_second_moderator(
-    make_client: Callable[..., TestClient],
-    make_settings: Callable[..., Settings],
-    session: Session,
-    team: Team,
-    auth: Auth,
-) -> None:
-    for n, region in enumerate(["GM0106", "NL-DR", "GM0363"]):  # Assen, Drenthe, Amsterdam
+def subscribers_in_assen_drenthe_and_amsterdam(session: Session) -> None:
+    for n, region in enumerate(["GM0106", "NL-DR", "GM0363"]):
         subscriber = Subscriber(
             channel="sms", contact_enc=b"x" * 40, contact_index=bytes([n]) * 32, language="nl",
             created_at=utcnow(), confirmed_at=utcnow(),
@@ -256,6 +250,16 @@ def test_alerts_reaching_many_subscribers_need_a_second_moderator(
         session.flush()
         session.add(SubscriberRegion(subscriber_id=subscriber.id, region_code=region))  # type: ignore[arg-type]
     session.commit()
+
+
+def test_alerts_reaching_many_subscribers_need_a_second_moderator(
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Settings],
+    session: Session,
+    team: Team,
+    auth: Auth,
+) -> None:
+    subscribers_in_assen_drenthe_and_amsterdam(session)
     with make_client(make_settings(four_eyes_threshold=1)) as client:
         rid, version = claimed_report(client, session, auth, team.alice)
         preview = client.post(f"{M}/preview", headers=auth(team.alice), json=preview_body()).json()
@@ -420,6 +424,46 @@ def test_retracting(client: TestClient, session: Session, team: Team, auth: Auth
     assert client.post(f"{M}/alerts/{ref}/approve", headers=auth(team.bob)).status_code == 409
     detail = client.get(f"{M}/alerts/{ref}", headers=auth(team.bob)).json()
     assert detail["notes"][0]["text"] == "wrong number"
+
+
+def test_an_update_goes_to_everyone_the_alert_went_to(
+    client: TestClient, session: Session, team: Team, auth: Auth
+) -> None:
+    subscribers_in_assen_drenthe_and_amsterdam(session)
+    rid, version = claimed_report(client, session, auth, team.alice)
+    ref = client.post(
+        f"{M}/reports/{rid}/publish", headers=auth(team.alice), json=publish_body(version)
+    ).json()["alert_ref"]
+    sent_to = session.exec(select(func.count()).where(Delivery.kind == "alert")).one()
+    assert sent_to == 2, "the alert is for Assen: Assen's and Drenthe's subscribers"
+    news = "Seen again near the station on Friday night, now in a grey van."
+
+    empty = client.post(f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json={"text": " "})
+    assert empty.status_code == 422
+    assert [(e["field"], e["type"]) for e in empty.json()["detail"]] == [
+        ("text", "string_too_short")
+    ]
+    first = client.post(f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json={"text": news})
+    assert first.status_code == 201
+    assert first.json() == {"ref": ref, "number": 1, "recipients": sent_to}
+    second = client.post(f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json={"text": "x"})
+    assert second.json()["number"] == 2
+
+    detail = client.get(f"{M}/alerts/{ref}", headers=auth(team.alice)).json()
+    [one, _] = detail["updates"]
+    assert (one["number"], one["text"], one["recipients"]) == (1, news, sent_to)
+    assert one["sms"]["en"]["text"].startswith(f"redflag: news on alert {ref} (")
+    assert one["sms"]["nl"]["text"].endswith(f"{news} Afmelden: STOP")
+
+    audit_log = client.get(f"{M}/audit", headers=auth(team.bob)).json()
+    updates = [e for e in audit_log if e["action"] == "alert.update"]
+    assert [(e["moderator"], e["target_id"]) for e in updates] == [("bob", ref), ("bob", ref)]
+    assert "grey van" not in str(audit_log)
+
+    client.post(f"{M}/alerts/{ref}/retract", headers=auth(team.carol), json={"reason": "wrong"})
+    late = client.post(f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json={"text": news})
+    assert late.status_code == 409
+    assert "retracted" in str(late.json()["detail"])
 
 
 @pytest.mark.parametrize(

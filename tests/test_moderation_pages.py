@@ -177,6 +177,20 @@ def test_review_publish_and_approve_through_the_pages(
     for action in ["alert.submit_for_approval", "alert.approve"]:
         assert action in page, "the alert page shows its history"
 
+    assert 'id="send-update"' in page, "a live alert can be updated"
+    empty = carol.post(f"/mod/alerts/{ref}/update", data={"csrf_token": csrf(carol), "text": ""})
+    assert empty.status_code == 422 and "Write the update" in empty.text
+    sent = carol.post(
+        f"/mod/alerts/{ref}/update",
+        data={"csrf_token": csrf(carol), "text": "Seen again on Friday, in a grey van."},
+    )
+    assert sent.headers["location"] == f"/mod/alerts/{ref}?done=updated"
+    page = carol.get(sent.headers["location"]).text
+    assert "The update is on its way" in page
+    assert "#1 · " in page and "to 0 recipients" in page
+    assert f"redflag: news on alert {ref} (" in page, "what each language received"
+    assert "alert.update" in page
+
 
 def test_a_report_you_do_not_hold_is_not_shown(
     browser_like: Callable[[], TestClient], team: Team
