@@ -79,6 +79,7 @@ class Prepared:
 
 
 Result = tuple[Job, Outcome]
+RECORD_EVERY = 1.0  # seconds: outcomes are written at least this often while sending
 
 
 class Worker:
@@ -139,6 +140,7 @@ class Worker:
         results: list[Result] = []
         queue: deque[Prepared] = deque()
         claimed = 0
+        last_record = time.monotonic()
 
         async def send(item: Prepared) -> None:
             try:
@@ -148,10 +150,20 @@ class Worker:
                 slots.release()
 
         def record_and_claim() -> asyncio.Future[list[Prepared]]:
-            nonlocal results
+            nonlocal results, last_record
             finished, results = results, []
+            last_record = time.monotonic()
             return asyncio.ensure_future(self._in_db(self._record_and_claim, finished))
 
+        def record_meanwhile() -> asyncio.Future[None]:
+            """While a long batch goes out, its outcomes so far are written too: a provider's
+            status report finds its message only once the provider's id is recorded."""
+            nonlocal results, last_record
+            finished, results = results, []
+            last_record = time.monotonic()
+            return asyncio.ensure_future(self._in_db(self._record, finished))
+
+        recording: asyncio.Future[None] | None = None
         next_batch: asyncio.Future[list[Prepared]] | None = record_and_claim()
         try:
             while stop is None or not stop.is_set():
@@ -172,12 +184,21 @@ class Worker:
                 if stop is not None and stop.is_set():
                     slots.release()
                     break
+                overdue = bool(results) and time.monotonic() - last_record > RECORD_EVERY
+                if overdue and (recording is None or recording.done()):
+                    if recording is not None:
+                        recording.result()  # a failure to write outcomes ends this round
+                    recording = record_meanwhile()
                 task = asyncio.create_task(send(queue.popleft()))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
         finally:
             if in_flight:
                 await asyncio.wait(in_flight)
+            if recording is not None:
+                await asyncio.wait([recording])
+                if not recording.cancelled() and recording.exception() is not None:
+                    log.warning("writing outcomes failed; those messages go again after the lease")
             unsent = list(queue)
             if next_batch is not None:  # claimed ahead, never started
                 try:

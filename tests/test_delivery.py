@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from alerts import delivery, subscriptions
 from alerts import service as alerts_service
@@ -368,6 +368,44 @@ def test_a_stopping_worker_hands_back_what_it_has_not_sent(
     run_worker(settings)
     recipients = [m["to"] for m in twilio.messages]
     assert len(recipients) == 12 and len(set(recipients)) == 12, "each exactly once"
+
+
+def test_outcomes_are_written_while_a_long_batch_is_still_going_out(
+    database: Any, delivery_settings: Callable[..., Settings], twilio: Any
+) -> None:
+    """A provider's status report finds its message by the provider's id, so the id must
+    be written soon after the send, not when the whole batch is done."""
+    from app.db import make_engine
+
+    url = database.fresh()
+    settings = delivery_settings(database_url=url, worker_concurrency=1, worker_batch=10)
+    crypto = Crypto.from_settings(settings)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        for n in range(10):
+            subscriber(session, crypto, "sms", f"+3163456{n:04d}", [ASSEN])
+        publish(session, crypto, [ASSEN])
+    twilio.delay = 0.3
+    written_mid_batch: list[int] = []
+
+    async def watch() -> None:
+        providers = build(settings)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(make_worker(settings, factory, providers).run(stop))
+        while twilio.requests < 10:
+            with factory() as session:
+                sent = session.exec(select(func.count()).where(Delivery.status == "sent")).one()
+            if sent and twilio.requests < 10:
+                written_mid_batch.append(sent)
+            await asyncio.sleep(0.05)
+        stop.set()
+        await worker
+        await close_all(providers)
+
+    asyncio.run(watch())
+    engine.dispose()
+    assert written_mid_batch, "no outcome was written before the batch's last send"
 
 
 def test_every_outcome_of_a_long_batch_is_recorded(
