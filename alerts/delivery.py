@@ -117,25 +117,9 @@ def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
         )
         .values(status=DeliveryStatus.cancelled.value, due_at=None, updated_at=now),
     )
-    reached = select(
-        literal(alert.id),
-        col(Delivery.subscriber_id),
-        col(Delivery.channel),
-        literal(MessageKind.retraction.value),
-        literal(0),
-        literal(PENDING),
-        literal(0),
-        literal(now),
-        literal(now),
-        literal(now),
-    ).where(
-        col(Delivery.alert_id) == alert.id,
-        col(Delivery.kind) == MessageKind.alert,
-        col(Delivery.subscriber_id).is_not(None),
-        col(Delivery.status).in_(GONE_OUT),
+    retractions = _to_the_alerts_recipients(
+        session, alert=alert, kind=MessageKind.retraction, statuses=GONE_OUT, due=literal(now)
     )
-    retractions = _rows(session, insert(Delivery).from_select(COLUMNS, reached))
-    session.flush()
     return cancelled, retractions
 
 
@@ -143,25 +127,46 @@ def send_update(session: Session, *, alert: Alert, number: int) -> int:
     """Update `number` goes to everyone the alert went to, or is still going to: never
     before the alert itself (a recipient whose alert waits for a retry gets the update
     when the alert is due). Returns how many."""
+    now = utcnow()
+    return _to_the_alerts_recipients(
+        session,
+        alert=alert,
+        kind=MessageKind.update,
+        update_no=number,
+        statuses=[PENDING, *GONE_OUT],
+        due=case((col(Delivery.due_at) > now, col(Delivery.due_at)), else_=literal(now)),
+    )
+
+
+def _to_the_alerts_recipients(
+    session: Session,
+    *,
+    alert: Alert,
+    kind: MessageKind,
+    statuses: list[str],
+    due: Any,
+    update_no: int = 0,
+) -> int:
+    """A `kind` message for each recipient of the alert whose alert message is in
+    `statuses`, due at `due`. One statement; returns the count."""
     assert alert.id is not None
     now = utcnow()
-    after_the_alert = case((col(Delivery.due_at) > now, col(Delivery.due_at)), else_=literal(now))
     recipients = select(
         literal(alert.id),
         col(Delivery.subscriber_id),
         col(Delivery.channel),
-        literal(MessageKind.update.value),
-        literal(number),
+        literal(kind.value),
+        literal(update_no),
         literal(PENDING),
         literal(0),
-        after_the_alert,
+        due,
         literal(now),
         literal(now),
     ).where(
         col(Delivery.alert_id) == alert.id,
         col(Delivery.kind) == MessageKind.alert,
         col(Delivery.subscriber_id).is_not(None),
-        col(Delivery.status).in_([PENDING, *GONE_OUT]),
+        col(Delivery.status).in_(statuses),
     )
     written = _rows(session, insert(Delivery).from_select(COLUMNS, recipients))
     session.flush()
