@@ -12,24 +12,29 @@ the worker died is sent again: duplicates are bounded by the batch in flight.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, case, insert, literal, select, update
+from sqlalchemy import CursorResult, bindparam, case, delete, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
 
 from alerts.models import (
     Alert,
     Delivery,
     DeliveryStatus,
+    DeliveryTally,
     MessageKind,
     Severity,
     Subscriber,
     SubscriberRegion,
 )
 from app.db import utcnow
+from app.retention import Policy
 
 COLUMNS = [
     "alert_id",
@@ -334,12 +339,57 @@ def apply_status(
 
 
 def counts(session: Session, *, alert_id: int) -> dict[str, int]:
-    rows = session.execute(
+    """An alert's messages by status (every kind and channel), pruned ones included."""
+    total: Counter[str] = Counter()
+    for status, n in session.execute(
         select(col(Delivery.status), func.count())
         .where(col(Delivery.alert_id) == alert_id)
         .group_by(col(Delivery.status))
+    ):
+        total[status] += int(n)
+    for status, n in session.execute(
+        select(col(DeliveryTally.status), func.sum(DeliveryTally.count))
+        .where(col(DeliveryTally.alert_id) == alert_id)
+        .group_by(col(DeliveryTally.status))
+    ):
+        total[status] += int(n)
+    return dict(total)
+
+
+def prune(session: Session, policy: Policy) -> int:
+    """Retention: delivery rows whose outcome is settled and older than policy.delivery_days
+    go (they link a subscriber to an alert); their counts stay in delivery_tally. Rows still
+    waiting or being sent are never pruned. Returns how many rows went."""
+    settled = [DeliveryStatus.sent.value, *FINAL]
+    gone = session.execute(
+        delete(Delivery)
+        .where(
+            col(Delivery.status).in_(settled),
+            col(Delivery.updated_at) <= policy.before(policy.delivery_days),
+        )
+        .returning(
+            col(Delivery.alert_id), col(Delivery.channel), col(Delivery.kind), col(Delivery.status)
+        )
     ).all()
-    return {status: int(n) for status, n in rows}
+    tallies = Counter(tuple(row) for row in gone)
+    if tallies:
+        insert_for = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        statement = insert_for(DeliveryTally).values(
+            [
+                {"alert_id": a, "channel": c, "kind": k, "status": st, "count": n}
+                for (a, c, k, st), n in tallies.items()
+            ]
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["alert_id", "channel", "kind", "status"],
+                set_={"count": DeliveryTally.count + statement.excluded.count},
+            )
+        )
+    session.flush()
+    return len(gone)
 
 
 def deadline_passed(job: Job, *, hours: int, now: datetime) -> bool:

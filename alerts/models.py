@@ -187,6 +187,19 @@ class Delivery(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_when(False))
 
 
+class DeliveryTally(SQLModel, table=True):
+    """How many messages an alert sent, by channel, kind and outcome: what stays when the
+    delivery rows themselves are pruned (app/retention.py)."""
+
+    __tablename__ = "delivery_tally"
+
+    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE", primary_key=True)
+    channel: str = Field(max_length=8, primary_key=True)
+    kind: str = Field(max_length=12, primary_key=True)
+    status: str = Field(max_length=12, primary_key=True)
+    count: int
+
+
 class ProcessedWebhook(SQLModel, table=True):
     """Inbound SMS already handled (by a keyed hash of Twilio's message id): replays do nothing."""
 

@@ -6,7 +6,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, func, select
 
 from alerts import delivery
@@ -33,6 +35,7 @@ from app.db import utcnow
 from app.errors import Conflict
 from app.receipts import ALPHABET
 from app.regions.models import Region
+from app.retention import Policy
 
 REF_PREFIX = "RF-"
 REF_SYMBOLS = 6
@@ -193,6 +196,18 @@ def update_recipients(session: Session, *, alert_id: int, number: int) -> int:
             Delivery.update_no == number,
         )
     ).one()
+
+
+def expire(session: Session, policy: Policy) -> int:
+    """Retention: published alerts past their end are marked expired (client checks
+    already stop matching them at that moment). Returns how many."""
+    result = session.execute(
+        update(Alert)
+        .where(col(Alert.status) == AlertStatus.published, col(Alert.expires_at) <= policy.now)
+        .values(status=AlertStatus.expired.value)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def link_report(session: Session, *, alert: Alert, report_id: int, count: bool) -> None:

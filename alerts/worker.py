@@ -95,8 +95,10 @@ class Worker:
         crypto: Crypto,
         providers: dict[str, Provider],
         clock: Callable[[], datetime] = utcnow,
+        housekeeping: Callable[[Session], object] | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.housekeeping = housekeeping  # retention, run every REDFLAG_RETENTION_EVERY_MINUTES
         self.settings = settings
         self.crypto = crypto
         self.providers = providers
@@ -110,8 +112,15 @@ class Worker:
         log.info(
             "delivery worker started (channels: %s)", ", ".join(sorted(self.providers)) or "none"
         )
+        housekeeping_due = time.monotonic()
         with self._database_thread():
             while not stop.is_set():
+                if self.housekeeping is not None and time.monotonic() >= housekeeping_due:
+                    housekeeping_due += self.settings.retention_every_minutes * 60
+                    try:
+                        await self._in_db(self._housekeep)
+                    except Exception:
+                        log.exception("retention failed; trying again at the next run")
                 try:
                     claimed = await self._pump(stop)
                 except Exception:
@@ -222,6 +231,12 @@ class Worker:
     async def _in_db(self, step: Callable[..., T], *args: Any) -> T:
         assert self._db is not None, "database steps run inside _database_thread()"
         return await asyncio.get_running_loop().run_in_executor(self._db, step, *args)
+
+    def _housekeep(self) -> None:
+        assert self.housekeeping is not None
+        with self.session_factory() as session:
+            self.housekeeping(session)
+            session.commit()
 
     def _record_and_claim(self, finished: list[Result]) -> list[Prepared]:
         self._record(finished)
@@ -383,11 +398,16 @@ def claim_size(settings: Settings) -> int:
 
 
 def make_worker(
-    settings: Settings, session_factory: SessionFactory, providers: dict[str, Provider]
+    settings: Settings,
+    session_factory: SessionFactory,
+    providers: dict[str, Provider],
+    *,
+    housekeeping: Callable[[Session], object] | None = None,
 ) -> Worker:
     return Worker(
         session_factory=session_factory,
         settings=settings,
         crypto=Crypto.from_settings(settings),
         providers=providers,
+        housekeeping=housekeeping,
     )

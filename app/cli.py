@@ -82,11 +82,13 @@ def worker(
     import asyncio
     import logging.config
     import signal
+    from functools import partial
 
     from alerts.providers import build, close_all
     from alerts.worker import make_worker
     from app.db import make_engine, make_session_factory
     from app.logs import logging_config
+    from moderation import retention
 
     settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
@@ -98,7 +100,12 @@ def worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        sender = make_worker(settings, make_session_factory(engine), providers)
+        sender = make_worker(
+            settings,
+            make_session_factory(engine),
+            providers,
+            housekeeping=partial(retention.run, settings=settings),
+        )
         try:
             await (sender.drain() if once else sender.run(stop))
         finally:
@@ -277,6 +284,25 @@ def _read_password() -> str:
             raise typer.Exit(2)
         return first
     return sys.stdin.readline().rstrip("\n")
+
+
+@cli.command()
+def purge() -> None:
+    """Apply the retention policy now (the workers also do, every hour): purge old report
+    texts and notes, mark ended alerts expired, prune settled delivery rows."""
+    from app.db import make_engine
+    from moderation import retention
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            done = retention.run(session, settings)
+            session.commit()
+    finally:
+        engine.dispose()
+    for name, count in done.items():
+        typer.echo(f"{name}: {count}")
 
 
 @cli.command()

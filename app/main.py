@@ -7,6 +7,7 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -28,6 +29,7 @@ from app.reports.router import router as reports_router
 from app.settings import Settings, load_settings
 from app.web import Pages
 from moderation import pages as moderation_pages
+from moderation import retention
 from moderation import router as moderation_router
 
 DESCRIPTION = """
@@ -57,7 +59,12 @@ def create_app(
         worker = None
         if settings.embedded_worker:
             worker = asyncio.create_task(
-                make_worker(settings, session_factory, providers).run(stop)
+                make_worker(
+                    settings,
+                    session_factory,
+                    providers,
+                    housekeeping=partial(retention.run, settings=settings),
+                ).run(stop)
             )
         yield
         stop.set()

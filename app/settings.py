@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     delivery_deadline_hours: int = 24  # transient failures are retried until then
     embedded_worker: bool | None = None  # None: inside `redflag serve` in development only
 
+    # Operations
+    metrics_token: SecretStr | None = None  # GET /metrics needs it as a bearer token; unset: off
+    retention_days: int = 180  # report text and identifiers, after the decision
+    retention_rejected_days: int = 30  # ... of a rejected report
+    delivery_retention_days: int = 30  # delivery rows, after their last change; counts stay
+    retention_every_minutes: int = 60  # how often each worker runs the retention
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -122,6 +129,11 @@ class Settings(BaseSettings):
             and self.data_key.get_secret_value() == self.index_key.get_secret_value()
         ):
             problems.append("REDFLAG_DATA_KEY and REDFLAG_INDEX_KEY must be different keys")
+        for name in ("retention_days", "retention_rejected_days", "delivery_retention_days"):
+            if getattr(self, name) < 1:
+                problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:
+            problems.append("REDFLAG_METRICS_TOKEN must be at least 24 characters")
         if not 1 <= self.token_minutes <= 15:
             problems.append("REDFLAG_TOKEN_MINUTES must be between 1 and 15")
         if self.sms_provider == "twilio":

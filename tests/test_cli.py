@@ -202,3 +202,15 @@ def test_the_worker_command_sends_what_is_due(
     result = redflag("worker", "--once", env=env)
     assert result.returncode == 0, result.stderr
     assert [m["to"] for m in twilio.messages] == ["+31612340000"]
+
+
+def test_purge_applies_the_retention_policy(sqlite_env: dict[str, str]) -> None:
+    assert redflag("migrate", env=sqlite_env).returncode == 0
+    assert redflag("demo-data", env=sqlite_env).returncode == 0
+    result = redflag("purge", env={**sqlite_env, "REDFLAG_RETENTION_DAYS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "report texts purged: 0" in result.stdout, "demo reports are not decided"
+    assert "delivery rows pruned: 0" in result.stdout
+    refused = redflag("purge", env={**sqlite_env, "REDFLAG_RETENTION_DAYS": "0"})
+    assert refused.returncode == 2
+    assert "REDFLAG_RETENTION_DAYS must be at least 1" in refused.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, or_, select
 
 from app import receipts
 from app.crypto import Crypto, FieldCipher
@@ -34,6 +34,7 @@ from app.reports.models import (
     ReportStatus,
     ReportStatusPublic,
 )
+from app.retention import Policy
 
 # (kind, field of PerpetratorIn)
 IDENTIFIER_FIELDS = (
@@ -238,3 +239,27 @@ def purge_text(session: Session, *, report: Report) -> None:
     session.exec(delete(ReportIdentifier).where(col(ReportIdentifier.report_id) == report.id))
     session.exec(delete(ReportMessage).where(col(ReportMessage.report_id) == report.id))
     session.flush()
+
+
+def purge_decided(session: Session, policy: Policy) -> int:
+    """Retention: the text and identifiers of reports decided long enough ago (published
+    or duplicate: policy.report_days; rejected: policy.rejected_days). Returns how many."""
+    decided = {
+        ReportStatus.published.value: policy.before(policy.report_days),
+        ReportStatus.duplicate.value: policy.before(policy.report_days),
+        ReportStatus.rejected.value: policy.before(policy.rejected_days),
+    }
+    due = session.exec(
+        select(Report).where(
+            col(Report.text_purged_at).is_(None),
+            or_(
+                *(
+                    (col(Report.status) == status) & (col(Report.decided_at) <= cutoff)
+                    for status, cutoff in decided.items()
+                )
+            ),
+        )
+    ).all()
+    for report in due:
+        purge_text(session, report=report)
+    return len(due)

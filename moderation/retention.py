@@ -1,0 +1,51 @@
+"""Retention, all of it: the steps of every domain, in order, for `redflag purge` and the
+workers' hourly run. It lives here because moderation is the one domain that sees all
+the others (app, alerts); the worker is handed `run` by whoever starts it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import CursorResult, delete, select
+from sqlmodel import Session, col
+
+from alerts import delivery
+from alerts import service as alerts_service
+from app.reports import service as reports_service
+from app.reports.models import Report
+from app.retention import Policy, Step
+from app.settings import Settings
+from moderation.models import ModerationNote
+
+log = logging.getLogger("redflag.retention")
+
+
+def purge_notes(session: Session, policy: Policy) -> int:
+    """Moderators' notes on a report go with its text (they may quote it)."""
+    purged_reports = select(col(Report.id)).where(col(Report.text_purged_at).is_not(None))
+    result = session.execute(
+        delete(ModerationNote)
+        .where(col(ModerationNote.report_id).in_(purged_reports))
+        .execution_options(preserve_rowcount=True)
+    )
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("report texts purged", reports_service.purge_decided),
+    ("moderation notes purged", purge_notes),
+    ("alerts expired", alerts_service.expire),
+    ("delivery rows pruned", delivery.prune),
+]
+
+
+def run(session: Session, settings: Settings, *, now: datetime | None = None) -> dict[str, int]:
+    """Every step under the configured policy; flushes, the caller commits."""
+    policy = Policy.from_settings(settings, now=now)
+    done = {name: step(session, policy) for name, step in STEPS}
+    if any(done.values()):
+        log.info("retention: %s", ", ".join(f"{n} {name}" for name, n in done.items() if n))
+    return done
