@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from alerts import delivery, subscriptions
+from alerts import delivery, metrics, subscriptions
 from alerts import service as alerts_service
 from alerts.delivery import Job, Outcome
 from alerts.models import PURPOSE_CONTACT, Alert, DeliveryStatus, MessageKind, Subscriber
@@ -362,8 +362,18 @@ class Worker:
                 job.delivery_id, DeliveryStatus.cancelled.value, error_code="recipient-gone"
             )
         await self.pacer.wait()
+        started = time.perf_counter()
+        outcome = await self._hand_to_provider(job, item.message)
+        kind = {DeliveryStatus.sent: "sent", DeliveryStatus.pending: "retry"}.get(
+            DeliveryStatus(outcome.status), "failed"
+        )
+        metrics.SEND_SECONDS.labels(job.channel, kind).observe(time.perf_counter() - started)
+        metrics.MESSAGES.labels(job.channel, kind).inc()
+        return outcome
+
+    async def _hand_to_provider(self, job: Job, message: Message) -> Outcome:
         try:
-            provider_id = await self.providers[job.channel].send(item.message)
+            provider_id = await self.providers[job.channel].send(message)
         except PermanentSendError as exc:
             return Outcome(job.delivery_id, DeliveryStatus.failed.value, error_code=exc.code)
         except SendError as exc:  # transient, or of a kind we do not know: tried again later

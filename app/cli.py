@@ -77,6 +77,12 @@ def serve(
 @cli.command()
 def worker(
     once: Annotated[bool, typer.Option(help="Send what is due now, then stop")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (off by default)")
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Address for the metrics; keep it internal")
+    ] = "127.0.0.1",
 ) -> None:
     """Send alerts: claim due messages and send them. Run as many as you like."""
     import asyncio
@@ -93,6 +99,12 @@ def worker(
     settings = _settings()
     logging.config.dictConfig(logging_config(settings.log_level))
     engine = make_engine(settings.database_url)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from alerts import metrics
+
+        start_http_server(metrics_port, addr=metrics_host, registry=metrics.registry(None))
 
     async def run() -> None:
         providers = build(settings)

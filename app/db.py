@@ -39,6 +39,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _make_sqlite_behave(engine)
         return engine
+    # A database that does not answer is an error within seconds, not a hung request.
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, hide_parameters=True, pool_pre_ping=True, **kwargs)
 
 

@@ -6,11 +6,13 @@ the offending input; here only the field, the kind of problem and a message rema
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -23,7 +25,12 @@ _PAGE_MESSAGES = {
     405: "error.page_not_found",
     413: "error.too_large",
     429: "error.rate_limited",
+    503: "error.unavailable",
 }
+UNAVAILABLE = (
+    "The service cannot reach its database for a moment. Nothing was saved; try again in a minute."
+)
+log = logging.getLogger("redflag.errors")
 
 
 def _is_api(path: str) -> bool:
@@ -89,7 +96,27 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _respond(request, exc.status_code, exc.detail, dict(exc.headers or {}))
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is down, restarting or unreachable: a clear 503, never a stack trace.
+    Nothing half-written stays: the request's transaction was rolled back."""
+    assert isinstance(exc, DBAPIError)
+    log.warning("database unavailable (%s); answered 503", type(exc.orig).__name__)
+    response = _respond(request, 503, UNAVAILABLE, {"Retry-After": "30"})
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """An error of the database's reachability, not of the statement."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
+    if is_unavailable(exc):
+        return await database_unavailable(request, exc)
     # Outside the other middleware, so the security headers are added here. uvicorn logs
     # the traceback through the redacting formatter (app/logs.py).
     response = _respond(request, 500, "Internal error. Nothing was saved; please try again.")
@@ -111,4 +138,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RedflagError, redflag_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(InterfaceError, database_unavailable)
     app.add_exception_handler(Exception, server_error)

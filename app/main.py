@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
+from alembic.migration import MigrationContext
+from fastapi import APIRouter, FastAPI, Header
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 
+from alerts import metrics
 from alerts import pages as alerts_pages
 from alerts import providers as alert_providers
 from alerts import router as alerts_router
@@ -21,7 +27,9 @@ from alerts.worker import make_worker
 from app import __version__, handlers
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
+from app.errors import NotFound, Unauthorized
 from app.middleware import AccessLog, BodyLimit, SecurityHeaders
+from app.migrate import migration_head
 from app.ratelimit import RateLimiter
 from app.regions.router import router as regions_router
 from app.reports.pages import router as report_pages
@@ -31,6 +39,8 @@ from app.web import Pages
 from moderation import pages as moderation_pages
 from moderation import retention
 from moderation import router as moderation_router
+
+log = logging.getLogger("redflag.operations")
 
 DESCRIPTION = """
 Anonymous incident reports from sex workers, verified by moderators, sent out as
@@ -116,18 +126,50 @@ def create_app(
     app.include_router(alerts_router.webhooks)
     app.include_router(moderation_pages.router)
     app.include_router(alerts_pages.router)
-    app.include_router(_operations_router(settings))
+    app.include_router(_operations_router(settings, session_factory))
     app.include_router(report_pages)
     return app
 
 
-def _operations_router(settings: Settings) -> APIRouter:
+def _operations_router(settings: Settings, session_factory: SessionFactory) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    head = migration_head()
+    registry = metrics.registry(session_factory)
 
     @router.get("/healthz")
     def healthz() -> dict[str, str]:
         """Liveness: the process answers. Says nothing about the database."""
         return {"status": "ok"}
+
+    @router.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness: the database answers and its schema is this version's."""
+        try:
+            with session_factory() as session:
+                current = MigrationContext.configure(session.connection()).get_current_revision()
+        except SQLAlchemyError as exc:
+            log.warning("readiness: database unreachable (%s)", type(exc).__name__)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
+        if current != head:
+            problem = f"at {current or 'nothing'}, this version needs {head}: run redflag migrate"
+            return JSONResponse(
+                {"status": "unavailable", "database": "ok", "migrations": problem},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready", "database": "ok", "migrations": "head"})
+
+    @router.get("/metrics")
+    def prometheus_metrics(authorization: Annotated[str, Header()] = "") -> Response:
+        """Prometheus, with REDFLAG_METRICS_TOKEN as a bearer token; off without one."""
+        token = settings.metrics_token
+        if token is None:
+            raise NotFound("Metrics are off: set REDFLAG_METRICS_TOKEN to turn them on.")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(authorization.encode(), expected.encode()):
+            raise Unauthorized("Metrics need REDFLAG_METRICS_TOKEN as a bearer token.")
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     if not settings.is_production:
 

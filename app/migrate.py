@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -25,6 +26,13 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     return config
+
+
+def migration_head() -> str:
+    """The revision this version of redflag needs."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

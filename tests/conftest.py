@@ -135,6 +135,17 @@ def database(
 
 
 @pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabase]:
+    """For the tests only PostgreSQL can run (faults of a database server)."""
+    url = os.environ.get("REDFLAG_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL tests need REDFLAG_TEST_DATABASE_URL (CI sets it)")
+    db = PostgresDatabase(url)
+    yield db
+    db.drop()
+
+
+@pytest.fixture(scope="session")
 def shared_engine(database: TestDatabase) -> Iterator[Engine]:
     engine = make_engine(database.fresh())
     yield engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -248,6 +249,71 @@ def smtp_server(directory: Path) -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+class TcpGate:
+    """A loopback port in front of a real server (PostgreSQL, say) that can be shut: shut,
+    it refuses new connections and cuts the open ones, as a server that is down does."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        import socket
+
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._socket = socket
+        self._listener: Any = None
+        self._pairs: list[tuple[Any, Any]] = []
+        self._lock = threading.Lock()
+        self.open()
+
+    def open(self) -> None:
+        listener = self._socket.socket()
+        listener.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def shut(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(self._socket.SHUT_RDWR)  # wakes the accept() under way
+            listener.close()
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for end in pair:
+                with contextlib.suppress(OSError):
+                    end.shutdown(self._socket.SHUT_RDWR)
+                end.close()
+
+    def _accept(self, listener: Any) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # shut
+            try:
+                server = self._socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._pairs.append((client, server))
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: Any, sink: Any) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(1)
 
 
 def main() -> None:
