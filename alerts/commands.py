@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, delete
 from sqlmodel import Session, col, select
 
 from alerts import subscriptions
 from alerts.check import CheckedAlert, CheckResult, check_number, limit_key
-from alerts.models import Channel, Subscriber
+from alerts.models import Channel, ProcessedWebhook, Subscriber
 from alerts.render import mask
 from app.crypto import Crypto
 from app.db import utcnow
@@ -24,6 +26,7 @@ from app.identifiers import InvalidIdentifier, normalise_phone
 from app.ratelimit import RateLimiter
 from app.regions.models import Region, RegionLevel
 from app.regions.service import fold
+from app.retention import Policy
 from app.settings import Settings
 
 # keyword -> (action, the language it is a word of; None when it belongs to all)
@@ -226,3 +229,14 @@ def _sms_item(alert: CheckedAlert, t: Translator) -> str:
     when = f"{alert.incident_date.day}/{alert.incident_date.month}"
     what = ", ".join(t(f"sms.category.{c.value}") for c in alert.categories)
     return f"{alert.ref} {severity} {when} {', '.join(alert.regions[:2])}: {what}."
+
+
+def prune_processed(session: Session, policy: Policy) -> int:
+    """Retention: the record of inbound messages already handled is only needed while
+    Twilio might send one again (hours); kept as long as delivery rows. Returns how many."""
+    result = session.execute(
+        delete(ProcessedWebhook)
+        .where(col(ProcessedWebhook.received_at) <= policy.before(policy.delivery_days))
+        .execution_options(preserve_rowcount=True)
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)

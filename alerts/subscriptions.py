@@ -13,9 +13,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
+from sqlalchemy import CursorResult
 from sqlmodel import Session, col, delete, select
 
 from alerts import delivery
@@ -34,6 +35,7 @@ from app.errors import FieldError, InvalidInput
 from app.i18n import Translator
 from app.identifiers import InvalidIdentifier, normalise_email, normalise_phone
 from app.regions.models import Region
+from app.retention import Policy
 from app.settings import Settings
 
 
@@ -467,3 +469,31 @@ def verify_member(
 
 def _translator(lang: str) -> Translator:
     return Translator(lang)
+
+
+UNCONFIRMED_DAYS = 7  # a sign-up nobody confirmed: its code expired long before
+
+
+def purge_unconfirmed(session: Session, policy: Policy) -> int:
+    """Retention: sign-ups never confirmed go after a week, with their regions and codes
+    (someone may have typed another person's number). Returns how many."""
+    result = session.execute(
+        delete(Subscriber)
+        .where(
+            col(Subscriber.confirmed_at).is_(None),
+            col(Subscriber.created_at) <= policy.before(UNCONFIRMED_DAYS),
+        )
+        .execution_options(preserve_rowcount=True)
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def purge_expired_codes(session: Session, policy: Policy) -> int:
+    """Retention: one-time codes and links past their time (hashes, and the regions asked
+    for). Returns how many."""
+    result = session.execute(
+        delete(OneTimeCode)
+        .where(col(OneTimeCode.expires_at) <= policy.now)
+        .execution_options(preserve_rowcount=True)
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)

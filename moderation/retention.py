@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import CursorResult, delete, select
 from sqlmodel import Session, col
 
-from alerts import delivery
+from alerts import commands, delivery, subscriptions
 from alerts import service as alerts_service
 from app.reports import service as reports_service
 from app.reports.models import Report
@@ -39,6 +39,9 @@ STEPS: list[tuple[str, Step]] = [
     ("moderation notes purged", purge_notes),
     ("alerts expired", alerts_service.expire),
     ("delivery rows pruned", delivery.prune),
+    ("unconfirmed sign-ups deleted", subscriptions.purge_unconfirmed),
+    ("expired codes deleted", subscriptions.purge_expired_codes),
+    ("handled inbound messages forgotten", commands.prune_processed),
 ]
 
 

@@ -9,9 +9,17 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection
 from sqlmodel import Session, func, select
 
-from alerts import delivery
+from alerts import delivery, subscriptions
 from alerts import service as alerts_service
-from alerts.models import Alert, Delivery, DeliveryTally, Severity
+from alerts.models import (
+    Alert,
+    Delivery,
+    DeliveryTally,
+    OneTimeCode,
+    ProcessedWebhook,
+    Severity,
+    Subscriber,
+)
 from alerts.providers import build, close_all
 from alerts.worker import make_worker
 from app.crypto import Crypto
@@ -209,3 +217,41 @@ def test_each_worker_runs_the_retention_on_its_schedule(
 
     asyncio.run(one_round())
     assert runs == [True], "at start, then once an hour"
+
+
+def test_unconfirmed_sign_ups_and_spent_codes_do_not_stay(
+    session: Session, crypto: Crypto, settings: Settings
+) -> None:
+    def someone(number: str, *, confirmed: bool, days_ago: int) -> Subscriber:
+        made = subscriptions._new_subscriber(
+            session, channel="sms", contact=number, language="nl", crypto=crypto
+        )
+        made.created_at = NOW - timedelta(days=days_ago)
+        made.confirmed_at = made.created_at if confirmed else None
+        subscriptions.set_regions(session, subscriber=made, codes=["GM0106"], replace=True)
+        session.add(
+            OneTimeCode(
+                subscriber_id=made.id,  # type: ignore[arg-type]
+                purpose="confirm",
+                code_hash=number.encode(),
+                expires_at=made.created_at + timedelta(minutes=15),
+            )
+        )
+        return made
+
+    stale = someone("+31611111111", confirmed=False, days_ago=8).id
+    fresh = someone("+31622222222", confirmed=False, days_ago=1).id
+    member = someone("+31633333333", confirmed=True, days_ago=300).id
+    session.add(ProcessedWebhook(key_hash=b"old", received_at=NOW - timedelta(days=31)))
+    session.add(ProcessedWebhook(key_hash=b"new", received_at=NOW - timedelta(days=1)))
+    session.commit()
+
+    done = retention.run(session, settings, now=NOW)
+    session.commit()
+    assert done["unconfirmed sign-ups deleted"] == 1
+    assert done["expired codes deleted"] == 2, "the stale one went with its sign-up"
+    assert done["handled inbound messages forgotten"] == 1
+    left = set(session.exec(select(Subscriber.id)).all())
+    assert left == {fresh, member} and stale not in left
+    assert session.exec(select(func.count()).select_from(OneTimeCode)).one() == 0
+    assert session.exec(select(ProcessedWebhook.key_hash)).all() == [b"new"]
