@@ -393,7 +393,12 @@ class Worker:
             job.delivery_id,
             DeliveryStatus.pending.value,
             error_code=code,
-            retry_at=now + delivery.backoff(job.attempts),
+            retry_at=now
+            + delivery.backoff(
+                job.attempts,
+                base=self.settings.retry_base_seconds,
+                cap=self.settings.retry_cap_seconds,
+            ),
         )
 
 

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = 120
     worker_poll_seconds: float = 0.5
     delivery_deadline_hours: int = 24  # transient failures are retried until then
+    retry_base_seconds: float = 5.0  # each retry waits at least this; the ceiling doubles
+    retry_cap_seconds: float = 900.0  # ... up to 15 minutes between tries
     embedded_worker: bool | None = None  # None: inside `redflag serve` in development only
 
     # Operations
@@ -129,6 +131,10 @@ class Settings(BaseSettings):
             and self.data_key.get_secret_value() == self.index_key.get_secret_value()
         ):
             problems.append("REDFLAG_DATA_KEY and REDFLAG_INDEX_KEY must be different keys")
+        if not 0 < self.retry_base_seconds <= self.retry_cap_seconds:
+            problems.append(
+                "REDFLAG_RETRY_BASE_SECONDS must be above 0 and at most REDFLAG_RETRY_CAP_SECONDS"
+            )
         for name in ("retention_days", "retention_rejected_days", "delivery_retention_days"):
             if getattr(self, name) < 1:
                 problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")

@@ -35,19 +35,14 @@ from urllib.parse import urlencode
 
 import httpx
 import uvloop
-from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
 from alerts import service as alerts_service
-from alerts import subscriptions
 from alerts.models import (
-    PURPOSE_CONTACT,
     Alert,
     Delivery,
     Severity,
-    Subscriber,
-    SubscriberRegion,
 )
 from alerts.providers import build, close_all
 from alerts.render import render_sms
@@ -58,15 +53,10 @@ from app.migrate import load_regions, upgrade
 from app.regions.service import builtin_file
 from app.settings import Settings, new_jwt_secret, new_key
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN
-from tests.helpers import free_port
+from tests.helpers import LANGUAGES, add_sms_subscribers, free_port, subscriber_number
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
-LANGUAGES = ("nl", "en", "es")
-
-
-def subscriber_number(i: int) -> str:
-    return f"+316{20000000 + i}"
 
 
 @dataclass
@@ -130,30 +120,6 @@ def fresh_database(kind: str, postgres_url: str) -> tuple[str, object]:
     load_regions(engine, builtin_file())
     engine.dispose()
     return url, cleanup
-
-
-def add_subscribers(session: Session, crypto: Crypto, n: int) -> None:
-    now = utcnow()
-    rows = []
-    for i in range(n):
-        number = subscriber_number(i)
-        rows.append(
-            {
-                "channel": "sms",
-                "contact_enc": crypto.cipher.encrypt(number, purpose=PURPOSE_CONTACT),
-                "contact_index": subscriptions.contact_index(crypto.index, "sms", number),
-                "language": LANGUAGES[i % len(LANGUAGES)],
-                "min_severity_rank": 0,
-                "created_at": now,
-                "confirmed_at": now,
-            }
-        )
-    session.execute(insert(Subscriber), rows)
-    ids = session.exec(select(Subscriber.id)).all()
-    session.execute(
-        insert(SubscriberRegion), [{"subscriber_id": i, "region_code": "GM0106"} for i in ids]
-    )
-    session.commit()
 
 
 def settings_for(url: str, twilio_url: str, concurrency: int) -> Settings:
@@ -233,7 +199,7 @@ def run_one(kind: str, n: int, concurrency: int, postgres_url: str, twilio_url: 
     engine = make_engine(url, pool_size=10) if kind == "postgres" else make_engine(url)
     try:
         with Session(engine) as session:
-            add_subscribers(session, crypto, n)
+            add_sms_subscribers(session, crypto, n)
 
         started = time.perf_counter()
         with Session(engine) as session:

@@ -47,6 +47,8 @@ class FakeTwilio:
     failures: deque[tuple[int, int | None]] = field(default_factory=deque)
     number_errors: dict[str, int] = field(default_factory=dict)
     delay: float = 0.0
+    outage: list[tuple[float, int, int | None]] = field(default_factory=list)  # until, status, code
+    outage_requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -57,11 +59,27 @@ class FakeTwilio:
             self.number_errors.clear()
             self.requests = 0
             self.delay = 0.0
+            self.outage.clear()
+            self.outage_requests = 0
 
     def fail_next(self, times: int, status: int, code: int | None = None) -> None:
         """The next `times` requests get HTTP `status` (with Twilio error `code`)."""
         with self.lock:
             self.failures.extend([(status, code)] * times)
+
+    def fail_for(self, seconds: float, status: int, code: int | None = None) -> None:
+        """From now (or the end of the outage already planned), every request for
+        `seconds` gets HTTP `status`: an outage, as long as it lasts, however many ask."""
+        with self.lock:
+            start = self.outage[-1][0] if self.outage else time.monotonic()
+            self.outage.append((max(start, time.monotonic()) + seconds, status, code))
+
+    def _in_outage(self, now: float) -> tuple[int, int | None] | None:
+        for until, status, code in self.outage:
+            if now < until:
+                self.outage_requests += 1
+                return status, code
+        return None
 
     def sent_to(self, number: str) -> list[dict[str, str]]:
         return [m for m in self.messages if m["to"] == number]
@@ -74,7 +92,9 @@ class FakeTwilio:
         with self.lock:
             self.requests += 1
             self.request_times.append(time.monotonic())
-            failure = self.failures.popleft() if self.failures else None
+            failure = self._in_outage(time.monotonic()) or (
+                self.failures.popleft() if self.failures else None
+            )
             delay = self.delay
         if delay:
             await asyncio.sleep(delay)
