@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
 from app.crypto import Crypto
@@ -38,6 +38,11 @@ def get_session(request: Request) -> Iterator[Session]:
     finally:
         session.close()
 
+
+# A row's id in a URL: what a database integer can hold, so a huge number is a 422,
+# not an overflow inside the database driver.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CryptoDep = Annotated[Crypto, Depends(get_crypto)]

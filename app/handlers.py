@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -24,11 +24,17 @@ _PAGE_MESSAGES = {
     404: "error.page_not_found",
     405: "error.page_not_found",
     413: "error.too_large",
+    431: "error.too_large",
+    422: "error.unstorable",
     429: "error.rate_limited",
     503: "error.unavailable",
 }
 UNAVAILABLE = (
     "The service cannot reach its database for a moment. Nothing was saved; try again in a minute."
+)
+UNSTORABLE = (
+    "A value in the request cannot be stored: too long, too large, or holding a character"
+    " such as NUL. Nothing was saved."
 )
 log = logging.getLogger("redflag.errors")
 
@@ -81,6 +87,15 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if not _is_api(request.url.path):
         return _respond(request, 404, "Not Found")  # e.g. /xx/report: no such language
+    content_type = request.headers.get("content-type", "")
+    body_not_json = any(
+        tuple(e["loc"]) == ("body",) and e["type"] == "model_attributes_type" for e in exc.errors()
+    )
+    if body_not_json and "json" not in content_type.lower():
+        return JSONResponse(
+            {"detail": "This API takes JSON: send the body with Content-Type: application/json."},
+            status_code=415,
+        )
     detail = []
     for error in exc.errors():
         loc = list(error["loc"])
@@ -93,7 +108,10 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return _respond(request, exc.status_code, exc.detail, dict(exc.headers or {}))
+    detail = exc.detail
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "The body could not be read: it must be JSON (or a form) in UTF-8."
+    return _respond(request, exc.status_code, detail, dict(exc.headers or {}))
 
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
@@ -105,6 +123,15 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+async def unstorable_value(request: Request, exc: Exception) -> Response:
+    """The database refused a value the validation let through (a NUL character, a string
+    longer than its column, a number out of range): the sender's problem, nothing kept."""
+    assert isinstance(exc, DataError)
+    log.info("a value could not be stored (%s); answered 422", type(exc.orig).__name__)
+    problem = {"loc": ["body"], "field": "body", "type": "unstorable_value", "msg": UNSTORABLE}
+    return _respond(request, 422, [problem])  # the shape of every other 422
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -125,19 +152,20 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def too_large_response(scope: Scope, max_bytes: int) -> Response:
+def too_large_response(scope: Scope, status: int, detail: str) -> Response:
+    """413 (body) or 431 (headers), before the app has seen the request."""
     path = scope.get("path", "")
     if _is_api(path):
-        detail = f"Request body too large: the limit is {max_bytes // 1024} KB"
-        return JSONResponse({"detail": detail}, status_code=413)
+        return JSONResponse({"detail": detail}, status_code=status)
     accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
-    return _page(scope["app"], path, accept, 413)
+    return _page(scope["app"], path, accept, status)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RedflagError, redflag_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DataError, unstorable_value)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
     app.add_exception_handler(Exception, server_error)

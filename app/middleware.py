@@ -47,8 +47,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+MAX_HEADER_BYTES = 16 * 1024  # uvicorn takes far more; a phone's browser sends about 1 KB
+
+
 class BodyLimit:
-    """Refuses bodies over `max_bytes` with 413, whether declared or streamed."""
+    """Refuses bodies over `max_bytes` with 413, whether declared or streamed, and
+    headers over MAX_HEADER_BYTES in all with 431."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -57,6 +61,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+            limit = f"Request headers too large: the limit is {MAX_HEADER_BYTES // 1024} KB"
+            await self._refuse(scope, send, 431, limit)
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
@@ -92,10 +100,11 @@ class BodyLimit:
         if too_large and not response_started:
             await self._refuse(scope, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, status: int = 413, detail: str = "") -> None:
         from app.handlers import too_large_response  # the page renderer lives on the app
 
-        response = too_large_response(scope, self.max_bytes)
+        detail = detail or f"Request body too large: the limit is {self.max_bytes // 1024} KB"
+        response = too_large_response(scope, status, detail)
         await response(scope, _no_body, send)
 
 

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from alerts.models import AlertStatus, Severity
 from app.db import utcnow
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.deps import CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RedflagError
 from app.reports.models import Category, Report
 from app.settings import Settings
@@ -340,7 +340,7 @@ def next_report(
 @router.post("/reports/{report_id}/claim")
 def claim(
     request: Request,
-    report_id: int,
+    report_id: RowId,
     ms: ModSessionDep,
     form: FormDep,
     session: SessionDep,
@@ -356,7 +356,7 @@ def claim(
 
 @router.post("/reports/{report_id}/release")
 def release(
-    request: Request, report_id: int, ms: ModSessionDep, form: FormDep, session: SessionDep
+    request: Request, report_id: RowId, ms: ModSessionDep, form: FormDep, session: SessionDep
 ) -> Response:
     try:
         service.release(session, report_id=report_id, moderator=ms.moderator)
@@ -441,7 +441,7 @@ def _messages(exc: ValidationError) -> list[str]:
 @router.get("/reports/{report_id}")
 def review_page(
     request: Request,
-    report_id: int,
+    report_id: RowId,
     ms: ModSessionDep,
     session: SessionDep,
     crypto: CryptoDep,
@@ -513,7 +513,7 @@ def _not_yours(
 @router.post("/reports/{report_id}/decide")
 def decide(
     request: Request,
-    report_id: int,
+    report_id: RowId,
     ms: ModSessionDep,
     form: FormDep,
     session: SessionDep,

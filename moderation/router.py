@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query
 from pydantic import BaseModel
 
 from alerts.models import AlertStatus
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.reports.models import Report, ReportStatus
 from moderation import accounts, alert_review, audit, security, service
 from moderation.deps import Admin, AnyModerator, CurrentModerator, current_moderator, require_admin
@@ -154,7 +154,7 @@ def claim_next(moderator: CurrentModerator, session: SessionDep, settings: Setti
     "/reports/{report_id}/claim", summary="Claim a report, or renew your claim", responses=_CONFLICT
 )
 def claim(
-    report_id: int, moderator: CurrentModerator, session: SessionDep, settings: SettingsDep
+    report_id: RowId, moderator: CurrentModerator, session: SessionDep, settings: SettingsDep
 ) -> ClaimOut:
     report = service.claim(session, report_id=report_id, moderator=moderator, settings=settings)
     return _claim_out(report, moderator.username)
@@ -163,7 +163,7 @@ def claim(
 @router.post(
     "/reports/{report_id}/release", summary="Give a report back to the queue", responses=_CONFLICT
 )
-def release(report_id: int, moderator: CurrentModerator, session: SessionDep) -> ClaimOut:
+def release(report_id: RowId, moderator: CurrentModerator, session: SessionDep) -> ClaimOut:
     return _claim_out(service.release(session, report_id=report_id, moderator=moderator), None)
 
 
@@ -173,7 +173,7 @@ def release(report_id: int, moderator: CurrentModerator, session: SessionDep) ->
     responses=_CONFLICT,
 )
 def read_report(
-    report_id: int,
+    report_id: RowId,
     moderator: CurrentModerator,
     session: SessionDep,
     crypto: CryptoDep,
@@ -188,7 +188,7 @@ def read_report(
     "/reports/{report_id}/publish", summary="Publish the report as an alert", responses=_CONFLICT
 )
 def publish(
-    report_id: int,
+    report_id: RowId,
     data: PublishIn,
     moderator: CurrentModerator,
     session: SessionDep,
@@ -207,7 +207,7 @@ def publish(
 
 @router.post("/reports/{report_id}/reject", summary="Reject the report", responses=_CONFLICT)
 def reject(
-    report_id: int,
+    report_id: RowId,
     data: RejectIn,
     moderator: CurrentModerator,
     session: SessionDep,
@@ -222,7 +222,7 @@ def reject(
     "/reports/{report_id}/request-info", summary="Ask the reporter a question", responses=_CONFLICT
 )
 def request_info(
-    report_id: int,
+    report_id: RowId,
     data: RequestInfoIn,
     moderator: CurrentModerator,
     session: SessionDep,
@@ -239,7 +239,7 @@ def request_info(
     responses=_CONFLICT,
 )
 def duplicate(
-    report_id: int, data: DuplicateIn, moderator: CurrentModerator, session: SessionDep
+    report_id: RowId, data: DuplicateIn, moderator: CurrentModerator, session: SessionDep
 ) -> DecisionOut:
     return service.duplicate(session, report_id=report_id, moderator=moderator, data=data)
 
@@ -292,7 +292,9 @@ def retract(
 @router.get("/audit", summary="The audit log (admins)", dependencies=[Depends(require_admin)])
 def get_audit(
     session: SessionDep,
-    before: Annotated[int | None, Query(description="Entries older than this id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="Entries older than this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[audit.AuditEntryPublic]:
     return audit.entries(session, before_id=before, limit=limit)
@@ -333,7 +335,7 @@ def create_moderator(data: ModeratorCreate, admin: Admin, session: SessionDep) -
 @admin_router.post(
     "/moderators/{moderator_id}/deactivate", summary="Deactivate an account", responses=_CONFLICT
 )
-def deactivate(moderator_id: int, admin: Admin, session: SessionDep) -> ModeratorPublic:
+def deactivate(moderator_id: RowId, admin: Admin, session: SessionDep) -> ModeratorPublic:
     return accounts.public(
         accounts.set_active(session, admin=admin, moderator_id=moderator_id, active=False)
     )
@@ -342,7 +344,7 @@ def deactivate(moderator_id: int, admin: Admin, session: SessionDep) -> Moderato
 @admin_router.post(
     "/moderators/{moderator_id}/activate", summary="Reactivate an account", responses=_CONFLICT
 )
-def activate(moderator_id: int, admin: Admin, session: SessionDep) -> ModeratorPublic:
+def activate(moderator_id: RowId, admin: Admin, session: SessionDep) -> ModeratorPublic:
     return accounts.public(
         accounts.set_active(session, admin=admin, moderator_id=moderator_id, active=True)
     )
@@ -352,7 +354,7 @@ def activate(moderator_id: int, admin: Admin, session: SessionDep) -> ModeratorP
     "/moderators/{moderator_id}/role", summary="Change an account's role", responses=_CONFLICT
 )
 def change_role(
-    moderator_id: int, data: RoleIn, admin: Admin, session: SessionDep
+    moderator_id: RowId, data: RoleIn, admin: Admin, session: SessionDep
 ) -> ModeratorPublic:
     return accounts.public(
         accounts.set_role(session, admin=admin, moderator_id=moderator_id, role=data.role)
@@ -364,5 +366,5 @@ def change_role(
     summary="Remove a lost second factor",
     responses=_CONFLICT,
 )
-def reset_totp(moderator_id: int, admin: Admin, session: SessionDep) -> ModeratorPublic:
+def reset_totp(moderator_id: RowId, admin: Admin, session: SessionDep) -> ModeratorPublic:
     return accounts.public(accounts.reset_totp(session, admin=admin, moderator_id=moderator_id))

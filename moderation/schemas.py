@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.models import AlertStatus, Severity
+from app.deps import MAX_ROW_ID
 from app.identifiers import IdentifierKind
 from app.regions.models import RegionPublic
 from app.reports.models import Category, PartOfDay, ReportStatus
@@ -137,7 +138,11 @@ class ReportReview(BaseModel):
 
 
 class Decision(Strict):
-    version: int = Field(description="The report's version when you read it; a stale one gets 409")
+    version: int = Field(
+        ge=1,
+        le=MAX_ROW_ID,
+        description="The report's version when you read it; a stale one gets 409",
+    )
 
 
 class IdentifierIn(Strict):
