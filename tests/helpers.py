@@ -123,3 +123,32 @@ def add_sms_subscribers(session: Any, crypto: Any, n: int, region: str = "GM0106
         insert(SubscriberRegion), [{"subscriber_id": i, "region_code": region} for i in ids]
     )
     session.commit()
+
+
+def database_bytes(url: str) -> bytes:
+    """Every byte the database holds: the SQLite file and its journals, or every cell of
+    every PostgreSQL table, for searching for what must not be there in plaintext."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.engine import make_url
+
+    from app.db import make_engine
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(str(parsed.database))
+        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    engine = make_engine(url)
+    chunks = []
+    try:
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                for row in conn.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
+                    for cell in row:
+                        if isinstance(cell, bytes | memoryview):
+                            chunks.append(bytes(cell))
+                        else:
+                            chunks.append(str(cell).encode())
+    finally:
+        engine.dispose()
+    return b"\x00".join(chunks)

@@ -3,18 +3,22 @@
 A phone joins Assen by signed SMS; an email subscriber confirms for Drenthe; a report
 from the form is published for Assen by a moderator; the worker delivers; both receive
 the alert in their languages through the fake Twilio server and the SMTP server; the
-phone's CHECK of the reported number finds it; STOP removes the phone.
+phone's CHECK of the reported number finds it, and so does the email member's check on
+the web; STOP removes the phone. Afterwards no contact, story, receipt code or
+identifier is in the database's bytes, the logs, or the error pages, in plaintext.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
@@ -25,12 +29,14 @@ from alerts.providers import build, close_all
 from alerts.worker import make_worker
 from app.crypto import Crypto
 from app.db import make_engine, make_session_factory
+from app.logs import RedactingFormatter
 from app.main import create_app
 from app.settings import Settings
 from moderation import accounts
 from moderation.models import Role
 from tests.conftest import PASSWORD, TestDatabase
 from tests.fakes import AUTH_TOKEN
+from tests.helpers import database_bytes
 
 PHONE, EMAIL = "+31611112222", "marta@example.org"
 CLIENT_NUMBER = "06 12345678"
@@ -53,9 +59,25 @@ def sms(client: TestClient, settings: Settings, body: str) -> str:
     return match.group(1) if match else ""
 
 
+STORY = "Choked me and took the money back. My name is Nina, call 06 99887766."
+SECRETS = [
+    # the subscribers' contacts, in every form they could take
+    PHONE, PHONE[1:], "0611112222", "611112222", EMAIL, EMAIL.upper(),
+    # the story and its parts (the reporter's own name and number among them)
+    STORY, "took the money back", "Nina", "06 99887766", "0699887766", "+31699887766",
+    # the reported client's number, every way it is written
+    CLIENT_NUMBER, "0612345678", "+31612345678", "31612345678", "612345678", "+31 6 12345678",
+]  # fmt: skip
+
+
 def test_from_report_to_warning_to_check_to_stop(
-    database: TestDatabase, delivery_settings: Callable[..., Settings], twilio: Any, mailbox: Any
+    database: TestDatabase,
+    delivery_settings: Callable[..., Settings],
+    twilio: Any,
+    mailbox: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     url = database.fresh()
     settings = delivery_settings(database_url=url)
     crypto = Crypto.from_settings(settings)
@@ -90,12 +112,12 @@ def test_from_report_to_warning_to_check_to_stop(
                 "incident_date": date.today().isoformat(),
                 "part_of_day": "night",
                 "categories": ["physical_violence", "robbery"],
-                "what_happened": "Choked me and took the money back. "
-                "My name is Nina, call 06 99887766.",
+                "what_happened": STORY,
                 "phones": CLIENT_NUMBER,
             },
         )
         assert receipt.status_code == 200
+        receipt_code = re.search(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", receipt.text).group(0)  # type: ignore[union-attr]
 
         # ... and a moderator publishes it for Assen.
         login = client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORD})
@@ -144,8 +166,43 @@ def test_from_report_to_warning_to_check_to_stop(
         found = sms(client, settings, f"CHECK {CLIENT_NUMBER}")
         assert found.startswith(f"redflag: +31 6 1234**78: {ref} redflag GEVAAR")
 
+        # The email member signs in with a code and checks the number on the web.
+        member = {"channel": "email", "contact": EMAIL}
+        assert client.post("/api/v1/members/login", json=member).status_code == 202
+        code = re.search(r"\b(\d{6})\b", mailbox.to(EMAIL)[-1].get_body(("plain",)).get_content())
+        token = client.post("/api/v1/members/verify", json={**member, "code": code.group(1)})  # type: ignore[union-attr]
+        checked = client.post(
+            "/api/v1/check",
+            json={"number": "+31 6 12345678"},
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        ).json()
+        assert [a["ref"] for a in checked["alerts"]] == [ref]
+
         # STOP removes the phone at once.
         assert sms(client, settings, "STOP").startswith("redflag: je krijgt geen berichten meer")
+
+        # Errors about what was sent never repeat it.
+        bad_email = {
+            "channel": "email",
+            "contact": EMAIL + "@",
+            "regions": ["XX"],
+            "language": "es",
+        }
+        wrong_code = {"X-Receipt-Code": receipt_code[:-1] + "0"}
+        pages = [
+            client.post(
+                "/api/v1/reports",
+                json={"what_happened": STORY, "perpetrator": {"phones": ["06 99887766x"]}},
+            ),
+            client.post("/api/v1/subscriptions", json=bad_email),
+            client.post("/api/v1/check", json={"number": CLIENT_NUMBER}),
+            client.get("/api/v1/reports/status", headers=wrong_code),
+        ]
+        # The form is the one place that shows back what was typed, to whoever typed it,
+        # so that nothing has to be typed twice; never stored by the browser.
+        again = client.post("/en/report", data={"what_happened": STORY, "phones": "06 9988x"})
+        assert again.status_code == 422 and again.headers["cache-control"] == "no-store"
+        assert all(400 <= page.status_code < 500 for page in pages)
 
     with Session(engine) as session:
         assert subscriptions.find(session, index=crypto.index, channel="sms", contact=PHONE) is None
@@ -156,3 +213,16 @@ def test_from_report_to_warning_to_check_to_stop(
         statuses = {d.channel: d.status for d in session.exec(select(Delivery))}
         assert statuses == {"sms": "sent", "email": "sent"}
     engine.dispose()
+
+    stored = database_bytes(url)
+    # The app's own log lines, raw; and every line as the operator's set-up writes it
+    # (the test's own mail server, which logs what it receives, aside).
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("redflag"))
+    written = RedactingFormatter("%(name)s: %(message)s")
+    logged = "\n".join(written.format(r) for r in caplog.records if r.name != "mail.log")
+    assert "POST /webhooks/twilio/sms status=200" in ours, "the logs were captured"
+    for secret in [*SECRETS, receipt_code, receipt_code.replace("-", "")]:
+        assert secret.encode() not in stored, f"in the database: {secret!r}"
+        assert secret not in ours and secret not in logged, f"in the logs: {secret!r}"
+        for page in pages:
+            assert secret not in page.text, f"in an error page: {secret!r}"

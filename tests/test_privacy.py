@@ -15,8 +15,6 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.crypto import Crypto
@@ -25,7 +23,7 @@ from app.reports import service
 from app.reports.models import ReportStatus
 from app.settings import Settings
 from tests.conftest import TestDatabase
-from tests.helpers import report_body, start_server_process
+from tests.helpers import database_bytes, report_body, start_server_process
 
 NARRATIVE = "He strangled me in the stairwell by the Zwanenbrug, marker 7c1f"
 DESCRIPTION = "Scar over the left eye, marker 55aa"
@@ -39,28 +37,6 @@ PHONE_FORMATS = [
 ]  # fmt: skip
 CLIENT_ADDRESS = "127.0.0.2"
 USER_AGENT = "PrivacyProbe/7.7 (marker-ua-3141)"
-
-
-def database_bytes(url: str) -> bytes:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(str(parsed.database))
-        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")]
-        return b"".join(f.read_bytes() for f in files if f.exists())
-    engine = make_engine(url)
-    chunks = []
-    try:
-        with engine.connect() as conn:
-            for table in inspect(conn).get_table_names():
-                for row in conn.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
-                    for cell in row:
-                        if isinstance(cell, bytes | memoryview):
-                            chunks.append(bytes(cell))
-                        else:
-                            chunks.append(str(cell).encode())
-    finally:
-        engine.dispose()
-    return b"\x00".join(chunks)
 
 
 def test_a_report_leaves_no_identifying_trace(
