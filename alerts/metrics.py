@@ -40,6 +40,11 @@ class DatabaseCollector(Collector):
     def __init__(self, session_factory: SessionFactory) -> None:
         self.session_factory = session_factory
 
+    def describe(self) -> Iterator[Metric]:
+        """Nothing up front: otherwise registering would query the database at start-up,
+        and an app whose database is down could not even start to say so."""
+        return iter(())
+
     def collect(self) -> Iterator[Metric]:
         now = utcnow()
         with self.session_factory() as session:

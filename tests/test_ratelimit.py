@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.settings import Settings
-from tests.helpers import report_body
+from app.settings import Settings, new_key
+from tests.conftest import TestDatabase
+from tests.helpers import report_body, start_server_process
 
 
 @pytest.fixture
@@ -42,6 +45,32 @@ def test_replicas_share_one_budget_through_redis(
     keys = [k.decode() for k in redis.Redis.from_url(redis_url).keys("*")]
     assert keys, "the counters live in Redis"
     assert not any("testclient" in k or "127.0.0.1" in k for k in keys), "no client address"
+
+
+def test_two_app_processes_share_one_budget_through_redis(
+    redis_url: str, database: TestDatabase, test_keys: dict[str, str], tmp_path: Path
+) -> None:
+    """Two real `redflag serve` processes, as two replicas behind a load balancer."""
+    env = {
+        "REDFLAG_DATABASE_URL": database.fresh(),
+        "REDFLAG_DATA_KEY": test_keys["data_key"],
+        "REDFLAG_INDEX_KEY": new_key(),  # pseudonyms of its own: earlier runs do not count
+        "REDFLAG_JWT_SECRET": test_keys["jwt_secret"],
+        "REDFLAG_SECRETS_FILE": str(tmp_path / "unused.env"),
+        "REDFLAG_REDIS_URL": redis_url,
+        "REDFLAG_RATE_LIMIT_SUBMIT": "3/minute",
+        "REDFLAG_EMBEDDED_WORKER": "false",
+    }
+    servers = [start_server_process(env), start_server_process(env)]
+    try:
+        statuses = [
+            httpx.post(f"{server.url}/api/v1/reports", json=report_body(), timeout=30).status_code
+            for server in (*servers, *servers)
+        ]
+    finally:
+        for server in servers:
+            server.stop()
+    assert statuses == [201, 201, 201, 429]
 
 
 def test_the_address_is_only_used_as_a_daily_pseudonym() -> None:
