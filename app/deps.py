@@ -12,12 +12,12 @@ from app.crypto import Crypto
 from app.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_crypto(request: Request) -> Crypto:
+async def get_crypto(request: Request) -> Crypto:
     crypto: Crypto = request.app.state.crypto
     return crypto
 

@@ -1,0 +1,226 @@
+"""Intake benchmark: report submissions and client checks against the running app.
+
+    .venv/bin/python -m bench.intake                   # PostgreSQL from REDFLAG_TEST_DATABASE_URL
+    .venv/bin/python -m bench.intake --seconds 5 --levels 1,10,50
+
+`redflag serve` runs as a process of its own (uvicorn, one process, a fresh PostgreSQL
+database, rate limits out of the way, log level WARNING); this process is the clients,
+on loopback, with aiohttp. At each level of concurrency it sends report submissions
+(`POST /api/v1/reports`, each one different) for a while, then client checks
+(`POST /api/v1/check` with a member's token), and prints requests per second and the
+50th and 99th percentile latency. In the same run, the ceiling: a bare FastAPI endpoint
+doing one INSERT per request into the same database, served the same way
+(bench/ceiling_app.py). Targets: p99 of a submission ≤ 100 ms at 50 concurrent clients,
+and submissions per second at least half the ceiling's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import uvloop
+from sqlmodel import Session
+
+from alerts import members
+from alerts import service as alerts_service
+from alerts.models import Severity
+from app.crypto import Crypto
+from app.db import make_engine, utcnow
+from app.settings import Settings, new_jwt_secret, new_key
+from bench.fanout import fresh_database
+from tests.helpers import add_sms_subscribers, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CATEGORIES = ["physical_violence", "robbery", "threats", "stalking", "refused_to_pay"]
+
+
+@dataclass
+class Run:
+    endpoint: str
+    concurrency: int
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def report(n: int) -> dict[str, Any]:
+    rng = random.Random(n)  # noqa: S311 (made-up reports, reproducible)
+    return {
+        "region": "GM0106",
+        "incident_date": (date.today() - timedelta(days=rng.randint(0, 30))).isoformat(),
+        "part_of_day": rng.choice(["morning", "afternoon", "evening", "night"]),
+        "categories": rng.sample(CATEGORIES, 2),
+        "what_happened": f"Report {n}: he refused to pay and pushed me against the door. " * 4,
+        "perpetrator": {"phones": [f"06{rng.choice('12345')}{rng.randint(0, 9_999_999):07d}"]},
+        "consent_police": False,
+        "language": "en",
+    }
+
+
+async def load(
+    url: str, concurrency: int, seconds: float, make_body: Any, headers: dict[str, str]
+) -> Run:
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as client:
+
+        async def one_client() -> None:
+            nonlocal counter, errors
+            while time.perf_counter() < deadline:
+                counter += 1
+                started = time.perf_counter()
+                async with client.post(url, json=make_body(counter)) as response:
+                    await response.read()
+                    if response.status >= 400:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return Run(url.rsplit("/", 1)[-1], concurrency, len(latencies), elapsed, latencies, errors)
+
+
+def start(command: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=0.5)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{command} did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="per level and endpoint")
+    parser.add_argument("--levels", default="1,10,50", help="concurrent clients")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "REDFLAG_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+    levels = [int(level) for level in args.levels.split(",")]
+
+    url, cleanup = fresh_database("postgres", args.postgres_url)
+    keys = {"data_key": new_key(), "index_key": new_key(), "jwt_secret": new_jwt_secret()}
+    settings = Settings(database_url=url, sms_provider="none", email_provider="none", **keys)
+    crypto = Crypto.from_settings(settings)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        add_sms_subscribers(session, crypto, 1)  # the member who checks
+        alerts_service.create(
+            session,
+            draft=alerts_service.AlertDraft(
+                text="Pushed a worker against the door.",
+                severity=Severity.high,
+                region_codes=["GM0106"],
+                categories=["physical_violence"],
+                identifiers=[("phone", "+31612345678")],
+                incident_date=date.today(),
+                part_of_day="night",
+                expires_at=utcnow() + timedelta(days=30),
+            ),
+            crypto=crypto,
+            needs_approval=False,
+        )
+        session.commit()
+    engine.dispose()
+    token, _ = members.issue(1, settings)
+
+    app_port, ceiling_port = free_port(), free_port()
+    env = {f"REDFLAG_{k.upper()}": v for k, v in keys.items()} | {
+        "REDFLAG_DATABASE_URL": url,
+        "REDFLAG_SECRETS_FILE": "/dev/null",
+        "REDFLAG_SMS_PROVIDER": "none",
+        "REDFLAG_EMAIL_PROVIDER": "none",
+        "REDFLAG_EMBEDDED_WORKER": "false",
+        "REDFLAG_LOG_LEVEL": "WARNING",
+        "REDFLAG_RATE_LIMIT_SUBMIT": "100000000/minute",
+        "REDFLAG_RATE_LIMIT_LOOKUP": "100000000/minute",
+        "REDFLAG_RATE_LIMIT_CHECK": "100000000/minute",
+        "BENCH_DATABASE_URL": url,
+    }
+    app = start(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(app_port)],
+        env,
+        f"http://127.0.0.1:{app_port}/healthz",
+    )
+    ceiling = start(
+        [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(ceiling_port),
+         "--log-level", "warning", "--no-access-log"],
+        env,
+        f"http://127.0.0.1:{ceiling_port}/docs",
+    )  # fmt: skip
+    runs: list[Run] = []
+    try:
+        base = f"http://127.0.0.1:{app_port}/api/v1"
+        member = {"Authorization": f"Bearer {token}"}
+        for level in levels:
+            for target, body, headers in [
+                (f"http://127.0.0.1:{ceiling_port}/insert", report, {}),
+                (f"{base}/reports", report, {}),
+                (f"{base}/check", lambda n: {"number": "06 1234 5678"}, member),
+            ]:
+                runs.append(uvloop.run(load(target, level, args.seconds, body, headers)))
+    finally:
+        for process in (app, ceiling):
+            process.terminate()
+            process.wait(timeout=20)
+        cleanup()
+
+    print(
+        f"\nintake: {args.seconds:.0f} s per run, {platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}, PostgreSQL, one uvicorn process each\n"
+    )
+    print("| endpoint | clients | requests/s | p50 (ms) | p99 (ms) | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for run in runs:
+        print(
+            f"| {run.endpoint} | {run.concurrency} | {run.rate:.0f} | {run.percentile(50):.1f} | "
+            f"{run.percentile(99):.1f} | {run.errors} |"
+        )
+    top = max(levels)
+    submit = next(r for r in runs if r.endpoint == "reports" and r.concurrency == top)
+    bare = next(r for r in runs if r.endpoint == "insert" and r.concurrency == top)
+    ratio = submit.rate / bare.rate
+    print(
+        f"\nat {top} clients: submission p99 {submit.percentile(99):.1f} ms (target ≤ 100),"
+        f" the ceiling's p99 {bare.percentile(99):.1f} ms;"
+        f" submissions / ceiling {ratio:.2f} (target ≥ 0.5)"
+    )
+
+
+if __name__ == "__main__":
+    main()
