@@ -23,37 +23,37 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 import uvloop
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
 from alerts import service as alerts_service
 from alerts.models import (
     Alert,
     Delivery,
-    Severity,
 )
 from alerts.providers import build, close_all
 from alerts.render import render_sms
 from alerts.worker import make_worker
 from app.crypto import Crypto
-from app.db import make_engine, make_session_factory, utcnow
-from app.migrate import load_regions, upgrade
-from app.regions.service import builtin_file
+from app.db import make_engine, make_session_factory
 from app.settings import Settings, new_jwt_secret, new_key
+from bench.common import add_postgres_option, fresh_database
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN
-from tests.helpers import LANGUAGES, add_sms_subscribers, free_port, subscriber_number
+from tests.helpers import (
+    LANGUAGES,
+    add_sms_subscribers,
+    free_port,
+    publish_alert,
+    subscriber_number,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -95,31 +95,6 @@ def start_fake_twilio() -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.05)
     process.kill()
     raise SystemExit("the fake Twilio server did not start")
-
-
-def fresh_database(kind: str, postgres_url: str) -> tuple[str, object]:
-    """A new, migrated database with the Dutch regions; returns its URL and a cleanup."""
-    if kind == "sqlite":
-        directory = tempfile.mkdtemp(prefix="redflag-bench-")
-        url = f"sqlite:///{directory}/bench.db"
-        cleanup = None
-    else:
-        name = f"redflag_bench_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-
-        def cleanup() -> None:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
-
-    engine = make_engine(url)
-    upgrade(engine)
-    load_regions(engine, builtin_file())
-    engine.dispose()
-    return url, cleanup
 
 
 def settings_for(url: str, twilio_url: str, concurrency: int) -> Settings:
@@ -203,22 +178,9 @@ def run_one(kind: str, n: int, concurrency: int, postgres_url: str, twilio_url: 
 
         started = time.perf_counter()
         with Session(engine) as session:
-            alert = alerts_service.create(
-                session,
-                draft=alerts_service.AlertDraft(
-                    text="Grabbed a worker by the throat and took the money back.",
-                    severity=Severity.high,
-                    region_codes=["GM0106"],
-                    categories=["physical_violence", "robbery"],
-                    identifiers=[("phone", "+31612345678")],
-                    incident_date=date.today(),
-                    part_of_day="night",
-                    expires_at=utcnow() + timedelta(days=30),
-                ),
-                crypto=crypto,
-                needs_approval=False,
+            alert = publish_alert(
+                session, crypto, text="Grabbed a worker by the throat and took the money back."
             )
-            session.commit()
         publish_s = time.perf_counter() - started
         with Session(engine) as session:
             alert = session.merge(alert)
@@ -265,12 +227,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="subscribers (default 10,000)")
     parser.add_argument("--concurrency", type=int, default=50, help="sends in flight (default 50)")
     parser.add_argument("--databases", default="sqlite,postgres", help="sqlite, postgres, or both")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "REDFLAG_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
 
     fake, twilio_url = start_fake_twilio()

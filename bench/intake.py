@@ -35,13 +35,11 @@ import uvloop
 from sqlmodel import Session
 
 from alerts import members
-from alerts import service as alerts_service
-from alerts.models import Severity
 from app.crypto import Crypto
-from app.db import make_engine, utcnow
+from app.db import make_engine
 from app.settings import Settings, new_jwt_secret, new_key
-from bench.fanout import fresh_database
-from tests.helpers import add_sms_subscribers, free_port
+from bench.common import add_postgres_option, fresh_database
+from tests.helpers import add_sms_subscribers, free_port, publish_alert
 
 ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["physical_violence", "robbery", "threats", "stalking", "refused_to_pay"]
@@ -124,12 +122,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="per level and endpoint")
     parser.add_argument("--levels", default="1,10,50", help="concurrent clients")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get(
-            "REDFLAG_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
 
@@ -140,22 +133,7 @@ def main() -> None:
     engine = make_engine(url)
     with Session(engine) as session:
         add_sms_subscribers(session, crypto, 1)  # the member who checks
-        alerts_service.create(
-            session,
-            draft=alerts_service.AlertDraft(
-                text="Pushed a worker against the door.",
-                severity=Severity.high,
-                region_codes=["GM0106"],
-                categories=["physical_violence"],
-                identifiers=[("phone", "+31612345678")],
-                incident_date=date.today(),
-                part_of_day="night",
-                expires_at=utcnow() + timedelta(days=30),
-            ),
-            crypto=crypto,
-            needs_approval=False,
-        )
-        session.commit()
+        publish_alert(session, crypto, text="Pushed a worker against the door.")
     engine.dispose()
     token, _ = members.issue(1, settings)
 
@@ -198,7 +176,8 @@ def main() -> None:
         for process in (app, ceiling):
             process.terminate()
             process.wait(timeout=20)
-        cleanup()
+        if cleanup is not None:
+            cleanup()
 
     print(
         f"\nintake: {args.seconds:.0f} s per run, {platform.machine()}, {os.cpu_count()} cores,"

@@ -152,3 +152,39 @@ def database_bytes(url: str) -> bytes:
     finally:
         engine.dispose()
     return b"\x00".join(chunks)
+
+
+def publish_alert(
+    session: Any,
+    crypto: Any,
+    regions: list[str] | None = None,
+    *,
+    severity: str = "high",
+    text: str = "Hit a worker.",
+    identifiers: list[tuple[str, str]] | None = None,
+    expires_at: Any = None,
+) -> Any:
+    """A published alert (no second moderator needed), with its outbox rows; commits."""
+    from datetime import timedelta
+
+    from alerts import service as alerts_service
+    from alerts.models import Severity
+    from app.db import utcnow
+
+    alert = alerts_service.create(
+        session,
+        draft=alerts_service.AlertDraft(
+            text=text,
+            severity=Severity(severity),
+            region_codes=regions or ["GM0106"],
+            categories=["physical_violence"],
+            identifiers=[("phone", "+31612345678")] if identifiers is None else identifiers,
+            incident_date=date(2026, 11, 20),
+            part_of_day="night",
+            expires_at=expires_at or utcnow() + timedelta(days=30),
+        ),
+        crypto=crypto,
+        needs_approval=False,
+    )
+    session.commit()
+    return alert

@@ -21,6 +21,7 @@ from app.crypto import Crypto
 from app.db import make_session_factory, utcnow
 from app.errors import Conflict
 from app.settings import Settings
+from tests.helpers import publish_alert
 
 ASSEN, DRENTHE, NETHERLANDS, AMSTERDAM = "GM0106", "NL-DR", "NL", "GM0363"
 
@@ -53,22 +54,7 @@ def publish(
     severity: str = "high",
     text: str = "Hit a worker.",
 ) -> Alert:
-    alert = alerts_service.create(
-        session,
-        draft=alerts_service.AlertDraft(
-            text=text,
-            severity=Severity(severity),
-            region_codes=regions,
-            categories=["physical_violence"],
-            identifiers=[("phone", "+31612345678")],
-            incident_date=date(2026, 11, 20),
-            part_of_day="night",
-            expires_at=utcnow() + timedelta(days=30),
-        ),
-        crypto=crypto,
-        needs_approval=False,
-    )
-    session.commit()
+    alert: Alert = publish_alert(session, crypto, regions, severity=severity, text=text)
     return alert
 
 
@@ -611,8 +597,10 @@ def test_sending_is_paced_to_the_configured_rate(
     run_worker(delivery_settings(worker_rate=20, worker_concurrency=11))
     times = sorted(twilio.request_times)
     assert len(times) == 11
-    # Eleven starts at 20 per second take at least half a second, however fast the machine.
-    assert times[-1] - times[0] >= 10 / 20 * 0.95
+    # Starts at 20 per second are at least 50 ms apart, however fast the machine. Counted
+    # from the second arrival: the first one also carries the client's own set-up (its
+    # connection), which makes it arrive late and the span look shorter than it was.
+    assert times[-1] - times[1] >= 9 / 20 * 0.95
 
 
 def test_a_messaging_service_can_send_instead_of_a_number(

@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,39 +23,17 @@ import pytest
 from sqlalchemy import Connection
 from sqlmodel import Session, func, select
 
-from alerts import service as alerts_service
-from alerts.models import Delivery, Severity
+from alerts.models import Delivery
 from alerts.providers import build, close_all
 from alerts.worker import make_worker
 from app.crypto import Crypto
-from app.db import make_engine, make_session_factory, utcnow
+from app.db import make_engine, make_session_factory
 from app.settings import Settings
 from tests.conftest import PostgresDatabase
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN
-from tests.helpers import ROOT, add_sms_subscribers, subscriber_number
+from tests.helpers import ROOT, add_sms_subscribers, publish_alert, subscriber_number
 
 HANG_GUARD = 180  # seconds
-
-
-def publish_to_everyone(session: Session, crypto: Crypto) -> int:
-    alert = alerts_service.create(
-        session,
-        draft=alerts_service.AlertDraft(
-            text="Grabbed a worker by the throat.",
-            severity=Severity.high,
-            region_codes=["GM0106"],
-            categories=["physical_violence"],
-            identifiers=[],
-            incident_date=date(2026, 11, 20),
-            part_of_day="night",
-            expires_at=utcnow() + timedelta(days=30),
-        ),
-        crypto=crypto,
-        needs_approval=False,
-    )
-    session.commit()
-    assert alert.id is not None
-    return alert.id
 
 
 def statuses(url: str) -> dict[str, int]:
@@ -84,7 +61,7 @@ def fan_out(
         engine = make_engine(url)
         with Session(engine) as session:
             add_sms_subscribers(session, crypto, n)
-            publish_to_everyone(session, crypto)
+            publish_alert(session, crypto)
         engine.dispose()
         return url, settings
 
@@ -210,7 +187,7 @@ def test_a_provider_outage_is_waited_out_with_backoff(
     back, and meanwhile each one is tried again only after a growing wait."""
     n, base = 40, 0.2
     add_sms_subscribers(session, crypto, n)
-    publish_to_everyone(session, crypto)
+    publish_alert(session, crypto)
     twilio.fail_for(1.0, 500)
     twilio.fail_for(1.0, 429, 20429)
     outage_seconds = 2.0

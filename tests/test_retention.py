@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 from sqlmodel import Session, func, select
@@ -17,7 +17,6 @@ from alerts.models import (
     DeliveryTally,
     OneTimeCode,
     ProcessedWebhook,
-    Severity,
     Subscriber,
 )
 from alerts.providers import build, close_all
@@ -31,7 +30,7 @@ from moderation import retention
 from moderation import service as moderation_service
 from moderation.models import ModerationNote
 from tests.conftest import Team
-from tests.helpers import report_body
+from tests.helpers import publish_alert, report_body
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=utcnow().tzinfo)
 
@@ -101,21 +100,8 @@ def test_report_texts_go_after_the_retention_period(
 
 
 def an_alert(session: Session, crypto: Crypto, *, expires_at: datetime) -> Alert:
-    return alerts_service.create(
-        session,
-        draft=alerts_service.AlertDraft(
-            text="Hit a worker.",
-            severity=Severity.high,
-            region_codes=["GM0106"],
-            categories=["physical_violence"],
-            identifiers=[("phone", "+31612345678")],
-            incident_date=date(2027, 5, 1),
-            part_of_day="night",
-            expires_at=expires_at,
-        ),
-        crypto=crypto,
-        needs_approval=False,
-    )
+    alert: Alert = publish_alert(session, crypto, expires_at=expires_at)
+    return alert
 
 
 def outbox_row(session: Session, alert: Alert, status: str, days_ago: int, channel: str) -> None:
