@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from alerts import subscriptions
@@ -19,7 +18,7 @@ from alerts.check import CheckedAlert, CheckResult, check_number, limit_key
 from alerts.models import Channel, ProcessedWebhook, Subscriber
 from alerts.render import mask
 from app.crypto import Crypto
-from app.db import utcnow
+from app.db import rows_changed, utcnow
 from app.errors import InvalidInput, RateLimited
 from app.i18n import LANGUAGES, Translator
 from app.identifiers import InvalidIdentifier, normalise_phone
@@ -234,9 +233,9 @@ def _sms_item(alert: CheckedAlert, t: Translator) -> str:
 def prune_processed(session: Session, policy: Policy) -> int:
     """Retention: the record of inbound messages already handled is only needed while
     Twilio might send one again (hours); kept as long as delivery rows. Returns how many."""
-    result = session.execute(
-        delete(ProcessedWebhook)
-        .where(col(ProcessedWebhook.received_at) <= policy.before(policy.delivery_days))
-        .execution_options(preserve_rowcount=True)
+    return rows_changed(
+        session,
+        delete(ProcessedWebhook).where(
+            col(ProcessedWebhook.received_at) <= policy.before(policy.delivery_days)
+        ),
     )
-    return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, case, delete, insert, literal, select, update
+from sqlalchemy import bindparam, case, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
@@ -33,7 +33,7 @@ from alerts.models import (
     Subscriber,
     SubscriberRegion,
 )
-from app.db import utcnow
+from app.db import rows_changed, utcnow
 from app.retention import Policy
 
 COLUMNS = [
@@ -95,16 +95,9 @@ def fan_out(session: Session, *, alert: Alert, reach: set[str]) -> int:
         col(Subscriber.min_severity_rank) <= rank,
         in_region,
     )
-    written = _rows(session, insert(Delivery).from_select(COLUMNS, recipients))
+    written = rows_changed(session, insert(Delivery).from_select(COLUMNS, recipients))
     session.flush()
     return written
-
-
-def _rows(session: Session, statement: Any) -> int:
-    """Rows written. SQLAlchemy keeps an INSERT's rowcount only when asked to: without
-    preserve_rowcount, PostgreSQL's reads -1."""
-    result = session.execute(statement.execution_options(preserve_rowcount=True))
-    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
@@ -112,7 +105,7 @@ def retract(session: Session, *, alert: Alert) -> tuple[int, int]:
     Returns (cancelled, retractions)."""
     assert alert.id is not None
     now = utcnow()
-    cancelled = _rows(
+    cancelled = rows_changed(
         session,
         update(Delivery)
         .where(
@@ -173,7 +166,7 @@ def _to_the_alerts_recipients(
         col(Delivery.subscriber_id).is_not(None),
         col(Delivery.status).in_(statuses),
     )
-    written = _rows(session, insert(Delivery).from_select(COLUMNS, recipients))
+    written = rows_changed(session, insert(Delivery).from_select(COLUMNS, recipients))
     session.flush()
     return written
 

@@ -6,9 +6,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from alerts import delivery
@@ -31,7 +30,7 @@ from alerts.models import (
 )
 from alerts.render import AlertView
 from app.crypto import Crypto, FieldCipher
-from app.db import utcnow
+from app.db import rows_changed, utcnow
 from app.errors import Conflict
 from app.receipts import ALPHABET
 from app.regions.models import Region
@@ -201,13 +200,13 @@ def update_recipients(session: Session, *, alert_id: int, number: int) -> int:
 def expire(session: Session, policy: Policy) -> int:
     """Retention: published alerts past their end are marked expired (client checks
     already stop matching them at that moment). Returns how many."""
-    result = session.execute(
+    return rows_changed(
+        session,
         update(Alert)
         .where(col(Alert.status) == AlertStatus.published, col(Alert.expires_at) <= policy.now)
         .values(status=AlertStatus.expired.value)
-        .execution_options(synchronize_session=False, preserve_rowcount=True)
+        .execution_options(synchronize_session=False),
     )
-    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def link_report(session: Session, *, alert: Alert, report_id: int, count: bool) -> None:

@@ -13,10 +13,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import phonenumbers
-from sqlalchemy import CursorResult
 from sqlmodel import Session, col, delete, select
 
 from alerts import delivery
@@ -30,7 +29,7 @@ from alerts.models import (
     SubscriberRegion,
 )
 from app.crypto import BlindIndex, Crypto
-from app.db import utcnow
+from app.db import rows_changed, utcnow
 from app.errors import FieldError, InvalidInput
 from app.i18n import Translator
 from app.identifiers import InvalidIdentifier, normalise_email, normalise_phone
@@ -477,23 +476,18 @@ UNCONFIRMED_DAYS = 7  # a sign-up nobody confirmed: its code expired long before
 def purge_unconfirmed(session: Session, policy: Policy) -> int:
     """Retention: sign-ups never confirmed go after a week, with their regions and codes
     (someone may have typed another person's number). Returns how many."""
-    result = session.execute(
-        delete(Subscriber)
-        .where(
+    return rows_changed(
+        session,
+        delete(Subscriber).where(
             col(Subscriber.confirmed_at).is_(None),
             col(Subscriber.created_at) <= policy.before(UNCONFIRMED_DAYS),
-        )
-        .execution_options(preserve_rowcount=True)
+        ),
     )
-    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def purge_expired_codes(session: Session, policy: Policy) -> int:
     """Retention: one-time codes and links past their time (hashes, and the regions asked
     for). Returns how many."""
-    result = session.execute(
-        delete(OneTimeCode)
-        .where(col(OneTimeCode.expires_at) <= policy.now)
-        .execution_options(preserve_rowcount=True)
+    return rows_changed(
+        session, delete(OneTimeCode).where(col(OneTimeCode.expires_at) <= policy.now)
     )
-    return int(cast(CursorResult[Any], result).rowcount or 0)

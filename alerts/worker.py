@@ -290,7 +290,11 @@ class Worker:
             recipient = recipients.get(job.subscriber_id)
             view = views.get(job.alert_id)
             update_text = news.get((job.alert_id, job.update_no))
-            if recipient is None or view is None or (job.kind == "update" and update_text is None):
+            if (
+                recipient is None
+                or view is None
+                or (job.kind == MessageKind.update and update_text is None)
+            ):
                 prepared.append(Prepared(job, None))
                 continue
             contact = cipher.decrypt(recipient.contact_enc, purpose=PURPOSE_CONTACT)

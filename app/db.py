@@ -63,6 +63,13 @@ def _make_sqlite_behave(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def rows_changed(session: Session, statement: Any) -> int:
+    """Run a bulk INSERT, UPDATE or DELETE; how many rows it wrote. SQLAlchemy keeps the
+    count only when asked to: without preserve_rowcount, PostgreSQL's reads -1."""
+    result = session.execute(statement.execution_options(preserve_rowcount=True))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def make_session_factory(bind: Any, **kwargs: Any) -> SessionFactory:
     return sessionmaker(bind=bind, class_=Session, expire_on_commit=False, **kwargs)
 

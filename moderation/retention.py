@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from alerts import commands, delivery, subscriptions
 from alerts import service as alerts_service
+from app.db import rows_changed
 from app.reports import service as reports_service
 from app.reports.models import Report
 from app.retention import Policy, Step
@@ -25,13 +26,9 @@ log = logging.getLogger("redflag.retention")
 def purge_notes(session: Session, policy: Policy) -> int:
     """Moderators' notes on a report go with its text (they may quote it)."""
     purged_reports = select(col(Report.id)).where(col(Report.text_purged_at).is_not(None))
-    result = session.execute(
-        delete(ModerationNote)
-        .where(col(ModerationNote.report_id).in_(purged_reports))
-        .execution_options(preserve_rowcount=True)
+    return rows_changed(
+        session, delete(ModerationNote).where(col(ModerationNote.report_id).in_(purged_reports))
     )
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount or 0)
 
 
 STEPS: list[tuple[str, Step]] = [
