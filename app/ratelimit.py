@@ -5,16 +5,22 @@ derive a pseudonym: an HMAC of the address and the day under a key that never le
 the process. Counters are keyed by that pseudonym (in memory, or in Redis so that
 replicas share them), expire with their window, and cannot be turned back into an
 address by someone who reads Redis.
+
+`hit` is for code on a worker thread; `ahit` for the event loop, where counting in
+memory costs microseconds and Redis is asked through its asyncio client, so a request
+on an async route never waits for a thread to count it. Both share the same counters.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
 from datetime import UTC, datetime
 
 from limits import RateLimitItem, parse_many
+from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRateLimiter
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -23,7 +29,11 @@ from app.errors import RateLimited
 
 class RateLimiter:
     def __init__(self, *, storage_uri: str, key: bytes, rules: dict[str, str]) -> None:
+        self._storage_uri = storage_uri
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self._in_memory = storage_uri.startswith("memory://")
+        # An asyncio Redis client belongs to the event loop that made it: one per loop.
+        self._async: tuple[asyncio.AbstractEventLoop, AsyncMovingWindowRateLimiter] | None = None
         self._rules: dict[str, list[RateLimitItem]] = {
             name: parse_many(spec) for name, spec in rules.items()
         }
@@ -40,6 +50,32 @@ class RateLimiter:
         for item in items:
             if not self._limiter.test(item, bucket, who):
                 reset_at, _ = self._limiter.get_window_stats(item, bucket, who)
-                raise RateLimited(retry_after=max(1, int(reset_at - time.time())))
+                raise _limited(reset_at)
         for item in items:
             self._limiter.hit(item, bucket, who)
+
+    async def ahit(self, bucket: str, client: str) -> None:
+        """`hit` for the event loop."""
+        if self._in_memory:
+            self.hit(bucket, client)
+            return
+        limiter = self._async_limiter()
+        who = self._pseudonym(client)
+        items = self._rules[bucket]
+        for item in items:
+            if not await limiter.test(item, bucket, who):
+                reset_at, _ = await limiter.get_window_stats(item, bucket, who)
+                raise _limited(reset_at)
+        for item in items:
+            await limiter.hit(item, bucket, who)
+
+    def _async_limiter(self) -> AsyncMovingWindowRateLimiter:
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            storage = storage_from_string(f"async+{self._storage_uri}", implementation="redispy")
+            self._async = (loop, AsyncMovingWindowRateLimiter(storage))
+        return self._async[1]
+
+
+def _limited(reset_at: float) -> RateLimited:
+    return RateLimited(retry_after=max(1, int(reset_at - time.time())))
