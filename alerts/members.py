@@ -36,6 +36,11 @@ def issue(subscriber_id: int, settings: Settings) -> tuple[str, int]:
 
 def member(session: Session, token: str, settings: Settings) -> Subscriber:
     """The confirmed subscriber behind a member token; a subscriber who left has none."""
+    return confirmed(session, claimed_id(token, settings))
+
+
+def claimed_id(token: str, settings: Settings) -> int:
+    """The subscriber id a valid, unexpired member token names; no database needed."""
     try:
         claims = jwt.decode(
             token,
@@ -44,12 +49,21 @@ def member(session: Session, token: str, settings: Settings) -> Subscriber:
             audience=AUDIENCE,
             options={f"require_{c}": True for c in ("exp", "iat", "sub", "aud")},
         )
-        subscriber = session.get(Subscriber, int(claims["sub"]))
+        return int(claims["sub"])
     except (JWTError, ValueError, KeyError):
-        subscriber = None
+        raise _signed_out() from None
+
+
+def confirmed(session: Session, subscriber_id: int) -> Subscriber:
+    """The subscriber a token named, if still subscribed and confirmed."""
+    subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.confirmed_at is None:
-        raise Unauthorized("Sign in again: the member token is invalid or has expired.")
+        raise _signed_out()
     return subscriber
+
+
+def _signed_out() -> Unauthorized:
+    return Unauthorized("Sign in again: the member token is invalid or has expired.")
 
 
 def _secret(settings: Settings) -> str:

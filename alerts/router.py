@@ -18,7 +18,7 @@ from alerts.messenger import Messenger
 from alerts.models import Channel, ProcessedWebhook, Severity, Subscriber
 from alerts.providers import OPTED_OUT
 from app.db import utcnow
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, in_transaction
 from app.errors import Forbidden, Unauthorized
 from app.regions.models import RegionPublic
 from app.reports.models import Language
@@ -249,14 +249,15 @@ member_bearer = HTTPBearer(
 )
 
 
-def checker_id(
-    session: SessionDep,
+async def checker_claim(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(member_bearer)],
 ) -> int | None:
-    """Who is checking: a member (required unless REDFLAG_CHECK_ACCESS=open)."""
+    """Who is checking, as their token claims: a member (required unless
+    REDFLAG_CHECK_ACCESS=open). That the member is still subscribed is checked with the
+    check itself, in the same transaction."""
     if credentials is not None:
-        return members.member(session, credentials.credentials, settings).id
+        return members.claimed_id(credentials.credentials, settings)
     if settings.check_access == "open":
         return None
     raise Unauthorized("Checking numbers is for members: sign in at /api/v1/members/login.")
@@ -268,16 +269,20 @@ def checker_id(
     responses={401: {"description": "A member token is needed"}, **_ERRORS},
     dependencies=[Depends(RateLimit("lookup"))],
 )
-def check(
+async def check(
     data: CheckIn,
     request: Request,
-    session: SessionDep,
     crypto: CryptoDep,
     settings: SettingsDep,
-    member_id: Annotated[int | None, Depends(checker_id)],
+    member_id: Annotated[int | None, Depends(checker_claim)],
 ) -> CheckResult:
-    request.app.state.limiter.hit("check", limit_key(crypto.index, member_id, "web"))
-    return check_number(session, number=data.number, crypto=crypto, settings=settings)
+    def work(session: Session) -> CheckResult:
+        if member_id is not None:
+            members.confirmed(session, member_id)
+        request.app.state.limiter.hit("check", limit_key(crypto.index, member_id, "web"))
+        return check_number(session, number=data.number, crypto=crypto, settings=settings)
+
+    return await in_transaction(request, work)
 
 
 # ---- Twilio's webhooks --------------------------------------------------------------------

@@ -58,7 +58,9 @@ def create_app(
     settings = settings or load_settings()
     engine = None
     if session_factory is None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url, pool_size=settings.database_threads, max_overflow=10
+        )
         session_factory = make_session_factory(engine)
 
     providers = alert_providers.build(settings)

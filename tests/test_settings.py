@@ -119,3 +119,14 @@ def test_production_refuses_console_providers_and_incomplete_twilio(
     assert "needs REDFLAG_TWILIO_ACCOUNT_SID and _AUTH_TOKEN" in message
     assert "needs REDFLAG_TWILIO_FROM or _MESSAGING_SERVICE_SID" in message
     assert "cannot be console" in message, "the email provider is still the console"
+
+
+@pytest.mark.parametrize("threads", [0, 101])
+def test_database_threads_must_be_a_sensible_number(threads: int) -> None:
+    with pytest.raises(SettingsError, match="REDFLAG_DATABASE_THREADS must be between 1 and 100"):
+        load_settings(
+            data_key=new_key(),
+            index_key=new_key(),
+            jwt_secret=new_jwt_secret(),
+            database_threads=threads,
+        )
