@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.crypto import Crypto
 from app.reports import service as reports_service
-from app.reports.models import ReportCreate, ReportStatus
+from app.reports.models import Report, ReportCreate, ReportStatus
 
 DEMO_REPORTS = [
     {
@@ -72,7 +72,7 @@ def load(session: Session, *, crypto: Crypto, default_region: str) -> list[str]:
         incident_date = date.today() - timedelta(days=int(item["days_ago"]))  # type: ignore[call-overload]
         data = ReportCreate.model_validate({**fields, "incident_date": incident_date})
         try:
-            report, code = reports_service.submit(
+            report_id, code = reports_service.submit(
                 session,
                 data=data,
                 crypto=crypto,
@@ -82,6 +82,8 @@ def load(session: Session, *, crypto: Crypto, default_region: str) -> list[str]:
         except reports_service.AlreadySubmitted:
             continue
         if number == 3:  # one report waits for the reporter's answer
+            report = session.get(Report, report_id)
+            assert report is not None
             reports_service.transition(report, ReportStatus.in_review)
             reports_service.ask_reporter(
                 session, report=report, question=DEMO_QUESTION, cipher=crypto.cipher

@@ -177,6 +177,27 @@ def test_bad_input_names_the_field_and_the_problem_and_stores_nothing(
     assert count(session, Report) == before
 
 
+def test_a_municipality_no_longer_in_use_is_refused_and_case_does_not_matter(
+    client: TestClient, session: Session, crypto: Crypto
+) -> None:
+    from app.regions.models import Region
+
+    accepted = client.post("/api/v1/reports", json=report_body(region=" gm0106 "))
+    assert accepted.status_code == 201
+    assert report_for(session, crypto, accepted.json()["receipt_code"]).region_code == "GM0106"
+
+    merged = session.get(Region, "GM0106")
+    assert merged is not None
+    merged.active = False  # merged into another municipality: no new reports for it
+    session.add(merged)
+    session.flush()
+    before = count(session, Report)
+    refused = client.post("/api/v1/reports", json=report_body())
+    assert refused.status_code == 422
+    assert [e["type"] for e in refused.json()["detail"]] == ["unknown_region"]
+    assert count(session, Report) == before
+
+
 def test_errors_never_repeat_what_was_sent(client: TestClient) -> None:
     response = client.post(
         "/api/v1/reports",

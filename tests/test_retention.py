@@ -36,9 +36,11 @@ NOW = datetime(2027, 6, 1, 12, 0, tzinfo=utcnow().tzinfo)
 
 
 def decided_report(session: Session, crypto: Crypto, status: str, days_ago: int | None) -> Report:
-    report, _ = reports_service.submit(
+    report_id, _ = reports_service.submit(
         session, data=ReportCreate(**report_body()), crypto=crypto, default_region="NL"
     )
+    report = session.get(Report, report_id)
+    assert report is not None
     report.status = "in_review"
     reports_service.ask_reporter(
         session, report=report, question="Which street?", cipher=crypto.cipher

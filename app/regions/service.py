@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
 from app.errors import RedflagError
@@ -147,6 +148,16 @@ def get_municipality(session: Session, *, code: str) -> Region | None:
     if region is None or not region.active or region.level != RegionLevel.municipality:
         return None
     return region
+
+
+def is_municipality(code: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL for "`code` (already upper case) is a municipality in use", as
+    get_municipality decides it."""
+    return exists().where(
+        col(Region.code) == code,
+        col(Region.active),
+        col(Region.level) == RegionLevel.municipality,
+    )
 
 
 def search(session: Session, *, query: str, limit: int = 20) -> list[RegionMatch]:

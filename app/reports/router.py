@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, in_transaction
 from app.reports import service
 from app.reports.models import (
     ReceiptCodeIn,
@@ -35,13 +35,16 @@ _LOOKUP_ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_ERRORS,
     dependencies=[Depends(RateLimit("submit"))],
 )
-def submit_report(
-    data: ReportCreate, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
+async def submit_report(
+    data: ReportCreate, request: Request, crypto: CryptoDep, settings: SettingsDep
 ) -> ReportReceipt:
-    report, code = service.submit(
-        session, data=data, crypto=crypto, default_region=settings.default_country
+    _, code = await in_transaction(
+        request,
+        lambda session: service.submit(
+            session, data=data, crypto=crypto, default_region=settings.default_country
+        ),
     )
-    return ReportReceipt(receipt_code=code, status=ReportStatus(report.status))
+    return ReportReceipt(receipt_code=code, status=ReportStatus.submitted)
 
 
 @router.get(

@@ -8,7 +8,10 @@ submission leaves nothing behind.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
+from sqlalchemy import bindparam, insert
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, col, delete, or_, select
 
 from app import receipts
@@ -62,14 +65,18 @@ def submit(
     crypto: Crypto,
     default_region: str,
     form_token: str | None = None,
-) -> tuple[Report, str]:
-    """Validate, encrypt and store a report. Returns it with its receipt code, shown once."""
+) -> tuple[int, str]:
+    """Validate, encrypt and store a report: its id, and its receipt code, shown once.
+
+    The busiest write there is, so it is two statements: the report, inserted only if its
+    region is a municipality in use (the region needs no query of its own), and its
+    identifiers in one batch.
+    """
     identifiers, errors = _normalise_identifiers(data.perpetrator, default_region)
-    if regions_service.get_municipality(session, code=data.region) is None:
-        errors.insert(
-            0, FieldError(("region",), "unknown_region", "unknown municipality code (e.g. GM0106)")
-        )
+    region_code = data.region.strip().upper()
     if errors:
+        if regions_service.get_municipality(session, code=region_code) is None:
+            errors.insert(0, _UNKNOWN_REGION)
         raise InvalidInput(errors)
 
     token_hash = crypto.index.digest("form-token", form_token) if form_token else None
@@ -81,36 +88,59 @@ def submit(
 
     code = receipts.new_code()
     cipher = crypto.cipher
-    report = Report(
-        receipt_hash=crypto.index.digest("receipt", receipts.normalise(code) or ""),
-        form_token_hash=token_hash,
-        region_code=data.region.upper(),
-        incident_date=data.incident_date,
-        part_of_day=data.part_of_day.value,
-        categories=[c.value for c in data.categories],
-        urgency=max(CATEGORY_URGENCY[c] for c in data.categories),
-        what_happened_enc=_encrypt_optional(cipher, data.what_happened, PURPOSE_TEXT),
-        perpetrator_description_enc=_encrypt_optional(
+    row = {
+        "receipt_hash": crypto.index.digest("receipt", receipts.normalise(code) or ""),
+        "form_token_hash": token_hash,
+        "status": ReportStatus.submitted.value,
+        "region_code": region_code,
+        "incident_date": data.incident_date,
+        "part_of_day": data.part_of_day.value,
+        "categories": [c.value for c in data.categories],
+        "urgency": max(CATEGORY_URGENCY[c] for c in data.categories),
+        "what_happened_enc": _encrypt_optional(cipher, data.what_happened, PURPOSE_TEXT),
+        "perpetrator_description_enc": _encrypt_optional(
             cipher, data.perpetrator.description, PURPOSE_DESCRIPTION
         ),
-        consent_police=data.consent_police,
-        language=data.language.value,
-        submitted_at=coarse_now(),
-    )
-    session.add(report)
-    session.flush()
-    assert report.id is not None
-    for kind, value in identifiers:
-        session.add(
-            ReportIdentifier(
-                report_id=report.id,
-                kind=kind.value,
-                value_enc=cipher.encrypt(value, purpose=PURPOSE_IDENTIFIER),
-                blind_index=crypto.index.digest(kind.value, value),
-            )
+        "consent_police": data.consent_police,
+        "language": data.language.value,
+        "submitted_at": coarse_now(),
+        "version": 1,
+    }
+    connection = session.connection()  # Core statements: the ORM would add nothing here
+    report_id = connection.execute(_insert_report(tuple(row)), row).scalar_one_or_none()
+    if report_id is None:
+        raise InvalidInput([_UNKNOWN_REGION])
+    if identifiers:
+        connection.execute(
+            _INSERT_IDENTIFIER,
+            [
+                {
+                    "report_id": report_id,
+                    "kind": kind.value,
+                    "value_enc": cipher.encrypt(value, purpose=PURPOSE_IDENTIFIER),
+                    "blind_index": crypto.index.digest(kind.value, value),
+                }
+                for kind, value in identifiers
+            ],
         )
-    session.flush()
-    return report, code
+    return report_id, code
+
+
+@cache
+def _insert_report(names: tuple[str, ...]) -> ReturningInsert[int]:
+    """INSERT INTO report (names…) SELECT :name, … WHERE <:region_code is in use>
+    RETURNING id: built once, then run with each report's values."""
+    table = Report.__table__  # type: ignore[attr-defined]
+    fields = {name: bindparam(name, type_=table.c[name].type) for name in names}
+    in_use = select(*fields.values()).where(regions_service.is_municipality(fields["region_code"]))
+    return insert(table).from_select(names, in_use).returning(table.c.id)
+
+
+_INSERT_IDENTIFIER = insert(ReportIdentifier.__table__)  # type: ignore[attr-defined]
+
+_UNKNOWN_REGION = FieldError(
+    ("region",), "unknown_region", "unknown municipality code (e.g. GM0106)"
+)
 
 
 def identifier_errors(perpetrator: PerpetratorIn, *, default_region: str) -> list[FieldError]:
