@@ -144,20 +144,21 @@ def has_regions(session: Session) -> bool:
 
 
 def get_municipality(session: Session, *, code: str) -> Region | None:
-    region = session.get(Region, code.strip().upper())
-    if region is None or not region.active or region.level != RegionLevel.municipality:
-        return None
-    return region
+    return session.exec(select(Region).where(*_in_use_municipality(code.strip().upper()))).first()
 
 
 def is_municipality(code: ColumnElement[str]) -> ColumnElement[bool]:
-    """SQL for "`code` (already upper case) is a municipality in use", as
-    get_municipality decides it."""
-    return exists().where(
+    """SQL for "`code` (already upper case) is a municipality in use", for a statement
+    that should only write when it is."""
+    return exists().where(*_in_use_municipality(code))
+
+
+def _in_use_municipality(code: str | ColumnElement[str]) -> list[ColumnElement[bool]]:
+    return [
         col(Region.code) == code,
-        col(Region.active),
+        col(Region.active).is_(True),
         col(Region.level) == RegionLevel.municipality,
-    )
+    ]
 
 
 def search(session: Session, *, query: str, limit: int = 20) -> list[RegionMatch]:
