@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from typing import Annotated, TypeVar
 
@@ -12,6 +11,7 @@ from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
 from app.crypto import Crypto
+from app.loops import PerLoop
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -58,20 +58,8 @@ async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
             session.commit()
             return result
 
-    return await anyio.to_thread.run_sync(run, limiter=_database_threads(request))
-
-
-def _database_threads(request: Request) -> anyio.CapacityLimiter:
-    """The app's limiter, one per event loop (tests run one app on several loops)."""
-    state = request.app.state
-    loop = asyncio.get_running_loop()
-    held: tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter] | None = getattr(
-        state, "database_threads", None
-    )
-    if held is None or held[0] is not loop:
-        held = (loop, anyio.CapacityLimiter(state.settings.database_threads))
-        state.database_threads = held
-    return held[1]
+    threads: PerLoop[anyio.CapacityLimiter] = request.app.state.database_threads
+    return await anyio.to_thread.run_sync(run, limiter=threads.get())
 
 
 # A row's id in a URL: what a database integer can hold, so a huge number is a 422,

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Annotated
 
+import anyio
 from alembic.migration import MigrationContext
 from fastapi import APIRouter, FastAPI, Header
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -28,6 +29,7 @@ from app import __version__, handlers
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
 from app.errors import NotFound, Unauthorized
+from app.loops import PerLoop
 from app.middleware import AccessLog, BodyLimit, SecurityHeaders
 from app.migrate import migration_head
 from app.ratelimit import RateLimiter
@@ -97,6 +99,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.database_threads = PerLoop(lambda: anyio.CapacityLimiter(settings.database_threads))
     app.state.crypto = Crypto.from_settings(settings)
     app.state.pages = Pages(settings, packages=("app", "alerts"))
     app.state.messenger = Messenger(providers)

@@ -13,7 +13,6 @@ on an async route never waits for a thread to count it. Both share the same coun
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import time
@@ -25,15 +24,18 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from app.errors import RateLimited
+from app.loops import PerLoop
 
 
 class RateLimiter:
     def __init__(self, *, storage_uri: str, key: bytes, rules: dict[str, str]) -> None:
-        self._storage_uri = storage_uri
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self._in_memory = storage_uri.startswith("memory://")
-        # An asyncio Redis client belongs to the event loop that made it: one per loop.
-        self._async: tuple[asyncio.AbstractEventLoop, AsyncMovingWindowRateLimiter] | None = None
+        self._async = PerLoop(
+            lambda: AsyncMovingWindowRateLimiter(
+                storage_from_string(f"async+{storage_uri}", implementation="redispy")
+            )
+        )
         self._rules: dict[str, list[RateLimitItem]] = {
             name: parse_many(spec) for name, spec in rules.items()
         }
@@ -59,7 +61,7 @@ class RateLimiter:
         if self._in_memory:
             self.hit(bucket, client)
             return
-        limiter = self._async_limiter()
+        limiter = self._async.get()
         who = self._pseudonym(client)
         items = self._rules[bucket]
         for item in items:
@@ -68,13 +70,6 @@ class RateLimiter:
                 raise _limited(reset_at)
         for item in items:
             await limiter.hit(item, bucket, who)
-
-    def _async_limiter(self) -> AsyncMovingWindowRateLimiter:
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._async[0] is not loop:
-            storage = storage_from_string(f"async+{self._storage_uri}", implementation="redispy")
-            self._async = (loop, AsyncMovingWindowRateLimiter(storage))
-        return self._async[1]
 
 
 def _limited(reset_at: float) -> RateLimited:
