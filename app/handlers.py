@@ -119,10 +119,7 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
     Nothing half-written stays: the request's transaction was rolled back."""
     assert isinstance(exc, DBAPIError)
     log.warning("database unavailable (%s); answered 503", type(exc.orig).__name__)
-    response = _respond(request, 503, UNAVAILABLE, {"Retry-After": "30"})
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+    return _secured(_respond(request, 503, UNAVAILABLE, {"Retry-After": "30"}))
 
 
 async def unstorable_value(request: Request, exc: Exception) -> Response:
@@ -146,7 +143,11 @@ async def server_error(request: Request, exc: Exception) -> Response:
         return await database_unavailable(request, exc)
     # Outside the other middleware, so the security headers are added here. uvicorn logs
     # the traceback through the redacting formatter (app/logs.py).
-    response = _respond(request, 500, "Internal error. Nothing was saved; please try again.")
+    return _secured(_respond(request, 500, "Internal error. Nothing was saved; please try again."))
+
+
+def _secured(response: Response) -> Response:
+    """The security headers, on an answer given from outside the middleware that adds them."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
