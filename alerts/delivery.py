@@ -11,6 +11,7 @@ the worker died is sent again: duplicates are bounded by the batch in flight.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, insert, literal, select, update
+from sqlalchemy import bindparam, case, delete, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
@@ -200,6 +201,9 @@ JOB_COLUMNS = (
 
 @dataclass(frozen=True)
 class Job:
+    """One message a worker has claimed, with its recipient's encrypted contact and
+    language (None if the recipient has gone meanwhile)."""
+
     delivery_id: int
     alert_id: int
     subscriber_id: int
@@ -208,6 +212,48 @@ class Job:
     update_no: int
     attempts: int
     created_at: datetime
+    contact_enc: bytes | None
+    language: str | None
+
+
+@functools.cache
+def _claim(postgresql: bool) -> Any:
+    """Built once: the due rows (oldest first, at most b_batch; on PostgreSQL skipping rows
+    another worker holds) become "sending" until b_lease_end, and come back with their
+    recipients, all in one statement."""
+    due = (
+        select(Delivery.id)  # type: ignore[call-overload]
+        .where(
+            col(Delivery.status).in_([PENDING, SENDING]),
+            col(Delivery.due_at) <= bindparam("b_now"),
+            col(Delivery.channel).in_(bindparam("b_channels", expanding=True)),
+            col(Delivery.subscriber_id).is_not(None),
+        )
+        .order_by(Delivery.due_at)
+        .limit(bindparam("b_batch"))
+    )
+    if postgresql:
+        due = due.with_for_update(skip_locked=True)
+
+    def recipients(column: Any) -> Any:
+        of_this_row = col(Subscriber.id) == col(Delivery.subscriber_id)
+        return select(column).where(of_this_row).scalar_subquery()
+
+    return (
+        update(Delivery)
+        .where(col(Delivery.id).in_(due.scalar_subquery()))
+        .values(
+            status=SENDING,
+            due_at=bindparam("b_lease_end"),
+            attempts=Delivery.attempts + 1,
+            updated_at=bindparam("b_now"),
+        )
+        .returning(
+            *(col(getattr(Delivery, name)) for name in JOB_COLUMNS),
+            recipients(Subscriber.contact_enc),
+            recipients(Subscriber.language),
+        )
+    )
 
 
 def claim_due(
@@ -215,26 +261,11 @@ def claim_due(
 ) -> list[Job]:
     """Take up to `batch` due deliveries for this worker; the caller commits at once."""
     now = utcnow()
-    due = (
-        select(Delivery.id)  # type: ignore[call-overload]
-        .where(
-            col(Delivery.status).in_([PENDING, SENDING]),
-            col(Delivery.due_at) <= now,
-            col(Delivery.channel).in_(channels),
-            col(Delivery.subscriber_id).is_not(None),
-        )
-        .order_by(Delivery.due_at)
-        .limit(batch)
+    connection = session.connection()
+    rows = connection.execute(
+        _claim(connection.dialect.name == "postgresql"),
+        {"b_now": now, "b_lease_end": now + lease, "b_batch": batch, "b_channels": channels},
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    rows = session.execute(
-        update(Delivery)
-        .where(col(Delivery.id).in_(due.scalar_subquery()))
-        .values(status=SENDING, due_at=now + lease, attempts=Delivery.attempts + 1, updated_at=now)
-        .returning(*(col(getattr(Delivery, name)) for name in JOB_COLUMNS))
-        .execution_options(synchronize_session=False)
-    ).all()
     return [Job(*row) for row in rows]
 
 
@@ -280,10 +311,25 @@ _RECORD = (
     )
 )
 
+# PostgreSQL: a whole batch in one statement, its columns sent as arrays.
+_RECORD_POSTGRESQL = text(
+    """
+    UPDATE delivery SET status = batch.status, error_code = batch.error_code,
+        provider_id = batch.provider_id, sent_at = batch.sent_at, due_at = batch.due_at,
+        updated_at = :now
+    FROM unnest(
+        CAST(:ids AS BIGINT[]), CAST(:statuses AS VARCHAR[]), CAST(:errors AS VARCHAR[]),
+        CAST(:providers AS VARCHAR[]), CAST(:sent_at AS TIMESTAMPTZ[]),
+        CAST(:due_at AS TIMESTAMPTZ[])
+    ) AS batch(id, status, error_code, provider_id, sent_at, due_at)
+    WHERE delivery.id = batch.id AND delivery.status = :sending
+    """
+)
+
 
 def record(session: Session, outcomes: Sequence[Outcome]) -> None:
-    """Write a batch's outcomes in one executemany; only rows still leased ("sending")
-    change."""
+    """Write a batch's outcomes in one statement (PostgreSQL) or one executemany (SQLite);
+    only rows still leased ("sending") change."""
     if not outcomes:
         return
     now = utcnow()
@@ -301,7 +347,23 @@ def record(session: Session, outcomes: Sequence[Outcome]) -> None:
                 "b_now": now,
             }
         )
-    session.connection().execute(_RECORD, rows)
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(_RECORD, rows)
+        return
+    columns = {
+        "ids": "b_id",
+        "statuses": "b_status",
+        "errors": "b_error",
+        "providers": "b_provider",
+        "sent_at": "b_sent_at",
+        "due_at": "b_due_at",
+    }
+    connection.execute(
+        _RECORD_POSTGRESQL,
+        {name: [row[key] for row in rows] for name, key in columns.items()}
+        | {"now": now, "sending": SENDING},
+    )
 
 
 # Provider status callbacks: which reports may replace which.

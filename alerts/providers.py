@@ -25,6 +25,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageList
 
 from alerts.render import mask
 from app.settings import Settings
@@ -85,7 +86,7 @@ class TwilioSms:
         assert settings.twilio_account_sid is not None
         assert settings.twilio_auth_token is not None
         self._settings = settings
-        self._client: Client | None = None
+        self._messages: MessageList | None = None
         self._http: TwilioTransport | None = None
         self._sender: dict[str, str] = (
             {"messaging_service_sid": settings.twilio_messaging_service_sid}
@@ -94,22 +95,23 @@ class TwilioSms:
         )
         self._callback = f"{settings.public_url.rstrip('/')}/webhooks/twilio/status"
 
-    def _connect(self) -> Client:
+    def _connect(self) -> MessageList:
         """Made on first use, inside the event loop that will use it (aiohttp insists)."""
-        if self._client is None:
+        if self._messages is None:
             s = self._settings
             assert s.twilio_account_sid is not None
             assert s.twilio_auth_token is not None
             self._http = TwilioTransport(timeout=10, connections=s.worker_concurrency)
-            self._client = Client(
+            client = Client(
                 s.twilio_account_sid, s.twilio_auth_token.get_secret_value(), http_client=self._http
             )
-            self._client.api.base_url = s.twilio_api_base  # a test server, or a compatible gateway
-        return self._client
+            client.api.base_url = s.twilio_api_base  # a test server, or a compatible gateway
+            self._messages = client.messages
+        return self._messages
 
     async def send(self, message: Message) -> str:
         try:
-            sent = await self._connect().messages.create_async(
+            sent = await self._connect().create_async(
                 to=message.to, body=message.text, status_callback=self._callback, **self._sender
             )
         except TwilioRestException as exc:
@@ -121,7 +123,7 @@ class TwilioSms:
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()
-            self._http = self._client = None
+            self._http = self._messages = None
 
 
 class TwilioTransport(AsyncHttpClient):

@@ -16,12 +16,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from alerts import delivery, metrics, subscriptions
 from alerts import service as alerts_service
@@ -79,6 +79,20 @@ class Prepared:
 
 
 Result = tuple[Job, Outcome]
+_METER_OUTCOME = {DeliveryStatus.sent.value: "sent", DeliveryStatus.pending.value: "retry"}
+
+
+@dataclass
+class Known:
+    """What a round has read and rendered already. A published alert never changes (news
+    about it is a new, numbered update), so each alert is read, and each of its texts
+    rendered per language, once a round instead of once a batch. Dropped with the round."""
+
+    views: dict[int, AlertView | None] = field(default_factory=dict)
+    updates: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    sms: dict[tuple[int, str, int, str], str] = field(default_factory=dict)
+
+
 RECORD_EVERY = 1.0  # seconds: outcomes are written at least this often while sending
 
 
@@ -141,77 +155,110 @@ class Worker:
 
     async def _pump(self, stop: asyncio.Event | None) -> int:
         """Claim, send and record until nothing is due (or `stop` is set). While one batch
-        goes out, the outcomes so far are written and the next batch is claimed."""
+        goes out, the outcomes so far are written and the next batch is claimed.
+
+        REDFLAG_WORKER_CONCURRENCY senders each take the next message as soon as their last
+        one is answered, like so many clients: no task per message, which at thousands of
+        messages a second costs more than the sending itself."""
         if not self.providers:
             return 0
-        slots = asyncio.Semaphore(self.settings.worker_concurrency)
-        in_flight: set[asyncio.Task[None]] = set()
-        results: list[Result] = []
         queue: deque[Prepared] = deque()
+        results: list[Result] = []
         claimed = 0
+        sending = 0  # senders with a message on the wire
+        quiet = asyncio.Event()  # set while none is
+        quiet.set()
+        finished = False  # nothing more is due, `stop` was set, or a step failed
+        refilling = asyncio.Lock()
+        recording: asyncio.Future[None] | None = None
         last_record = time.monotonic()
-
-        async def send(item: Prepared) -> None:
-            try:
-                outcome = await self._send(item)
-                results.append((item.job, outcome))  # the list of now, not of before the send
-            finally:
-                slots.release()
+        known = Known()
 
         def record_and_claim() -> asyncio.Future[list[Prepared]]:
             nonlocal results, last_record
-            finished, results = results, []
+            done, results = results, []
             last_record = time.monotonic()
-            return asyncio.ensure_future(self._in_db(self._record_and_claim, finished))
+            return asyncio.ensure_future(self._in_db(self._record_and_claim, done, known))
 
-        def record_meanwhile() -> asyncio.Future[None]:
+        ahead: asyncio.Future[list[Prepared]] | None = record_and_claim()
+
+        def record_meanwhile() -> None:
             """While a long batch goes out, its outcomes so far are written too: a provider's
             status report finds its message only once the provider's id is recorded."""
-            nonlocal results, last_record
-            finished, results = results, []
+            nonlocal results, last_record, recording
+            if recording is not None:
+                if not recording.done():
+                    return
+                recording.result()  # a failure to write outcomes ends this round
+            done, results = results, []
             last_record = time.monotonic()
-            return asyncio.ensure_future(self._in_db(self._record, finished))
+            recording = asyncio.ensure_future(self._in_db(self._record, done))
 
-        recording: asyncio.Future[None] | None = None
-        next_batch: asyncio.Future[list[Prepared]] | None = record_and_claim()
-        try:
-            while stop is None or not stop.is_set():
-                if not queue:
-                    assert next_batch is not None
-                    waiting, next_batch = next_batch, None
-                    batch = await waiting
-                    if not batch and not in_flight:
-                        break
-                    if batch:
-                        claimed += len(batch)
-                        queue.extend(batch)
-                    else:
-                        await asyncio.wait(in_flight)  # the tail: record it, then look again
-                    next_batch = record_and_claim()
-                    continue
-                await slots.acquire()
+        async def refill() -> None:
+            """The batch claimed ahead goes in the queue, and the one after it is claimed.
+            When none came back, the messages still on the wire are awaited and recorded,
+            and then one more look: nothing due then ends the round."""
+            nonlocal ahead, claimed, finished
+            while not queue and not finished:
                 if stop is not None and stop.is_set():
-                    slots.release()
-                    break
-                overdue = bool(results) and time.monotonic() - last_record > RECORD_EVERY
-                if overdue and (recording is None or recording.done()):
-                    if recording is not None:
-                        recording.result()  # a failure to write outcomes ends this round
-                    recording = record_meanwhile()
-                task = asyncio.create_task(send(queue.popleft()))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
+                    finished = True
+                    return
+                assert ahead is not None
+                waiting, ahead = ahead, None
+                batch = await waiting
+                if batch:
+                    claimed += len(batch)
+                    queue.extend(batch)
+                elif sending == 0:
+                    finished = True
+                    return
+                else:
+                    await quiet.wait()  # the tail: record it, then look again
+                ahead = record_and_claim()
+
+        async def sender() -> None:
+            nonlocal sending, finished
+            try:
+                while True:
+                    if not queue:
+                        async with refilling:
+                            await refill()
+                    if finished or (stop is not None and stop.is_set()):
+                        return
+                    if not queue:
+                        continue
+                    item = queue.popleft()
+                    sending += 1
+                    quiet.clear()
+                    try:
+                        outcome = await self._send(item)
+                        results.append((item.job, outcome))  # the list of now, not of before
+                    finally:
+                        sending -= 1
+                        if sending == 0:
+                            quiet.set()
+                    if results and time.monotonic() - last_record > RECORD_EVERY:
+                        record_meanwhile()
+            except BaseException:
+                finished = True  # the others stop taking messages; this one's error ends the round
+                raise
+
+        senders = [
+            asyncio.ensure_future(sender()) for _ in range(max(1, self.settings.worker_concurrency))
+        ]
+        try:
+            await asyncio.gather(*senders)
         finally:
-            if in_flight:
-                await asyncio.wait(in_flight)
+            finished = True
+            await asyncio.wait(senders)
             if recording is not None:
                 await asyncio.wait([recording])
                 if not recording.cancelled() and recording.exception() is not None:
                     log.warning("writing outcomes failed; those messages go again after the lease")
             unsent = list(queue)
-            if next_batch is not None:  # claimed ahead, never started
+            if ahead is not None:  # claimed ahead, never started
                 try:
-                    unsent += await next_batch
+                    unsent += await ahead
                 except Exception:
                     log.warning("claiming ahead failed; nothing of it to hand back")
             await self._in_db(self._hand_back, unsent, results)
@@ -238,9 +285,9 @@ class Worker:
             self.housekeeping(session)
             session.commit()
 
-    def _record_and_claim(self, finished: list[Result]) -> list[Prepared]:
+    def _record_and_claim(self, finished: list[Result], known: Known) -> list[Prepared]:
         self._record(finished)
-        return self._claim()
+        return self._claim(known)
 
     def _hand_back(self, unsent: list[Prepared], finished: list[Result]) -> None:
         """On the way out: what was sent is recorded, what was claimed and not sent is due
@@ -251,7 +298,7 @@ class Worker:
                 delivery.release(session, ids=[p.job.delivery_id for p in unsent])
                 session.commit()
 
-    def _claim(self) -> list[Prepared]:
+    def _claim(self, known: Known) -> list[Prepared]:
         with self.session_factory() as session:
             jobs = delivery.claim_due(
                 session,
@@ -262,43 +309,34 @@ class Worker:
             session.commit()
             if not jobs:
                 return []
-            return self._prepare(session, jobs)
+            return self._prepare(session, jobs, known)
 
-    def _prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
+    def _prepare(self, session: Session, jobs: list[Job], known: Known) -> list[Prepared]:
         cipher = self.crypto.cipher
-        recipients = {
-            row.id: row
-            for row in session.execute(
-                select(
-                    col(Subscriber.id), col(Subscriber.contact_enc), col(Subscriber.language)
-                ).where(col(Subscriber.id).in_({j.subscriber_id for j in jobs}))
-            )
-        }
-        views: dict[int, AlertView] = {}
-        for alert_id in {j.alert_id for j in jobs}:
+        for alert_id in {j.alert_id for j in jobs} - known.views.keys():
             alert = session.get(Alert, alert_id)
-            if alert is not None:
-                views[alert_id] = alerts_service.view(session, alert=alert, cipher=cipher)
-        news = alerts_service.update_texts(
-            session,
-            keys={(j.alert_id, j.update_no) for j in jobs if j.kind == MessageKind.update},
-            cipher=cipher,
-        )
-        rendered: dict[tuple[int, str, int, str], str] = {}
+            known.views[alert_id] = (
+                None if alert is None else alerts_service.view(session, alert=alert, cipher=cipher)
+            )
+        news = {(j.alert_id, j.update_no) for j in jobs if j.kind == MessageKind.update}
+        if news := news - known.updates.keys():
+            texts = alerts_service.update_texts(session, keys=news, cipher=cipher)
+            known.updates.update({key: texts.get(key) for key in news})
+        rendered = known.sms
         prepared = []
         for job in jobs:
-            recipient = recipients.get(job.subscriber_id)
-            view = views.get(job.alert_id)
-            update_text = news.get((job.alert_id, job.update_no))
+            view = known.views[job.alert_id]
+            update_text = known.updates.get((job.alert_id, job.update_no))
             if (
-                recipient is None
+                job.contact_enc is None
+                or job.language is None
                 or view is None
                 or (job.kind == MessageKind.update and update_text is None)
             ):
                 prepared.append(Prepared(job, None))
                 continue
-            contact = cipher.decrypt(recipient.contact_enc, purpose=PURPOSE_CONTACT)
-            language = recipient.language
+            contact = cipher.decrypt(job.contact_enc, purpose=PURPOSE_CONTACT)
+            language = job.language
             if job.channel == "email":
                 url = self._unsubscribe_url(job.subscriber_id)
                 headers = {
@@ -368,11 +406,9 @@ class Worker:
         await self.pacer.wait()
         started = time.perf_counter()
         outcome = await self._hand_to_provider(job, item.message)
-        kind = {DeliveryStatus.sent: "sent", DeliveryStatus.pending: "retry"}.get(
-            DeliveryStatus(outcome.status), "failed"
-        )
-        metrics.SEND_SECONDS.labels(job.channel, kind).observe(time.perf_counter() - started)
-        metrics.MESSAGES.labels(job.channel, kind).inc()
+        took, count = metrics.send_meters(job.channel, _METER_OUTCOME.get(outcome.status, "failed"))
+        took.observe(time.perf_counter() - started)
+        count.inc()
         return outcome
 
     async def _hand_to_provider(self, job: Job, message: Message) -> Outcome:
