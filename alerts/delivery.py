@@ -15,10 +15,9 @@ import functools
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     DateTime,
@@ -27,6 +26,7 @@ from sqlalchemy import (
     delete,
     insert,
     literal,
+    literal_column,
     select,
     text,
     update,
@@ -36,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
 
 from alerts.models import (
+    CLAIMABLE_STATUSES,
     Alert,
     Delivery,
     DeliveryStatus,
@@ -62,6 +63,7 @@ COLUMNS = [
 ]
 PENDING = DeliveryStatus.pending.value
 SENDING = DeliveryStatus.sending.value
+SENT = DeliveryStatus.sent.value
 GONE_OUT = [  # handed to the provider, or possibly (a worker died while sending)
     SENDING,
     DeliveryStatus.sent.value,
@@ -210,10 +212,9 @@ JOB_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One message a worker has claimed, with its recipient's encrypted contact and
-    language (None if the recipient has gone meanwhile)."""
+    language (None if the recipient has gone meanwhile). Tuples: thousands a second."""
 
     delivery_id: int
     alert_id: int
@@ -235,7 +236,8 @@ def _claim(postgresql: bool) -> Any:
     due = (
         select(Delivery.id)  # type: ignore[call-overload]
         .where(
-            col(Delivery.status).in_([PENDING, SENDING]),
+            # in so many words (not bound), so the planner can use the partial ix_delivery_due
+            col(Delivery.status).in_([literal_column(f"'{s}'") for s in CLAIMABLE_STATUSES]),
             col(Delivery.due_at) <= bindparam("b_now"),
             col(Delivery.channel).in_(bindparam("b_channels", expanding=True)),
             col(Delivery.subscriber_id).is_not(None),
@@ -277,7 +279,7 @@ def claim_due(
         _claim(connection.dialect.name == "postgresql"),
         {"b_now": now, "b_lease_end": now + lease, "b_batch": batch, "b_channels": channels},
     )
-    return [Job(*row) for row in rows]
+    return [Job._make(row) for row in rows]
 
 
 def release(session: Session, *, ids: Sequence[int]) -> None:
@@ -292,8 +294,7 @@ def release(session: Session, *, ids: Sequence[int]) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     delivery_id: int
     status: str  # sent, pending (retry), failed
     provider_id: str | None = None
@@ -309,20 +310,17 @@ def backoff(
     return timedelta(seconds=(rng or random).uniform(base, max(base, ceiling)))
 
 
-# A batch of outcomes is one statement, its rows sent as arrays (PostgreSQL) or as one JSON
-# document (SQLite): a statement per row costs more than the sending, at thousands a second.
-# (SQLite: the unary + keeps the planner from walking every "sending" row by ix_delivery_due
-# instead of finding each of the batch's rows by its id.)
+# A batch of outcomes is one statement with its rows in one JSON document: a statement per
+# row costs more than sending the message, at thousands a second.
 _RECORD_POSTGRESQL = text(
     """
     UPDATE delivery SET status = batch.status, error_code = batch.error_code,
         provider_id = batch.provider_id, sent_at = batch.sent_at, due_at = batch.due_at,
         updated_at = :now
-    FROM unnest(
-        CAST(:ids AS BIGINT[]), CAST(:statuses AS VARCHAR[]), CAST(:errors AS VARCHAR[]),
-        CAST(:providers AS VARCHAR[]), CAST(:sent_at AS TIMESTAMPTZ[]),
-        CAST(:due_at AS TIMESTAMPTZ[])
-    ) AS batch(id, status, error_code, provider_id, sent_at, due_at)
+    FROM jsonb_to_recordset(CAST(:batch AS JSONB)) AS batch(
+        id BIGINT, status VARCHAR, error_code VARCHAR, provider_id VARCHAR,
+        sent_at TIMESTAMPTZ, due_at TIMESTAMPTZ
+    )
     WHERE delivery.id = batch.id AND delivery.status = :sending
     """
 ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
@@ -332,12 +330,13 @@ _RECORD_SQLITE = text(
         provider_id = batch.provider_id, sent_at = batch.sent_at, due_at = batch.due_at,
         updated_at = :now
     FROM (
-        SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS status,
-            json_extract(value, '$[2]') AS error_code, json_extract(value, '$[3]') AS provider_id,
-            json_extract(value, '$[4]') AS sent_at, json_extract(value, '$[5]') AS due_at
+        SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.status') AS status,
+            json_extract(value, '$.error_code') AS error_code,
+            json_extract(value, '$.provider_id') AS provider_id,
+            json_extract(value, '$.sent_at') AS sent_at, json_extract(value, '$.due_at') AS due_at
         FROM json_each(:batch)
     ) AS batch
-    WHERE delivery.id = batch.id AND +delivery.status = :sending
+    WHERE delivery.id = batch.id AND delivery.status = :sending
     """
 ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
@@ -348,29 +347,33 @@ def record(session: Session, outcomes: Sequence[Outcome]) -> None:
     if not outcomes:
         return
     now = utcnow()
-    rows = [
-        (
-            o.delivery_id,
-            o.status,
-            o.error_code,
-            o.provider_id if o.status == DeliveryStatus.sent else None,
-            now if o.status == DeliveryStatus.sent else None,
-            o.retry_at if o.status == PENDING else None,
-        )
-        for o in outcomes
-    ]
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        names = ("ids", "statuses", "errors", "providers", "sent_at", "due_at")
-        columns = (list(column) for column in zip(*rows, strict=True))
-        arrays = dict(zip(names, columns, strict=True))
-        connection.execute(_RECORD_POSTGRESQL, arrays | {"now": now, "sending": SENDING})
-        return
-    when = DateTime(timezone=True)
-    stored = when.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    assert stored is not None, "SQLite keeps times as text"
-    batch = json.dumps([(*row[:4], stored(row[4]), stored(row[5])) for row in rows])
-    connection.execute(_RECORD_SQLITE, {"batch": batch, "now": now, "sending": SENDING})
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        when: Callable[[datetime | None], str | None] = _isoformat
+    else:  # as SQLite keeps times: text in SQLAlchemy's own format
+        processor = DateTime(timezone=True).dialect_impl(connection.dialect)
+        when = processor.bind_processor(connection.dialect)  # type: ignore[assignment]
+    sent_at = when(now)
+    batch = json.dumps(
+        [
+            {
+                "id": o.delivery_id,
+                "status": o.status,
+                "error_code": o.error_code,
+                "provider_id": o.provider_id if o.status == SENT else None,
+                "sent_at": sent_at if o.status == SENT else None,
+                "due_at": when(o.retry_at) if o.status == PENDING else None,
+            }
+            for o in outcomes
+        ]
+    )
+    statement = _RECORD_POSTGRESQL if postgresql else _RECORD_SQLITE
+    connection.execute(statement, {"batch": batch, "now": now, "sending": SENDING})
+
+
+def _isoformat(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 # Provider status callbacks: which reports may replace which.

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.rotation import encrypted_column
@@ -161,12 +161,24 @@ class DeliveryStatus(StrEnum):
     cancelled = "cancelled"  # retracted before it went out
 
 
+# A worker may claim a delivery that is pending (due at due_at) or whose lease ran out.
+CLAIMABLE_STATUSES = (DeliveryStatus.pending.value, DeliveryStatus.sending.value)
+CLAIMABLE = "status IN ({})".format(", ".join(f"'{s}'" for s in CLAIMABLE_STATUSES))
+
+
 class Delivery(SQLModel, table=True):
     """The outbox: one row per recipient and message, written with the alert itself."""
 
     __table_args__ = (
         UniqueConstraint("alert_id", "subscriber_id", "channel", "kind", "update_no"),
-        Index("ix_delivery_due", "status", "due_at"),
+        # Only the rows a worker may claim, in the order it claims them: a claim reads its
+        # batch off the index instead of sorting every pending row each time.
+        Index(
+            "ix_delivery_due",
+            "due_at",
+            postgresql_where=text(CLAIMABLE),
+            sqlite_where=text(CLAIMABLE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session, col
@@ -72,8 +72,7 @@ class Pacer:
             await asyncio.sleep(start - now)
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(NamedTuple):
     job: Job
     message: Message | None  # None: the recipient is gone
 

@@ -29,7 +29,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.helpers import free_port
@@ -49,6 +49,7 @@ class FakeTwilio:
     delay: float = 0.0
     outage: list[tuple[float, int, int | None]] = field(default_factory=list)  # until, status, code
     outage_requests: int = 0
+    odd_answers: deque[tuple[int, str]] = field(default_factory=deque)  # status, raw body
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -61,11 +62,17 @@ class FakeTwilio:
             self.delay = 0.0
             self.outage.clear()
             self.outage_requests = 0
+            self.odd_answers.clear()
 
     def fail_next(self, times: int, status: int, code: int | None = None) -> None:
         """The next `times` requests get HTTP `status` (with Twilio error `code`)."""
         with self.lock:
             self.failures.extend([(status, code)] * times)
+
+    def answer_next(self, status: int, body: str) -> None:
+        """The next request gets exactly this: a malformed or unusual answer."""
+        with self.lock:
+            self.odd_answers.append((status, body))
 
     def fail_for(self, seconds: float, status: int, code: int | None = None) -> None:
         """From now (or the end of the outage already planned), every request for
@@ -84,7 +91,7 @@ class FakeTwilio:
     def sent_to(self, number: str) -> list[dict[str, str]]:
         return [m for m in self.messages if m["to"] == number]
 
-    async def create_message(self, request: Request) -> JSONResponse:
+    async def create_message(self, request: Request) -> Response:
         expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
         if request.headers.get("authorization") != expected:
             return _error(401, 20003, "Authenticate")
@@ -96,6 +103,9 @@ class FakeTwilio:
                 self.failures.popleft() if self.failures else None
             )
             delay = self.delay
+            odd = self.odd_answers.popleft() if self.odd_answers else None
+        if odd is not None:
+            return Response(odd[1], status_code=odd[0], media_type="application/json")
         if delay:
             await asyncio.sleep(delay)
         if failure is not None:

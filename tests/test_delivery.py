@@ -223,6 +223,35 @@ def test_transient_failures_come_back_later(
     assert len(twilio.sent_to("+31611111111")) == 1
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "outcome", "code"),
+    [
+        # RFC 9457 problem details, as newer Twilio APIs answer: still a refused number
+        (400, '{"type": "x", "title": "Invalid", "status": 400, "code": 21211}', "failed", "21211"),
+        (502, "<html>Bad Gateway</html>", "pending", "502"),  # a proxy's page, not JSON
+        (201, "{}", "pending", "answer"),  # taken, or not? No sid: sent again, not lost
+        (201, "not json", "pending", "answer"),
+    ],
+)
+def test_odd_answers_from_the_provider_are_classified(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+    status: int,
+    body: str,
+    outcome: str,
+    code: str,
+) -> None:
+    subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
+    alert = publish(session, crypto, [ASSEN])
+    twilio.answer_next(status, body)
+    run_worker(delivery_settings())
+    [row] = deliveries(session, alert)
+    assert (row.status, row.error_code, row.provider_id) == (outcome, code, None)
+
+
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     import random
 
@@ -289,6 +318,39 @@ def test_a_delivery_that_keeps_failing_gives_up_at_the_deadline(
     run_worker(delivery_settings(delivery_deadline_hours=24))
     [row] = deliveries(session, alert)
     assert (row.status, row.error_code) == ("failed", "deadline:20500")
+
+
+def test_a_claim_reads_its_batch_off_the_index_of_claimable_rows(
+    session: Session, crypto: Crypto
+) -> None:
+    """ix_delivery_due holds only pending and leased rows, by due time; the claim must be
+    one the planner can answer from it (else every claim sorts every pending row: a
+    fan-out to N costs N²). An index whose condition differs from the claim's is unusable."""
+    from sqlalchemy import event
+
+    subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
+    publish(session, crypto, [ASSEN])
+    connection = session.connection()
+    seen: list[tuple[str, Any]] = []
+
+    def keep(*args: Any) -> None:
+        statement, parameters = args[2], args[3]
+        if statement.lstrip().startswith("UPDATE delivery"):
+            seen.append((statement, parameters))
+
+    event.listen(connection, "before_cursor_execute", keep)
+    try:
+        assert len(delivery.claim_due(session, batch=10, lease=timedelta(1), channels=["sms"]))
+    finally:
+        event.remove(connection, "before_cursor_execute", keep)
+    [(statement, parameters)] = seen
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:  # a table this small is read whole unless told otherwise
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    explain = "EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN "
+    plan = " ".join(str(row) for row in connection.exec_driver_sql(explain + statement, parameters))
+    session.rollback()
+    assert "ix_delivery_due" in plan, plan
 
 
 def test_a_crashed_workers_deliveries_are_taken_again_when_the_lease_runs_out(
