@@ -181,7 +181,7 @@ class TwilioTransport(AsyncHttpClient):
             params={k: str(v) for k, v in params.items()} if params else None,
             data=body,
             headers=headers,
-            timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+            timeout=self._timeout(timeout or self.timeout),
             allow_redirects=allow_redirects,
         ) as response:
             return Response(response.status, await response.text(), response.headers)
@@ -190,6 +190,11 @@ class TwilioTransport(AsyncHttpClient):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    @staticmethod
+    @functools.lru_cache(maxsize=8)
+    def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=seconds)
 
 
 def _form(data: dict[str, object]) -> str:

@@ -285,8 +285,10 @@ class Worker:
             session.commit()
 
     def _record_and_claim(self, finished: list[Result], known: Known) -> list[Prepared]:
-        self._record(finished)
-        return self._claim(known)
+        """Two transactions on one connection: the outcomes are kept even if the claim fails."""
+        with self.session_factory() as session:
+            self._write(session, finished)
+            return self._claim(session, known)
 
     def _hand_back(self, unsent: list[Prepared], finished: list[Result]) -> None:
         """On the way out: what was sent is recorded, what was claimed and not sent is due
@@ -297,18 +299,15 @@ class Worker:
                 delivery.release(session, ids=[p.job.delivery_id for p in unsent])
                 session.commit()
 
-    def _claim(self, known: Known) -> list[Prepared]:
-        with self.session_factory() as session:
-            jobs = delivery.claim_due(
-                session,
-                batch=self.batch,
-                lease=timedelta(seconds=self.settings.worker_lease_seconds),
-                channels=list(self.providers),
-            )
-            session.commit()
-            if not jobs:
-                return []
-            return self._prepare(session, jobs, known)
+    def _claim(self, session: Session, known: Known) -> list[Prepared]:
+        jobs = delivery.claim_due(
+            session,
+            batch=self.batch,
+            lease=timedelta(seconds=self.settings.worker_lease_seconds),
+            channels=list(self.providers),
+        )
+        session.commit()
+        return self._prepare(session, jobs, known) if jobs else []
 
     def _prepare(self, session: Session, jobs: list[Job], known: Known) -> list[Prepared]:
         cipher = self.crypto.cipher
@@ -377,22 +376,27 @@ class Worker:
         return f"{self.settings.public_url.rstrip('/')}/u/{token}"
 
     def _record(self, results: list[Result]) -> None:
+        if results:
+            with self.session_factory() as session:
+                self._write(session, results)
+
+    def _write(self, session: Session, results: list[Result]) -> None:
+        """The outcomes, and what they say about their recipients; commits."""
         if not results:
             return
-        with self.session_factory() as session:
-            delivery.record(session, [outcome for _, outcome in results])
-            for job, outcome in results:
-                if outcome.error_code in OPTED_OUT:
-                    subscriber = session.get(Subscriber, job.subscriber_id)
-                    if subscriber is not None:
-                        subscriptions.remove(session, subscriber=subscriber)
-                elif outcome.error_code in UNREACHABLE:
-                    session.execute(
-                        update(Subscriber)
-                        .where(col(Subscriber.id) == job.subscriber_id)
-                        .values(unreachable_at=self.clock())
-                    )
-            session.commit()
+        delivery.record(session, [outcome for _, outcome in results])
+        for job, outcome in results:
+            if outcome.error_code in OPTED_OUT:
+                subscriber = session.get(Subscriber, job.subscriber_id)
+                if subscriber is not None:
+                    subscriptions.remove(session, subscriber=subscriber)
+            elif outcome.error_code in UNREACHABLE:
+                session.execute(
+                    update(Subscriber)
+                    .where(col(Subscriber.id) == job.subscriber_id)
+                    .values(unreachable_at=self.clock())
+                )
+        session.commit()
 
     # ---- sending -------------------------------------------------------------------------------
 
@@ -402,7 +406,8 @@ class Worker:
             return Outcome(
                 job.delivery_id, DeliveryStatus.cancelled.value, error_code="recipient-gone"
             )
-        await self.pacer.wait()
+        if self.pacer.interval:
+            await self.pacer.wait()
         started = time.perf_counter()
         outcome = await self._hand_to_provider(job, item.message)
         took, count = metrics.send_meters(job.channel, _METER_OUTCOME.get(outcome.status, "failed"))
