@@ -78,8 +78,8 @@ class Provider(Protocol):
 
 
 class TwilioSms:
-    """Messages go out through the official twilio client: its credentials, headers, host
-    (edge, region), API version and error parsing, over the transport below. Not through
+    """Messages go out through the official twilio client: its API's address, credentials,
+    headers, host (edge, region) and error parsing, over the transport below. Not through
     its Messages resource object: that turns every answer into a MessageInstance (three
     dates parsed, two dozen fields), which at thousands of messages a second costs more
     than the request itself, and only the message's sid is wanted."""
@@ -90,9 +90,9 @@ class TwilioSms:
         assert settings.twilio_account_sid is not None
         assert settings.twilio_auth_token is not None
         self._settings = settings
-        self._api: Version | None = None
+        self._client: Client | None = None
         self._http: TwilioTransport | None = None
-        self._uri = f"/Accounts/{settings.twilio_account_sid}/Messages.json"
+        self._url = ""  # the Messages resource, on the API's address
         self._fields: dict[str, str] = {
             "StatusCallback": f"{settings.public_url.rstrip('/')}/webhooks/twilio/status",
             **(
@@ -102,9 +102,9 @@ class TwilioSms:
             ),
         }
 
-    def _connect(self) -> Version:
+    def _connect(self) -> Client:
         """Made on first use, inside the event loop that will use it (aiohttp insists)."""
-        if self._api is None:
+        if self._client is None:
             s = self._settings
             assert s.twilio_account_sid is not None
             assert s.twilio_auth_token is not None
@@ -113,19 +113,22 @@ class TwilioSms:
                 s.twilio_account_sid, s.twilio_auth_token.get_secret_value(), http_client=self._http
             )
             client.api.base_url = s.twilio_api_base  # a test server, or a compatible gateway
-            self._api = client.api.v2010
-        return self._api
+            self._url = client.api.v2010.absolute_url(
+                f"/Accounts/{s.twilio_account_sid}/Messages.json"
+            )
+            self._client = client
+        return self._client
 
     async def send(self, message: Message) -> str:
-        api = self._connect()
+        client = self._connect()
         try:
-            response = await api.request_async(
-                "POST", self._uri, data={"To": message.to, "Body": message.text, **self._fields}
+            response = await client.request_async(
+                "POST", self._url, data={"To": message.to, "Body": message.text, **self._fields}
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientSendError("network", type(exc).__name__) from None
         if not 200 <= response.status_code < 300:
-            error = api.exception("POST", self._uri, response, "Unable to create record")
+            error = Version.exception("POST", self._url, response, "Unable to create record")
             raise _classify(response.status_code, error.code) from None
         try:
             sid = json.loads(response.text)["sid"]
@@ -137,7 +140,7 @@ class TwilioSms:
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()
-            self._http = self._api = None
+            self._http = self._client = None
 
 
 class TwilioTransport(AsyncHttpClient):

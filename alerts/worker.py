@@ -215,6 +215,21 @@ class Worker:
                     await quiet.wait()  # the tail: record it, then look again
                 ahead = record_and_claim()
 
+        def take_ahead_early() -> None:
+            """The batch claimed ahead joins the queue as soon as it is there and the queue
+            is down to less than a batch, and the one after it is claimed at once: the
+            database thread keeps a batch ahead, so senders do not wait for a claim. (At most
+            two batches wait their turn: half a lease at the paced rate, see claim_size.)"""
+            nonlocal ahead, claimed
+            if ahead is None or not ahead.done() or len(queue) >= self.batch:
+                return
+            if ahead.cancelled() or ahead.exception() is not None:
+                return  # refill() raises it, when the queue runs dry
+            if batch := ahead.result():  # none: the tail is refill()'s
+                claimed += len(batch)
+                queue.extend(batch)
+                ahead = record_and_claim()
+
         async def sender() -> None:
             nonlocal sending, finished
             try:
@@ -227,6 +242,7 @@ class Worker:
                     if not queue:
                         continue
                     item = queue.popleft()
+                    take_ahead_early()
                     sending += 1
                     quiet.clear()
                     try:
