@@ -118,6 +118,10 @@ class Worker:
         self.clock = clock
         self.pacer = Pacer(settings.worker_rate)
         self.batch = claim_size(settings)
+        # Unpaced, a batch may grow to four times that while senders wait for claims: a
+        # claim costs a few round trips and two commits, whatever its size. Paced, the
+        # rate is the bound and a batch must stay well within its lease.
+        self.most = self.batch * 4 if settings.worker_rate <= 0 else self.batch
         self._db: ThreadPoolExecutor | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -172,12 +176,13 @@ class Worker:
         recording: asyncio.Future[None] | None = None
         last_record = time.monotonic()
         known = Known()
+        size = self.batch  # grows while senders wait for claims, when unpaced
 
         def record_and_claim() -> asyncio.Future[list[Prepared]]:
             nonlocal results, last_record
             done, results = results, []
             last_record = time.monotonic()
-            return asyncio.ensure_future(self._in_db(self._record_and_claim, done, known))
+            return asyncio.ensure_future(self._in_db(self._record_and_claim, done, known, size))
 
         ahead: asyncio.Future[list[Prepared]] | None = record_and_claim()
 
@@ -197,13 +202,15 @@ class Worker:
             """The batch claimed ahead goes in the queue, and the one after it is claimed.
             When none came back, the messages still on the wire are awaited and recorded,
             and then one more look: nothing due then ends the round."""
-            nonlocal ahead, claimed, finished
+            nonlocal ahead, claimed, finished, size
             while not queue and not finished:
                 if stop is not None and stop.is_set():
                     finished = True
                     return
                 assert ahead is not None
                 waiting, ahead = ahead, None
+                if claimed and not waiting.done():  # senders idle, waiting for the database
+                    size = min(size * 2, self.most)
                 batch = await waiting
                 if batch:
                     claimed += len(batch)
@@ -221,7 +228,7 @@ class Worker:
             database thread keeps a batch ahead, so senders do not wait for a claim. (At most
             two batches wait their turn: half a lease at the paced rate, see claim_size.)"""
             nonlocal ahead, claimed
-            if ahead is None or not ahead.done() or len(queue) >= self.batch:
+            if ahead is None or not ahead.done() or len(queue) >= size:
                 return
             if ahead.cancelled() or ahead.exception() is not None:
                 return  # refill() raises it, when the queue runs dry
@@ -300,11 +307,11 @@ class Worker:
             self.housekeeping(session)
             session.commit()
 
-    def _record_and_claim(self, finished: list[Result], known: Known) -> list[Prepared]:
+    def _record_and_claim(self, finished: list[Result], known: Known, size: int) -> list[Prepared]:
         """Two transactions on one connection: the outcomes are kept even if the claim fails."""
         with self.session_factory() as session:
             self._write(session, finished)
-            return self._claim(session, known)
+            return self._claim(session, known, size)
 
     def _hand_back(self, unsent: list[Prepared], finished: list[Result]) -> None:
         """On the way out: what was sent is recorded, what was claimed and not sent is due
@@ -315,10 +322,10 @@ class Worker:
                 delivery.release(session, ids=[p.job.delivery_id for p in unsent])
                 session.commit()
 
-    def _claim(self, session: Session, known: Known) -> list[Prepared]:
+    def _claim(self, session: Session, known: Known, size: int) -> list[Prepared]:
         jobs = delivery.claim_due(
             session,
-            batch=self.batch,
+            batch=size,
             lease=timedelta(seconds=self.settings.worker_lease_seconds),
             channels=list(self.providers),
         )

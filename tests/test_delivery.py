@@ -320,6 +320,41 @@ def test_a_delivery_that_keeps_failing_gives_up_at_the_deadline(
     assert (row.status, row.error_code) == ("failed", "deadline:20500")
 
 
+@pytest.mark.parametrize(("rate", "largest"), [(0, 16), (1000, 4)])
+def test_an_unpaced_worker_claims_more_while_its_senders_wait_for_the_database(
+    session: Session,
+    crypto: Crypto,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    rate: float,
+    largest: int,
+) -> None:
+    """A claim costs round trips and commits whatever its size: when senders sit idle
+    waiting for one, an unpaced worker claims twice as many next time, up to four times
+    its batch. A paced one never does: its rate is the bound, and a batch must be sent
+    well within its lease."""
+    import time
+
+    for n in range(40):
+        subscriber(session, crypto, "sms", f"+3162345{n:04d}", [ASSEN])
+    alert = publish(session, crypto, [ASSEN])
+    sizes: list[int] = []
+    claim = delivery.claim_due
+
+    def slow_claim(session: Session, *, batch: int, **kwargs: Any) -> list[delivery.Job]:
+        sizes.append(batch)
+        time.sleep(0.2)  # a database far slower than sending four messages
+        return claim(session, batch=batch, **kwargs)
+
+    monkeypatch.setattr(delivery, "claim_due", slow_claim)
+    run_worker(delivery_settings(worker_rate=rate, worker_batch=4, worker_concurrency=4))
+    assert {(r.status, r.attempts) for r in deliveries(session, alert)} == {("sent", 1)}
+    assert len(twilio.messages) == 40
+    assert sizes[0] == 4 and sizes == sorted(sizes) and max(sizes) == largest, sizes
+
+
 def test_a_claim_reads_its_batch_off_the_index_of_claimable_rows(
     session: Session, crypto: Crypto
 ) -> None:
