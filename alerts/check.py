@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from alerts import service as alerts_service
 from alerts.models import PURPOSE_ALERT_TEXT, Severity
@@ -18,7 +18,6 @@ from alerts.render import mask
 from app.crypto import BlindIndex, Crypto
 from app.errors import FieldError, InvalidInput
 from app.identifiers import InvalidIdentifier, normalise_phone
-from app.regions.models import Region
 from app.reports.models import Category
 from app.settings import Settings
 
@@ -69,24 +68,19 @@ def check_number(
         raise InvalidInput([FieldError(("number",), exc.code, exc.message)]) from None
     digest = crypto.index.digest("phone", e164)
     found = alerts_service.live_alerts_matching(session, blind_indexes=[digest]).get(digest, [])
-    alerts = []
-    for alert in sorted(found, key=lambda a: a.published_at or a.created_at, reverse=True):
-        assert alert.id is not None
-        codes = alerts_service.region_codes(session, alert_id=alert.id)
-        names = {
-            r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
-        }
-        alerts.append(
-            CheckedAlert(
-                ref=alert.ref,
-                severity=Severity(alert.severity),
-                incident_date=alert.incident_date,
-                regions=[names.get(c, c) for c in codes],
-                categories=alert.categories,
-                text=crypto.cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
-                report_count=alert.report_count,
-            )
+    regions = alerts_service.region_names(session, alert_ids=[a.id for a in found if a.id])
+    alerts = [
+        CheckedAlert(
+            ref=alert.ref,
+            severity=Severity(alert.severity),
+            incident_date=alert.incident_date,
+            regions=regions.get(alert.id or 0, []),
+            categories=alert.categories,
+            text=crypto.cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
+            report_count=alert.report_count,
         )
+        for alert in sorted(found, key=lambda a: a.published_at or a.created_at, reverse=True)
+    ]
     return CheckResult(
         number=e164,
         number_masked=mask("phone", e164, "partial") or e164,

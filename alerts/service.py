@@ -233,6 +233,20 @@ def region_codes(session: Session, *, alert_id: int) -> list[str]:
     )
 
 
+def region_names(session: Session, *, alert_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each alert's regions by name (by code where a region has no row), in one query."""
+    rows = session.execute(
+        select(col(AlertRegion.alert_id), col(AlertRegion.region_code), col(Region.name))
+        .join(Region, col(Region.code) == col(AlertRegion.region_code), isouter=True)
+        .where(col(AlertRegion.alert_id).in_(set(alert_ids)))
+        .order_by(col(AlertRegion.alert_id), col(AlertRegion.region_code))
+    )
+    names: dict[int, list[str]] = {}
+    for alert_id, code, name in rows:
+        names.setdefault(alert_id, []).append(name or code)
+    return names
+
+
 def with_ancestors(session: Session, codes: Iterable[str]) -> set[str]:
     """The regions and every region above them: a province subscriber hears of its towns."""
     result: set[str] = set()
@@ -311,10 +325,6 @@ def live_alerts_matching(
 def view(session: Session, *, alert: Alert, cipher: FieldCipher) -> AlertView:
     """The alert decrypted, with region names, ready to render."""
     assert alert.id is not None
-    codes = region_codes(session, alert_id=alert.id)
-    names = {
-        r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
-    }
     identifiers = session.exec(
         select(AlertIdentifier).where(AlertIdentifier.alert_id == alert.id)
     ).all()
@@ -322,7 +332,7 @@ def view(session: Session, *, alert: Alert, cipher: FieldCipher) -> AlertView:
         ref=alert.ref,
         severity=alert.severity,
         text=cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
-        region_names=[names.get(c, c) for c in codes],
+        region_names=region_names(session, alert_ids=[alert.id]).get(alert.id, []),
         categories=list(alert.categories),
         incident_date=alert.incident_date,
         part_of_day=alert.part_of_day,
