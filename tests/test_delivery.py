@@ -410,6 +410,8 @@ def test_a_crashed_workers_deliveries_are_taken_again_when_the_lease_runs_out(
     assert len(twilio.messages) == 1
 
 
+# (4, 4): by the fourth send the next batch has joined the queue and one more is claimed
+@pytest.mark.parametrize(("batch", "sends"), [(12, 2), (4, 4)])
 def test_a_stopping_worker_hands_back_what_it_has_not_sent(
     session: Session,
     crypto: Crypto,
@@ -417,6 +419,8 @@ def test_a_stopping_worker_hands_back_what_it_has_not_sent(
     run_worker: Callable[[Settings], None],
     connection: Connection,
     twilio: Any,
+    batch: int,
+    sends: int,
 ) -> None:
     """SIGTERM mid-batch: messages claimed but not yet sent are due again at once (not
     after the lease), the claim not counted; what was sent is recorded; nothing twice."""
@@ -424,14 +428,14 @@ def test_a_stopping_worker_hands_back_what_it_has_not_sent(
         subscriber(session, crypto, "sms", f"+3161234{n:04d}", [ASSEN])
     alert = publish(session, crypto, [ASSEN])
     twilio.delay = 0.2
-    settings = delivery_settings(worker_concurrency=2, worker_batch=12)
+    settings = delivery_settings(worker_concurrency=2, worker_batch=batch)
 
     async def stop_after_first_sends() -> None:
         providers = build(settings)
         factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
         stop = asyncio.Event()
         task = asyncio.create_task(make_worker(settings, factory, providers).run(stop))
-        while twilio.requests < 2:
+        while twilio.requests < sends:
             await asyncio.sleep(0.01)
         stop.set()
         await task
@@ -441,7 +445,7 @@ def test_a_stopping_worker_hands_back_what_it_has_not_sent(
     rows = deliveries(session, alert)
     sent = [r for r in rows if r.status == "sent"]
     waiting = [r for r in rows if r.status == "pending"]
-    assert len(sent) == len(twilio.messages) >= 2
+    assert len(sent) == len(twilio.messages) >= sends
     assert len(sent) + len(waiting) == 12, "nothing left leased to a worker that has gone"
     now = utcnow().replace(tzinfo=None)  # SQLite hands back naive UTC
     assert {r.attempts for r in waiting} == {0}
