@@ -68,7 +68,7 @@ def check_number(
         raise InvalidInput([FieldError(("number",), exc.code, exc.message)]) from None
     digest = crypto.index.digest("phone", e164)
     found = alerts_service.live_alerts_matching(session, blind_indexes=[digest]).get(digest, [])
-    regions = alerts_service.region_names(session, alert_ids=[a.id for a in found if a.id])
+    regions = alerts_service.region_names_by_alert(session, alert_ids=[a.id for a in found if a.id])
     alerts = [
         CheckedAlert(
             ref=alert.ref,

@@ -233,7 +233,7 @@ def region_codes(session: Session, *, alert_id: int) -> list[str]:
     )
 
 
-def region_names(session: Session, *, alert_ids: Iterable[int]) -> dict[int, list[str]]:
+def region_names_by_alert(session: Session, *, alert_ids: Iterable[int]) -> dict[int, list[str]]:
     """Each alert's regions by name (by code where a region has no row), in one query."""
     rows = session.execute(
         select(col(AlertRegion.alert_id), col(AlertRegion.region_code), col(Region.name))
@@ -332,7 +332,7 @@ def view(session: Session, *, alert: Alert, cipher: FieldCipher) -> AlertView:
         ref=alert.ref,
         severity=alert.severity,
         text=cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
-        region_names=region_names(session, alert_ids=[alert.id]).get(alert.id, []),
+        region_names=region_names_by_alert(session, alert_ids=[alert.id]).get(alert.id, []),
         categories=list(alert.categories),
         incident_date=alert.incident_date,
         part_of_day=alert.part_of_day,

@@ -429,8 +429,7 @@ class Worker:
             return Outcome(
                 job.delivery_id, DeliveryStatus.cancelled.value, error_code="recipient-gone"
             )
-        if self.pacer.interval:
-            await self.pacer.wait()
+        await self.pacer.wait()
         started = time.perf_counter()
         outcome = await self._hand_to_provider(job, item.message)
         took, count = metrics.send_meters(job.channel, _METER_OUTCOME.get(outcome.status, "failed"))

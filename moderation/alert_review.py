@@ -22,7 +22,6 @@ from app.db import utcnow
 from app.errors import Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
-from app.regions.models import Region
 from app.settings import Settings
 from moderation import audit
 from moderation import service as moderation_service
@@ -90,16 +89,13 @@ def _summary(
     session: Session, alert: Alert, review: AlertReview | None, names: dict[int, str]
 ) -> AlertSummary:
     assert alert.id is not None
-    codes = alerts_service.region_codes(session, alert_id=alert.id)
-    regions = {
-        r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
-    }
+    regions = alerts_service.region_names_by_alert(session, alert_ids=[alert.id])
     return AlertSummary(
         ref=alert.ref,
         status=AlertStatus(alert.status),
         severity=Severity(alert.severity),
         categories=alert.categories,
-        regions=[regions.get(c, c) for c in codes],
+        regions=regions.get(alert.id, []),
         incident_date=alert.incident_date,
         created_at=moderation_service.aware(alert.created_at),
         published_at=moderation_service.aware(alert.published_at),

@@ -365,21 +365,20 @@ def notes(
 
 
 def _related_alerts(session: Session, alerts: dict[int | None, Alert]) -> list[RelatedAlert]:
-    result = []
-    for alert in sorted(alerts.values(), key=lambda a: a.id or 0, reverse=True):
-        assert alert.id is not None
-        codes = alerts_service.region_codes(session, alert_id=alert.id)
-        result.append(
-            RelatedAlert(
-                ref=alert.ref,
-                status=AlertStatus(alert.status),
-                severity=Severity(alert.severity),
-                incident_date=alert.incident_date,
-                regions=[r.name for r in _regions(session, set(codes)).values()],
-                report_count=alert.report_count,
-            )
+    names = alerts_service.region_names_by_alert(
+        session, alert_ids=[a.id for a in alerts.values() if a.id is not None]
+    )
+    return [
+        RelatedAlert(
+            ref=alert.ref,
+            status=AlertStatus(alert.status),
+            severity=Severity(alert.severity),
+            incident_date=alert.incident_date,
+            regions=names.get(alert.id or 0, []),
+            report_count=alert.report_count,
         )
-    return result
+        for alert in sorted(alerts.values(), key=lambda a: a.id or 0, reverse=True)
+    ]
 
 
 def _related_reports(session: Session, ids: list[int]) -> list[RelatedReport]:
