@@ -27,7 +27,7 @@ from alerts.messenger import Messenger
 from alerts.worker import make_worker
 from app import __version__, handlers
 from app.crypto import Crypto
-from app.db import SessionFactory, make_engine, make_session_factory
+from app.db import SessionFactory, make_engine, make_loop_pool, make_session_factory
 from app.errors import NotFound, Unauthorized
 from app.loops import PerLoop
 from app.middleware import AccessLog, BodyLimit, SecurityHeaders
@@ -58,17 +58,21 @@ def create_app(
     settings: Settings | None = None, *, session_factory: SessionFactory | None = None
 ) -> FastAPI:
     settings = settings or load_settings()
-    engine = None
+    engine = loop_pool = None
     if session_factory is None:
         engine = make_engine(
             settings.database_url, pool_size=settings.database_threads, max_overflow=10
         )
         session_factory = make_session_factory(engine)
+        loop_pool = make_loop_pool(settings.database_url)
 
     providers = alert_providers.build(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if loop_pool is not None:  # its connections belong to this event loop
+            await loop_pool.open(wait=False)
+            app.state.loop_pool = loop_pool
         stop = asyncio.Event()
         worker = None
         if settings.embedded_worker:
@@ -85,6 +89,9 @@ def create_app(
         if worker is not None:
             await worker
         await alert_providers.close_all(providers)
+        if loop_pool is not None:
+            app.state.loop_pool = None
+            await loop_pool.close()
         if engine is not None:
             engine.dispose()
 
@@ -99,6 +106,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.loop_pool = None  # PostgreSQL's, while serving: see lifespan
     app.state.database_threads = PerLoop(lambda: anyio.CapacityLimiter(settings.database_threads))
     app.state.crypto = Crypto.from_settings(settings)
     app.state.pages = Pages(settings, packages=("app", "alerts"))

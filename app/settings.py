@@ -52,9 +52,10 @@ class Settings(BaseSettings):
     rate_limit_lookup: str = "30/minute;300/day"
     rate_limit_login: str = "20/minute;200/day"
     max_body_bytes: int = 64 * 1024
-    # Report submissions and checks do their database work on at most this many threads at
-    # once (the rest wait their turn without holding a thread); also the connection pool's
-    # size, which opens up to 10 more for everything else.
+    # Checks and report submissions do their database work on at most this many threads at
+    # once (the rest wait their turn without holding a thread; API submissions on
+    # PostgreSQL need none); also the connection pool's size, which opens up to 10 more
+    # for everything else.
     database_threads: int = 4
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: str = "INFO"

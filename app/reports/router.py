@@ -38,12 +38,18 @@ _LOOKUP_ERRORS: dict[int | str, dict[str, Any]] = {
 async def submit_report(
     data: ReportCreate, request: Request, crypto: CryptoDep, settings: SettingsDep
 ) -> ReportReceipt:
-    _, code = await in_transaction(
-        request,
-        lambda session: service.submit(
-            session, data=data, crypto=crypto, default_region=settings.default_country
-        ),
-    )
+    pool = request.app.state.loop_pool
+    if pool is not None:
+        code = await service.submit_on_loop(
+            pool, data=data, crypto=crypto, default_region=settings.default_country
+        )
+    else:
+        _, code = await in_transaction(
+            request,
+            lambda session: service.submit(
+                session, data=data, crypto=crypto, default_region=settings.default_country
+            ),
+        )
     return ReportReceipt(receipt_code=code, status=ReportStatus.submitted)
 
 

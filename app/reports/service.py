@@ -7,10 +7,17 @@ submission leaves nothing behind.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from enum import Enum
 from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import LargeBinary, String, bindparam, func, insert
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, col, delete, or_, select
 
@@ -58,41 +65,28 @@ class AlreadySubmitted(Conflict):
         super().__init__("This form was already submitted; use the receipt code shown then.")
 
 
-def submit(
-    session: Session,
-    *,
-    data: ReportCreate,
-    crypto: Crypto,
-    default_region: str,
-    form_token: str | None = None,
-) -> tuple[int, str]:
-    """Validate, encrypt and store a report: its id, and its receipt code, shown once.
+class _Prepared(NamedTuple):
+    """A report ready to store: its row, its identifiers' rows (report_id to be filled
+    in), the receipt code to show once, and what is wrong with its identifiers."""
 
-    The busiest write there is, so it is two statements: the report, inserted only if its
-    region is a municipality in use (the region needs no query of its own), and its
-    identifiers in one batch.
-    """
+    report: dict[str, Any]
+    identifiers: list[dict[str, Any]]
+    code: str
+    errors: list[FieldError]
+
+
+def _prepare(
+    data: ReportCreate, crypto: Crypto, default_region: str, token_hash: bytes | None = None
+) -> _Prepared:
+    """Everything about storing a report that needs no database: normalise, encrypt, hash."""
     identifiers, errors = _normalise_identifiers(data.perpetrator, default_region)
-    region_code = data.region.strip().upper()
-    if errors:
-        if regions_service.get_municipality(session, code=region_code) is None:
-            errors.insert(0, _UNKNOWN_REGION)
-        raise InvalidInput(errors)
-
-    token_hash = crypto.index.digest("form-token", form_token) if form_token else None
-    if (
-        token_hash
-        and session.exec(select(Report.id).where(Report.form_token_hash == token_hash)).first()
-    ):
-        raise AlreadySubmitted()
-
     code = receipts.new_code()
     cipher = crypto.cipher
-    row = {
+    report = {
         "receipt_hash": crypto.index.digest("receipt", receipts.normalise(code) or ""),
         "form_token_hash": token_hash,
         "status": ReportStatus.submitted.value,
-        "region_code": region_code,
+        "region_code": data.region.strip().upper(),
         "incident_date": data.incident_date,
         "part_of_day": data.part_of_day.value,
         "categories": [c.value for c in data.categories],
@@ -106,37 +100,156 @@ def submit(
         "submitted_at": coarse_now(),
         "version": 1,
     }
+    rows = [
+        {
+            "kind": kind.value,
+            "value_enc": cipher.encrypt(value, purpose=PURPOSE_IDENTIFIER),
+            "blind_index": crypto.index.digest(kind.value, value),
+        }
+        for kind, value in identifiers
+    ]
+    return _Prepared(report, rows, code, errors)
+
+
+def submit(
+    session: Session,
+    *,
+    data: ReportCreate,
+    crypto: Crypto,
+    default_region: str,
+    form_token: str | None = None,
+) -> tuple[int, str]:
+    """Validate, encrypt and store a report: its id, and its receipt code, shown once.
+
+    The busiest write there is, so it is two statements: the report, inserted only if its
+    region is a municipality in use (the region needs no query of its own), and its
+    identifiers in one batch. On PostgreSQL the API does the same in one statement on the
+    event loop: submit_on_loop.
+    """
+    token_hash = crypto.index.digest("form-token", form_token) if form_token else None
+    prepared = _prepare(data, crypto, default_region, token_hash)
+    if prepared.errors:
+        region = regions_service.get_municipality(session, code=prepared.report["region_code"])
+        raise InvalidInput(prepared.errors if region else [_UNKNOWN_REGION, *prepared.errors])
+    if (
+        token_hash
+        and session.exec(select(Report.id).where(Report.form_token_hash == token_hash)).first()
+    ):
+        raise AlreadySubmitted()
+
     connection = session.connection()  # Core statements: the ORM would add nothing here
-    report_id = connection.execute(_insert_report(tuple(row)), row).scalar_one_or_none()
+    report = prepared.report
+    report_id = connection.execute(_insert_report(), report).scalar_one_or_none()
     if report_id is None:
         raise InvalidInput([_UNKNOWN_REGION])
-    if identifiers:
+    if prepared.identifiers:
         connection.execute(
-            _INSERT_IDENTIFIER,
-            [
-                {
-                    "report_id": report_id,
-                    "kind": kind.value,
-                    "value_enc": cipher.encrypt(value, purpose=PURPOSE_IDENTIFIER),
-                    "blind_index": crypto.index.digest(kind.value, value),
-                }
-                for kind, value in identifiers
-            ],
+            _INSERT_IDENTIFIER, [{"report_id": report_id, **row} for row in prepared.identifiers]
         )
-    return report_id, code
+    return report_id, prepared.code
+
+
+async def submit_on_loop(
+    pool: AsyncConnectionPool, *, data: ReportCreate, crypto: Crypto, default_region: str
+) -> str:
+    """submit() for the API on PostgreSQL: one statement, on a connection of the event
+    loop's own pool (app.db.make_loop_pool), so a report costs one round trip and no
+    thread. The report and its identifiers are written together or not at all."""
+    prepared = _prepare(data, crypto, default_region)
+    region_code = prepared.report["region_code"]
+    async with pool.connection() as connection:
+        if prepared.errors:
+            in_use = await connection.execute(
+                *_on_postgresql(_region_in_use(), {"region_code": region_code})
+            )
+            known = (await in_use.fetchone() or (False,))[0]
+            raise InvalidInput(prepared.errors if known else [_UNKNOWN_REGION, *prepared.errors])
+        rows = prepared.identifiers
+        values = {
+            **prepared.report,
+            "categories": json.dumps(prepared.report["categories"]),
+            "kinds": [row["kind"] for row in rows],
+            "values": [row["value_enc"] for row in rows],
+            "indexes": [row["blind_index"] for row in rows],
+        }
+        stored = await connection.execute(*_on_postgresql(_insert_report_and_identifiers(), values))
+        if await stored.fetchone() is None:
+            raise InvalidInput([_UNKNOWN_REGION])
+    return prepared.code
+
+
+_REPORT_COLUMNS = (
+    "receipt_hash",
+    "form_token_hash",
+    "status",
+    "region_code",
+    "incident_date",
+    "part_of_day",
+    "categories",
+    "urgency",
+    "what_happened_enc",
+    "perpetrator_description_enc",
+    "consent_police",
+    "language",
+    "submitted_at",
+    "version",
+)
 
 
 @cache
-def _insert_report(names: tuple[str, ...]) -> ReturningInsert[int]:
-    """INSERT INTO report (names…) SELECT :name, … WHERE <:region_code is in use>
+def _insert_report() -> ReturningInsert[int]:
+    """INSERT INTO report (…) SELECT :receipt_hash, … WHERE <:region_code is in use>
     RETURNING id: built once, then run with each report's values."""
     table = Report.__table__  # type: ignore[attr-defined]
-    fields = {name: bindparam(name, type_=table.c[name].type) for name in names}
+    fields = {name: bindparam(name, type_=table.c[name].type) for name in _REPORT_COLUMNS}
     in_use = select(*fields.values()).where(regions_service.is_municipality(fields["region_code"]))
-    return insert(table).from_select(names, in_use).returning(table.c.id)
+    return insert(table).from_select(_REPORT_COLUMNS, in_use).returning(table.c.id)
+
+
+@cache
+def _insert_report_and_identifiers() -> Select[Any]:
+    """WITH r AS (<_insert_report>), i AS (INSERT INTO report_identifier … SELECT r.id, …
+    FROM r, unnest(:kinds, :values, :indexes)) SELECT id FROM r — one statement; no row
+    when the region is not in use, and then no identifier either."""
+    report = _insert_report().cte("r")
+    identifiers = (
+        func.unnest(
+            bindparam("kinds", type_=ARRAY(String)),
+            bindparam("values", type_=ARRAY(LargeBinary)),
+            bindparam("indexes", type_=ARRAY(LargeBinary)),
+        )
+        .table_valued("kind", "value_enc", "blind_index")
+        .render_derived()
+    )
+    table = ReportIdentifier.__table__  # type: ignore[attr-defined]
+    insert_identifiers = insert(table).from_select(
+        ["report_id", "kind", "value_enc", "blind_index"],
+        select(report.c.id, identifiers.c.kind, identifiers.c.value_enc, identifiers.c.blind_index),
+    )
+    return select(report.c.id).add_cte(insert_identifiers.cte("i"))
+
+
+@cache
+def _region_in_use() -> Select[Any]:
+    return select(regions_service.is_municipality(bindparam("region_code", type_=String)))
+
+
+@cache
+def _postgresql_sql(statement: Select[Any]) -> tuple[str, dict[str, Any]]:
+    """A statement as psycopg runs it: its SQL with %(name)s placeholders, and the values
+    of the constants it binds itself (e.g. the region level)."""
+    compiled = statement.compile(dialect=postgresql_psycopg.dialect())
+    constants = {k: v for k, v in compiled.params.items() if v is not None}
+    return str(compiled), {k: v.value if isinstance(v, Enum) else v for k, v in constants.items()}
+
+
+def _on_postgresql(statement: Select[Any], values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    sql, constants = _postgresql_sql(statement)
+    return sql, {**constants, **values}
 
 
 _INSERT_IDENTIFIER = insert(ReportIdentifier.__table__)  # type: ignore[attr-defined]
+
 
 _UNKNOWN_REGION = FieldError(
     ("region",), "unknown_region", "unknown municipality code (e.g. GM0106)"

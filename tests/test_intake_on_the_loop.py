@@ -1,0 +1,190 @@
+"""On PostgreSQL the API stores a report in one statement on the event loop's own
+connections (app.db.make_loop_pool, service.submit_on_loop); everywhere else, and for the
+web form, through a worker thread (service.submit). Both must store the same report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine, text
+from sqlmodel import Session, select
+
+from app.crypto import Crypto
+from app.db import make_engine, make_loop_pool, make_session_factory
+from app.main import create_app
+from app.reports.models import (
+    PURPOSE_DESCRIPTION,
+    PURPOSE_IDENTIFIER,
+    PURPOSE_TEXT,
+    Report,
+    ReportIdentifier,
+)
+from app.settings import Settings
+from tests.conftest import PostgresDatabase
+from tests.helpers import report_body
+
+IDENTIFIERS = {
+    "phones": ["06 1234 5678", "0031612345678", "+31 20 123 4567"],  # two spellings of one
+    "emails": ["Someone@Example.ORG"],
+    "plates": ["12-abc-3"],
+    "handles": ["https://example.com/ads/dutchguy88"],
+    "description": "tall, grey coat, smells of smoke",
+}
+
+
+@pytest.fixture
+def on_postgresql(
+    postgres: PostgresDatabase, make_settings: Callable[..., Settings]
+) -> Iterator[tuple[TestClient, Engine, Settings]]:
+    """The app serving its own fresh PostgreSQL database (its lifespan running), and an
+    engine to look into that database."""
+    settings = make_settings(database_url=postgres.fresh())
+    engine = make_engine(settings.database_url)
+    with TestClient(create_app(settings)) as client:
+        yield client, engine, settings
+    engine.dispose()
+
+
+def stored(engine: Engine, crypto: Crypto, report_id: int) -> dict[str, Any]:
+    """A stored report as a person would read it: decrypted, without ids, hashes or times."""
+    with Session(engine) as session:
+        report = session.get(Report, report_id)
+        assert report is not None and report.what_happened_enc is not None
+        rows = session.exec(select(ReportIdentifier).where(ReportIdentifier.report_id == report_id))
+        identifiers = sorted(
+            (
+                row.kind,
+                crypto.cipher.decrypt(row.value_enc, purpose=PURPOSE_IDENTIFIER),
+                row.blind_index.hex(),
+            )
+            for row in rows
+        )
+        description = report.perpetrator_description_enc
+        return {
+            "status": report.status,
+            "region": report.region_code,
+            "date": report.incident_date,
+            "part_of_day": report.part_of_day,
+            "categories": report.categories,
+            "urgency": report.urgency,
+            "text": crypto.cipher.decrypt(report.what_happened_enc, purpose=PURPOSE_TEXT),
+            "description": description
+            and crypto.cipher.decrypt(description, purpose=PURPOSE_DESCRIPTION),
+            "consent_police": report.consent_police,
+            "language": report.language,
+            "identifiers": identifiers,
+        }
+
+
+def loop_pool(client: TestClient) -> AsyncConnectionPool | None:
+    pool: AsyncConnectionPool | None = cast(FastAPI, client.app).state.loop_pool
+    return pool
+
+
+def report_ids(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        return sorted(session.exec(select(Report.id)).all())  # type: ignore[arg-type]
+
+
+def test_only_postgresql_gets_a_pool_for_the_event_loop() -> None:
+    assert make_loop_pool("sqlite:///reports.db") is None
+    assert make_loop_pool("postgresql+psycopg://postgres@127.0.0.1:5432/x") is not None
+
+
+def test_the_event_loop_and_a_thread_store_the_same_report(
+    on_postgresql: tuple[TestClient, Engine, Settings],
+) -> None:
+    client, engine, settings = on_postgresql
+    crypto = Crypto.from_settings(settings)
+    pool = loop_pool(client)
+    assert pool is not None, "no pool for the event loop on PostgreSQL"
+    body = report_body(
+        categories=["threats", "robbery"],
+        part_of_day="evening",
+        consent_police=True,
+        language="nl",
+        perpetrator=IDENTIFIERS,
+    )
+
+    on_loop = client.post("/api/v1/reports", json=body)
+    assert on_loop.status_code == 201, on_loop.text
+    assert pool.get_stats()["requests_num"] == 1, "not stored on the event loop's pool"
+    (loop_id,) = report_ids(engine)
+
+    # The same report through the thread path, into the same database.
+    threaded_app = create_app(settings, session_factory=make_session_factory(engine))
+    with TestClient(threaded_app) as threaded:
+        assert threaded.post("/api/v1/reports", json=body).status_code == 201
+    (thread_id,) = set(report_ids(engine)) - {loop_id}
+
+    seen = stored(engine, crypto, loop_id)
+    assert seen == stored(engine, crypto, thread_id)
+    assert seen["status"] == "submitted" and seen["region"] == "GM0106"
+    assert seen["categories"] == ["threats", "robbery"] and seen["consent_police"] is True
+    assert seen["text"] == body["what_happened"]
+    assert seen["description"] == IDENTIFIERS["description"]
+    values = [(kind, value) for kind, value, _ in seen["identifiers"]]
+    assert values == [
+        ("email", "someone@example.org"),
+        ("handle", "dutchguy88"),
+        ("phone", "+31201234567"),
+        ("phone", "+31612345678"),  # the two spellings stored once
+        ("plate", "12ABC3"),
+    ]
+    for kind, value, index in seen["identifiers"]:
+        assert index == crypto.index.digest(kind, value).hex()
+
+    # The receipt code shown works where every other code does.
+    code = on_loop.json()["receipt_code"]
+    status = client.get("/api/v1/reports/status", headers={"X-Receipt-Code": code})
+    assert (status.status_code, status.json()["status"]) == (200, "submitted")
+
+
+def test_refused_reports_leave_nothing_behind(
+    on_postgresql: tuple[TestClient, Engine, Settings],
+) -> None:
+    client, engine, _ = on_postgresql
+    unknown = client.post("/api/v1/reports", json=report_body(region="GM9999"))
+    assert unknown.status_code == 422
+    assert [e["type"] for e in unknown.json()["detail"]] == ["unknown_region"]
+
+    both = client.post(
+        "/api/v1/reports",
+        json=report_body(region="gm9999", perpetrator={"phones": ["06 1234"]}),
+    )
+    assert both.status_code == 422
+    assert [(e["field"], e["type"]) for e in both.json()["detail"]] == [
+        ("region", "unknown_region"),
+        ("perpetrator.phones.0", "invalid_phone"),
+    ]
+    bad_phone = client.post("/api/v1/reports", json=report_body(perpetrator={"phones": ["x"]}))
+    assert [e["field"] for e in bad_phone.json()["detail"]] == ["perpetrator.phones.0"]
+
+    with engine.connect() as connection:
+        counts = connection.execute(
+            text("SELECT (SELECT count(*) FROM report), (SELECT count(*) FROM report_identifier)")
+        ).one()
+    assert tuple(counts) == (0, 0)
+
+
+def test_connections_the_server_closed_are_replaced_without_an_error(
+    on_postgresql: tuple[TestClient, Engine, Settings],
+) -> None:
+    client, engine, _ = on_postgresql
+    assert client.post("/api/v1/reports", json=report_body()).status_code == 201
+    with engine.connect() as connection:  # what a restart of the server does to them
+        closed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert closed >= 1
+    for _ in range(3):
+        assert client.post("/api/v1/reports", json=report_body()).status_code == 201
+    assert len(report_ids(engine)) == 4
