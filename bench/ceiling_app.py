@@ -1,32 +1,45 @@
 """The ceiling for bench/intake.py: the least a FastAPI endpoint can do for a report,
 one INSERT into PostgreSQL per request, served the same way (uvicorn, one process).
 
+It stores the way the app's API now does (app.db.make_loop_pool: the event loop's own
+connections, checked when handed out, autocommit), so the comparison is with the fastest
+bare endpoint, not with a slower one: until 2026-11-23 this was a synchronous route doing
+its insert through SQLAlchemy on a worker thread, which the app now beats.
+
     uvicorn bench.ceiling_app:app --port 8100     # with BENCH_DATABASE_URL set
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
-from app.db import make_engine
+from app.db import make_loop_pool
 
-engine = make_engine(os.environ["BENCH_DATABASE_URL"], pool_size=20)
-with engine.begin() as connection:
-    connection.execute(
-        text("CREATE TABLE IF NOT EXISTS bench_ceiling (id serial PRIMARY KEY, body text)")
-    )
+pool = make_loop_pool(os.environ["BENCH_DATABASE_URL"])
+assert pool is not None, "the ceiling needs PostgreSQL"
 
-app = FastAPI()
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    await pool.open()
+    async with pool.connection() as connection:
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS bench_ceiling (id serial PRIMARY KEY, body text)"
+        )
+    yield
+    await pool.close()
+
+
+app = FastAPI(lifespan=lifespan)
 
 
 @app.post("/insert", status_code=201)
-def insert(body: dict[str, Any]) -> dict[str, str]:
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO bench_ceiling (body) VALUES (:body)"), {"body": str(body)}
-        )
+async def insert(body: dict[str, Any]) -> dict[str, str]:
+    async with pool.connection() as connection:
+        await connection.execute("INSERT INTO bench_ceiling (body) VALUES (%s)", (str(body),))
     return {"status": "stored"}
