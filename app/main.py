@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 from fastapi import APIRouter, FastAPI, Header
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -52,6 +53,19 @@ Nothing here identifies a reporter: no accounts, no IP addresses, no cookies. A 
 returns a **receipt code**, shown once; it travels in bodies and headers, never in URLs.
 Errors name the field and the problem and never repeat what was sent.
 """
+
+
+# FastAPI's OpenTelemetry spans, metrics and logs start as soon as a provider is set up in
+# the process (or FASTAPI_OTEL_AUTO_CONFIGURE=true is in the environment), and they carry
+# what this service never records: paths, query strings, exception messages. Off, and not
+# to be switched on by the environment; /metrics has the counts an operator needs.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 def create_app(
@@ -103,6 +117,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.session_factory = session_factory

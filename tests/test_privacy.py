@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry import trace
 from sqlmodel import Session
 
 from app.crypto import Crypto
@@ -132,3 +136,36 @@ def _ask_a_question(url: str, keys: dict[str, str], code: str) -> None:
             session.commit()
     finally:
         engine.dispose()
+
+
+class _RecordingTracer(trace.NoOpTracer):
+    def __init__(self, spans: list[tuple[str, dict[str, Any]]]) -> None:
+        self.spans = spans
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+        self.spans.append((name, dict(kwargs.get("attributes") or {})))
+        return trace.INVALID_SPAN
+
+
+class _RecordingProvider(trace.TracerProvider):
+    """What an operator's OpenTelemetry set-up would be: a provider that keeps spans."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, dict[str, Any]]] = []
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return _RecordingTracer(self.spans)
+
+
+def test_opentelemetry_set_up_in_the_process_records_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI would trace every request (path, query string, exception messages) as soon
+    as a provider is configured or FASTAPI_OTEL_AUTO_CONFIGURE=true is set."""
+    provider = _RecordingProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    assert client.post("/api/v1/reports", json=report_body()).status_code == 201
+    assert client.get("/api/v1/regions", params={"q": "assen"}).status_code == 200
+    assert client.post("/api/v1/reports", json={"what_happened": "x"}).status_code == 422
+    assert provider.spans == []
