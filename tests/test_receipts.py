@@ -3,6 +3,7 @@
 import math
 import os
 import re
+from collections import Counter
 
 from app import receipts
 from app.crypto import BlindIndex
@@ -16,6 +17,16 @@ def test_code_shape_and_entropy() -> None:
 
 def test_codes_do_not_repeat() -> None:
     assert len({receipts.new_code() for _ in range(5000)}) == 5000
+
+
+def test_every_symbol_is_equally_likely_in_every_place() -> None:
+    draws = 20_000
+    codes = [receipts.new_code().replace("-", "") for _ in range(draws)]
+    expected = draws / len(receipts.ALPHABET)  # 625; one standard deviation is about 24
+    for place in range(receipts.SYMBOLS):
+        counts = Counter(code[place] for code in codes)
+        assert set(counts) == set(receipts.ALPHABET), place
+        assert all(abs(n - expected) < 6 * math.sqrt(expected) for n in counts.values()), place
 
 
 def test_typing_slips_are_forgiven() -> None:
