@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("redflag.access")
@@ -26,9 +26,12 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 
 class SecurityHeaders:
+    """SECURITY_HEADERS (and HSTS) on every response, unless the route set its own."""
+
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.hsts = hsts
+        headers = {**SECURITY_HEADERS, **({"strict-transport-security": HSTS} if hsts else {})}
+        self.raw = [(name.encode(), value.encode()) for name, value in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,11 +40,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if self.hsts:
-                    headers.setdefault("strict-transport-security", HSTS)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [h for h in self.raw if h[0] not in present]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

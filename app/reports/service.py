@@ -234,18 +234,31 @@ def _region_in_use() -> Select[Any]:
     return select(regions_service.is_municipality(bindparam("region_code", type_=String)))
 
 
+class _OnPostgresql(NamedTuple):
+    """A statement as psycopg runs it: its SQL with %s placeholders, the name of the value
+    each one takes, and the constants the statement binds itself (e.g. the region level)."""
+
+    sql: str
+    names: tuple[str, ...]
+    constants: dict[str, Any]
+
+
 @cache
-def _postgresql_sql(statement: Select[Any]) -> tuple[str, dict[str, Any]]:
-    """A statement as psycopg runs it: its SQL with %(name)s placeholders, and the values
-    of the constants it binds itself (e.g. the region level)."""
-    compiled = statement.compile(dialect=postgresql_psycopg.dialect())
+def _compiled(statement: Select[Any]) -> _OnPostgresql:
+    compiled = statement.compile(dialect=postgresql_psycopg.dialect(paramstyle="format"))
     constants = {k: v for k, v in compiled.params.items() if v is not None}
-    return str(compiled), {k: v.value if isinstance(v, Enum) else v for k, v in constants.items()}
+    return _OnPostgresql(
+        str(compiled),
+        tuple(compiled.positiontup or ()),
+        {k: v.value if isinstance(v, Enum) else v for k, v in constants.items()},
+    )
 
 
-def _on_postgresql(statement: Select[Any], values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    sql, constants = _postgresql_sql(statement)
-    return sql, {**constants, **values}
+def _on_postgresql(statement: Select[Any], values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """What to hand psycopg's execute(): positional values, which it need not reorder."""
+    sql, names, constants = _compiled(statement)
+    merged = constants | values
+    return sql, tuple(merged[name] for name in names)
 
 
 _INSERT_IDENTIFIER = insert(ReportIdentifier.__table__)  # type: ignore[attr-defined]
