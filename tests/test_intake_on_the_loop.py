@@ -185,6 +185,9 @@ def test_connections_the_server_closed_are_replaced_without_an_error(
             )
         ).scalar_one()
     assert closed >= 1
-    for _ in range(3):
-        assert client.post("/api/v1/reports", json=report_body()).status_code == 201
+    for _ in range(3):  # and reports that name nobody: no identifier rows
+        assert client.post("/api/v1/reports", json=report_body(perpetrator={})).status_code == 201
     assert len(report_ids(engine)) == 4
+    with engine.connect() as connection:
+        identifiers = connection.execute(text("SELECT count(*) FROM report_identifier"))
+        assert identifiers.scalar_one() == 1
