@@ -54,13 +54,14 @@ def make_loop_pool(url: str) -> AsyncConnectionPool | None:
     thread, for the busiest write (a report is one statement; see app/reports/service.py);
     None for other databases. Not open yet: the app opens it when it starts serving.
 
-    Autocommit, since each use is one statement. Every connection is checked as it is
-    handed out, as pool_pre_ping does for the engine, so that one the server closed (a
-    restart) is replaced rather than failing a request. While the server is unreachable
-    a request waits at most `timeout` seconds, then gets the usual 503; reconnecting
-    gives up after `reconnect_timeout` seconds and starts again on the next request, so
-    that a database that comes back is used again within seconds, not after a long
-    back-off."""
+    Autocommit, since each use is one statement. Connections are not tested as they are
+    handed out (pool_pre_ping does that for the engine, at a round trip per use): the
+    app's one user, submit_on_loop, finds out when a connection is dead, has the pool test
+    its idle ones and tries again on another, so a restart of the server fails no report.
+    While the server is unreachable a request waits at most `timeout` seconds, then gets
+    the usual 503; reconnecting gives up after `reconnect_timeout` seconds and starts again
+    on the next request, so that a database that comes back is used again within
+    seconds, not after a long back-off."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return None
@@ -70,7 +71,6 @@ def make_loop_pool(url: str) -> AsyncConnectionPool | None:
         min_size=2,
         max_size=LOOP_CONNECTIONS,
         kwargs={"autocommit": True},
-        check=AsyncConnectionPool.check_connection,
         timeout=5,
         reconnect_timeout=3,
         name="event-loop",

@@ -4,9 +4,12 @@ web form, through a worker thread (service.submit). Both must store the same rep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -14,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from app import receipts
 from app.crypto import Crypto
 from app.db import make_engine, make_loop_pool, make_session_factory
 from app.main import create_app
@@ -22,8 +26,10 @@ from app.reports.models import (
     PURPOSE_IDENTIFIER,
     PURPOSE_TEXT,
     Report,
+    ReportCreate,
     ReportIdentifier,
 )
+from app.reports.service import submit_on_loop
 from app.settings import Settings
 from tests.conftest import PostgresDatabase
 from tests.helpers import report_body
@@ -191,3 +197,67 @@ def test_connections_the_server_closed_are_replaced_without_an_error(
     with engine.connect() as connection:
         identifiers = connection.execute(text("SELECT count(*) FROM report_identifier"))
         assert identifiers.scalar_one() == 1
+
+
+class _DiesAfterStoring:
+    """A connection that runs the statement, then dies before its answer arrives: what a
+    crash of the server or of the network between them does."""
+
+    def __init__(self, real: psycopg.AsyncConnection[Any]) -> None:
+        self.real = real
+
+    @property
+    def broken(self) -> bool:
+        return self.real.broken
+
+    async def execute(self, sql: str, params: Any) -> psycopg.AsyncCursor[Any]:
+        await self.real.execute(sql, params)  # stored: autocommit
+        return await self.real.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
+class _LosesTheFirstAnswer:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self.handed_out = 0
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        async with self.pool.connection() as connection:
+            self.handed_out += 1
+            yield _DiesAfterStoring(connection) if self.handed_out == 1 else connection
+
+    async def check(self) -> None:
+        await self.pool.check()
+
+
+def test_a_report_stored_just_before_its_connection_died_is_stored_once(
+    postgres: PostgresDatabase, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(database_url=postgres.fresh())
+    crypto = Crypto.from_settings(settings)
+    pool = make_loop_pool(settings.database_url)
+    assert pool is not None
+    flaky = _LosesTheFirstAnswer(pool)
+
+    async def submit() -> str:
+        await pool.open()
+        try:
+            return await submit_on_loop(
+                cast(AsyncConnectionPool, flaky),
+                data=ReportCreate.model_validate(report_body()),
+                crypto=crypto,
+                default_region="NL",
+            )
+        finally:
+            await pool.close()
+
+    code = asyncio.run(submit())
+    assert flaky.handed_out == 2, "not tried again"
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            reports = session.exec(select(Report)).all()
+        assert len(reports) == 1
+        assert reports[0].receipt_hash == receipts.code_hash(crypto.index, code)
+    finally:
+        engine.dispose()

@@ -13,6 +13,8 @@ from enum import Enum
 from functools import cache
 from typing import Any, NamedTuple
 
+import psycopg
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import LargeBinary, String, bindparam, func, insert
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -157,25 +159,53 @@ async def submit_on_loop(
     thread. The report and its identifiers are written together or not at all."""
     prepared = _prepare(data, crypto, default_region)
     region_code = prepared.report["region_code"]
-    async with pool.connection() as connection:
-        if prepared.errors:
+    if prepared.errors:
+        async with pool.connection() as connection:
             in_use = await connection.execute(
                 *_on_postgresql(_region_in_use(), {"region_code": region_code})
             )
             known = (await in_use.fetchone() or (False,))[0]
-            raise InvalidInput(prepared.errors if known else [_UNKNOWN_REGION, *prepared.errors])
-        rows = prepared.identifiers
-        values = {
-            **prepared.report,
-            "categories": json.dumps(prepared.report["categories"]),
-            "kinds": [row["kind"] for row in rows],
-            "values": [row["value_enc"] for row in rows],
-            "indexes": [row["blind_index"] for row in rows],
-        }
-        stored = await connection.execute(*_on_postgresql(_insert_report_and_identifiers(), values))
-        if await stored.fetchone() is None:
-            raise InvalidInput([_UNKNOWN_REGION])
+        raise InvalidInput(prepared.errors if known else [_UNKNOWN_REGION, *prepared.errors])
+    rows = prepared.identifiers
+    values = {
+        **prepared.report,
+        "categories": json.dumps(prepared.report["categories"]),
+        "kinds": [row["kind"] for row in rows],
+        "values": [row["value_enc"] for row in rows],
+        "indexes": [row["blind_index"] for row in rows],
+    }
+    if not await _insert_on_loop(pool, *_on_postgresql(_insert_report_and_identifiers(), values)):
+        raise InvalidInput([_UNKNOWN_REGION])
     return prepared.code
+
+
+# A report's receipt hash is unique (migrations: the initial schema).
+_RECEIPT_UNIQUE = "uq_report_receipt_hash"
+
+
+async def _insert_on_loop(pool: AsyncConnectionPool, sql: str, params: tuple[Any, ...]) -> bool:
+    """Run the report's insert; whether its region let it in.
+
+    The pool does not test a connection before handing it out (that would be a round
+    trip per report). A connection that turns out dead, as all of them are after the
+    server restarts, has the pool test its idle ones, and the insert is tried once more.
+    Trying again is safe: should the first try have been stored before its connection
+    died, the second meets the same receipt hash and is refused, which says so."""
+    connection: AsyncConnection[Any] | None = None
+    try:
+        async with pool.connection() as connection:
+            return await (await connection.execute(sql, params)).fetchone() is not None
+    except psycopg.OperationalError:
+        if connection is None or not connection.broken:
+            raise
+    await pool.check()
+    async with pool.connection() as connection:
+        try:
+            return await (await connection.execute(sql, params)).fetchone() is not None
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name != _RECEIPT_UNIQUE:
+                raise
+            return True  # stored by the first try; only its answer was lost
 
 
 _REPORT_COLUMNS = (
