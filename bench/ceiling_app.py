@@ -2,9 +2,9 @@
 one INSERT into PostgreSQL per request, served the same way (uvicorn, one process).
 
 It stores the way the app's API now does (app.db.make_loop_pool: the event loop's own
-connections, checked when handed out, autocommit), so the comparison is with the fastest
-bare endpoint, not with a slower one: until 2026-11-23 this was a synchronous route doing
-its insert through SQLAlchemy on a worker thread, which the app now beats.
+connections, autocommit), so the comparison is with the fastest bare endpoint, not with a
+slower one: until 2026-11-23 this was a synchronous route doing its insert through
+SQLAlchemy on a worker thread, which the app now beats.
 
     uvicorn bench.ceiling_app:app --port 8100     # with BENCH_DATABASE_URL set
 """
