@@ -132,7 +132,7 @@ def submit(
     prepared = _prepare(data, crypto, default_region, token_hash)
     if prepared.errors:
         region = regions_service.get_municipality(session, code=prepared.report["region_code"])
-        raise InvalidInput(prepared.errors if region else [_UNKNOWN_REGION, *prepared.errors])
+        raise _refused(prepared.errors, region_known=region is not None)
     if (
         token_hash
         and session.exec(select(Report.id).where(Report.form_token_hash == token_hash)).first()
@@ -151,6 +151,11 @@ def submit(
     return report_id, prepared.code
 
 
+def _refused(errors: list[FieldError], *, region_known: bool) -> InvalidInput:
+    """What is wrong with a report's identifiers, and first its region when that is wrong too."""
+    return InvalidInput(errors if region_known else [_UNKNOWN_REGION, *errors])
+
+
 async def submit_on_loop(
     pool: AsyncConnectionPool, *, data: ReportCreate, crypto: Crypto, default_region: str
 ) -> str:
@@ -165,7 +170,7 @@ async def submit_on_loop(
                 *_on_postgresql(_region_in_use(), {"region_code": region_code})
             )
             known = (await in_use.fetchone() or (False,))[0]
-        raise InvalidInput(prepared.errors if known else [_UNKNOWN_REGION, *prepared.errors])
+        raise _refused(prepared.errors, region_known=known)
     rows = prepared.identifiers
     values = {
         **prepared.report,
@@ -276,12 +281,12 @@ class _OnPostgresql(NamedTuple):
 @cache
 def _compiled(statement: Select[Any]) -> _OnPostgresql:
     compiled = statement.compile(dialect=postgresql_psycopg.dialect(paramstyle="format"))
-    constants = {k: v for k, v in compiled.params.items() if v is not None}
-    return _OnPostgresql(
-        str(compiled),
-        tuple(compiled.positiontup or ()),
-        {k: v.value if isinstance(v, Enum) else v for k, v in constants.items()},
-    )
+    constants = {
+        name: value.value if isinstance(value, Enum) else value
+        for name, value in compiled.params.items()
+        if value is not None  # None: a value each report brings
+    }
+    return _OnPostgresql(str(compiled), tuple(compiled.positiontup or ()), constants)
 
 
 def _on_postgresql(statement: Select[Any], values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
