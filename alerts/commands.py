@@ -23,6 +23,7 @@ from app.errors import InvalidInput, RateLimited
 from app.i18n import LANGUAGES, Translator
 from app.identifiers import InvalidIdentifier, normalise_phone
 from app.ratelimit import RateLimiter
+from app.regions import service as regions_service
 from app.regions.models import Region, RegionLevel
 from app.regions.service import fold
 from app.retention import Policy
@@ -143,7 +144,7 @@ def _join(
         session, subscriber=subscriber, codes=[regions[0].code], replace=False
     )
     assert subscriber.id is not None
-    names = subscriptions.region_names(session, subscriptions.region_codes(session, subscriber.id))
+    names = regions_service.names(session, subscriptions.region_codes(session, subscriber.id))
     return t("sms.joined", regions=", ".join(names))
 
 

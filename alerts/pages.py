@@ -257,7 +257,7 @@ def subscribe_code(
 
 def _done(pages: Pages, session: Session, lang: Language, subscriber: Any) -> HTMLResponse:
     _ = Translator(lang.value)
-    names = subscriptions.region_names(session, subscriptions.region_codes(session, subscriber.id))
+    names = regions_service.names(session, subscriptions.region_codes(session, subscriber.id))
     return pages.message(
         lang=lang.value,
         title=_("subscribe.done_title"),

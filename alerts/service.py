@@ -33,6 +33,7 @@ from app.crypto import Crypto, FieldCipher
 from app.db import rows_changed, utcnow
 from app.errors import Conflict
 from app.receipts import ALPHABET
+from app.regions import service as regions_service
 from app.regions.models import Region
 from app.retention import Policy
 
@@ -348,15 +349,11 @@ PLACEHOLDER_REF = REF_PREFIX + "X" * REF_SYMBOLS  # as long as a real one
 
 def draft_view(session: Session, *, draft: AlertDraft) -> AlertView:
     """What a draft will look like to subscribers, before it has a reference."""
-    names = {
-        r.code: r.name
-        for r in session.exec(select(Region).where(col(Region.code).in_(draft.region_codes)))
-    }
     return AlertView(
         ref=PLACEHOLDER_REF,
         severity=draft.severity.value,
         text=draft.text,
-        region_names=[names.get(c, c) for c in draft.region_codes],
+        region_names=regions_service.names(session, draft.region_codes),
         categories=draft.categories,
         incident_date=draft.incident_date,
         part_of_day=draft.part_of_day,

@@ -33,6 +33,7 @@ from app.db import rows_changed, utcnow
 from app.errors import FieldError, InvalidInput
 from app.i18n import Translator
 from app.identifiers import InvalidIdentifier, normalise_email, normalise_phone
+from app.regions import service as regions_service
 from app.regions.models import Region
 from app.retention import Policy
 from app.settings import Settings
@@ -107,13 +108,6 @@ def region_codes(session: Session, subscriber_id: int) -> list[str]:
             )
         )
     )
-
-
-def region_names(session: Session, codes: list[str]) -> list[str]:
-    names = {
-        r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
-    }
-    return [names.get(c, c) for c in codes]
 
 
 def _new_subscriber(
@@ -286,7 +280,7 @@ def request_subscription(
         lifetime=lifetime, link=by_email, payload=payload,
     )  # fmt: skip
     t = _translator(language)
-    places = ", ".join(region_names(session, codes))
+    places = ", ".join(regions_service.names(session, codes))
     if by_email:
         link = f"{link_base.rstrip('/')}/{language}/subscribe/confirm?t={secret}"
         body = t("sub.link_body", regions=places, hours=settings.link_hours, link=link)

@@ -147,6 +147,14 @@ def get_municipality(session: Session, *, code: str) -> Region | None:
     return session.exec(select(Region).where(*_in_use_municipality(code.strip().upper()))).first()
 
 
+def names(session: Session, codes: list[str]) -> list[str]:
+    """The regions' names, in the order of their codes (a code without a row as itself)."""
+    found = {
+        r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
+    }
+    return [found.get(c, c) for c in codes]
+
+
 def is_municipality(code: ColumnElement[str]) -> ColumnElement[bool]:
     """SQL for "`code` (already upper case) is a municipality in use", for a statement
     that should only write when it is."""
