@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, col, func
 
 from alerts.models import (
@@ -311,34 +312,38 @@ def backoff(
 
 
 # A batch of outcomes is one statement with its rows in one JSON document: a statement per
-# row costs more than sending the message, at thousands a second.
-_RECORD_POSTGRESQL = text(
-    """
+# row costs more than sending the message, at thousands a second. Only rows still leased
+# ("sending") change. The databases differ only in how they read the document.
+_RECORD = """
     UPDATE delivery SET status = batch.status, error_code = batch.error_code,
         provider_id = batch.provider_id, sent_at = batch.sent_at, due_at = batch.due_at,
         updated_at = :now
-    FROM jsonb_to_recordset(CAST(:batch AS JSONB)) AS batch(
+    FROM {batch}
+    WHERE delivery.id = batch.id AND delivery.status = :sending
+"""
+
+
+def _record_from(batch: str) -> TextClause:
+    return text(_RECORD.format(batch=batch)).bindparams(
+        bindparam("now", type_=DateTime(timezone=True))
+    )
+
+
+_RECORD_POSTGRESQL = _record_from(
+    """jsonb_to_recordset(CAST(:batch AS JSONB)) AS batch(
         id BIGINT, status VARCHAR, error_code VARCHAR, provider_id VARCHAR,
         sent_at TIMESTAMPTZ, due_at TIMESTAMPTZ
-    )
-    WHERE delivery.id = batch.id AND delivery.status = :sending
-    """
-).bindparams(bindparam("now", type_=DateTime(timezone=True)))
-_RECORD_SQLITE = text(
-    """
-    UPDATE delivery SET status = batch.status, error_code = batch.error_code,
-        provider_id = batch.provider_id, sent_at = batch.sent_at, due_at = batch.due_at,
-        updated_at = :now
-    FROM (
+    )"""
+)
+_RECORD_SQLITE = _record_from(
+    """(
         SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.status') AS status,
             json_extract(value, '$.error_code') AS error_code,
             json_extract(value, '$.provider_id') AS provider_id,
             json_extract(value, '$.sent_at') AS sent_at, json_extract(value, '$.due_at') AS due_at
         FROM json_each(:batch)
-    ) AS batch
-    WHERE delivery.id = batch.id AND delivery.status = :sending
-    """
-).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+    ) AS batch"""
+)
 
 
 def record(session: Session, outcomes: Sequence[Outcome]) -> None:
