@@ -51,12 +51,12 @@ LOOP_CONNECTIONS = 10
 
 def make_loop_pool(url: str) -> AsyncConnectionPool | None:
     """For PostgreSQL, a pool of connections the event loop uses directly, without a
-    thread, for the busiest write (a report is one statement; see app/reports/service.py);
+    thread, for the busiest write (reports, several to a statement: app/reports/intake.py);
     None for other databases. Not open yet: the app opens it when it starts serving.
 
     Autocommit, since each use is one statement. Connections are not tested as they are
     handed out (pool_pre_ping does that for the engine, at a round trip per use): the
-    app's one user, submit_on_loop, finds out when a connection is dead, has the pool test
+    app's one user, app.groupcommit, finds out when a connection is dead, has the pool test
     its idle ones and tries again on another, so a restart of the server fails no report.
     While the server is unreachable a request waits at most `timeout` seconds, then gets
     the usual 503; reconnecting gives up after `reconnect_timeout` seconds and starts again

@@ -35,6 +35,7 @@ from app.middleware import AccessLog, BodyLimit, SecurityHeaders
 from app.migrate import migration_head
 from app.ratelimit import RateLimiter
 from app.regions.router import router as regions_router
+from app.reports import intake as reports_intake
 from app.reports.pages import router as report_pages
 from app.reports.router import router as reports_router
 from app.settings import Settings, load_settings
@@ -87,6 +88,7 @@ def create_app(
         if loop_pool is not None:  # its connections belong to this event loop
             await loop_pool.open(wait=False)
             app.state.loop_pool = loop_pool
+            app.state.report_intake = reports_intake.make_intake(loop_pool)
         stop = asyncio.Event()
         worker = None
         if settings.embedded_worker:
@@ -104,7 +106,7 @@ def create_app(
             await worker
         await alert_providers.close_all(providers)
         if loop_pool is not None:
-            app.state.loop_pool = None
+            app.state.loop_pool = app.state.report_intake = None
             await loop_pool.close()
         if engine is not None:
             engine.dispose()
@@ -122,6 +124,7 @@ def create_app(
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.loop_pool = None  # PostgreSQL's, while serving: see lifespan
+    app.state.report_intake = None  # the API's reports on that pool: app.reports.intake
     app.state.database_threads = PerLoop(lambda: anyio.CapacityLimiter(settings.database_threads))
     app.state.crypto = Crypto.from_settings(settings)
     app.state.pages = Pages(settings, packages=("app", "alerts"))

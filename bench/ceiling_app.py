@@ -1,10 +1,12 @@
 """The ceiling for bench/intake.py: the least a FastAPI endpoint can do for a report,
 one INSERT into PostgreSQL per request, served the same way (uvicorn, one process).
 
-It stores the way the app's API now does (app.db.make_loop_pool: the event loop's own
-connections, autocommit), so the comparison is with the fastest bare endpoint, not with a
-slower one: until 2026-11-23 this was a synchronous route doing its insert through
-SQLAlchemy on a worker thread, which the app now beats.
+It stores on the same kind of connections as the app's API (app.db.make_loop_pool: the
+event loop's own, autocommit), so the comparison is with the fastest bare endpoint, not
+with a slower one: until 2026-11-23 this was a synchronous route doing its insert through
+SQLAlchemy on a worker thread, which the app now beats. It does one INSERT per request,
+as the issue's ceiling does; the app's group commit (app/groupcommit.py), which stores
+the submissions that arrive together in one statement, is the app's own doing.
 
     uvicorn bench.ceiling_app:app --port 8100     # with BENCH_DATABASE_URL set
 """

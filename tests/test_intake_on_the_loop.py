@@ -1,6 +1,7 @@
-"""On PostgreSQL the API stores a report in one statement on the event loop's own
-connections (app.db.make_loop_pool, service.submit_on_loop); everywhere else, and for the
-web form, through a worker thread (service.submit). Both must store the same report."""
+"""On PostgreSQL the API stores reports on the event loop's own connections
+(app.db.make_loop_pool), those that arrive together in one statement (app.reports.intake,
+app.groupcommit); everywhere else, and for the web form, through a worker thread
+(service.submit). Both must store the same report."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from sqlmodel import Session, select
 from app import receipts
 from app.crypto import Crypto
 from app.db import make_engine, make_loop_pool, make_session_factory
+from app.errors import InvalidInput
 from app.main import create_app
+from app.reports import intake
 from app.reports.models import (
     PURPOSE_DESCRIPTION,
     PURPOSE_IDENTIFIER,
@@ -29,7 +32,6 @@ from app.reports.models import (
     ReportCreate,
     ReportIdentifier,
 )
-from app.reports.service import submit_on_loop
 from app.settings import Settings
 from tests.conftest import PostgresDatabase
 from tests.helpers import report_body
@@ -170,6 +172,9 @@ def test_refused_reports_leave_nothing_behind(
     ]
     bad_phone = client.post("/api/v1/reports", json=report_body(perpetrator={"phones": ["x"]}))
     assert [e["field"] for e in bad_phone.json()["detail"]] == ["perpetrator.phones.0"]
+    nul = client.post("/api/v1/reports", json=report_body(region="GM01\u000006"))
+    assert nul.status_code == 422, nul.text
+    assert "\x00" not in nul.text and "GM01" not in nul.text
 
     with engine.connect() as connection:
         counts = connection.execute(
@@ -242,8 +247,8 @@ def test_a_report_stored_just_before_its_connection_died_is_stored_once(
     async def submit() -> str:
         await pool.open()
         try:
-            return await submit_on_loop(
-                cast(AsyncConnectionPool, flaky),
+            return await intake.submit(
+                intake.make_intake(cast(AsyncConnectionPool, flaky)),
                 data=ReportCreate.model_validate(report_body()),
                 crypto=crypto,
                 default_region="NL",
@@ -259,5 +264,124 @@ def test_a_report_stored_just_before_its_connection_died_is_stored_once(
             reports = session.exec(select(Report)).all()
         assert len(reports) == 1
         assert reports[0].receipt_hash == receipts.code_hash(crypto.index, code)
+    finally:
+        engine.dispose()
+
+
+def _on_a_pool(settings: Settings, work: Callable[[AsyncConnectionPool], Any]) -> Any:
+    """Run `work(pool)` on an event loop with an open pool of the loop's own kind."""
+    pool = make_loop_pool(settings.database_url)
+    assert pool is not None
+
+    async def run() -> Any:
+        await pool.open()
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+def test_reports_that_arrive_together_are_stored_together_each_as_it_was_sent(
+    postgres: PostgresDatabase, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(database_url=postgres.fresh())
+    crypto = Crypto.from_settings(settings)
+    bodies = [
+        report_body(
+            what_happened=f"Report {i}: he would not let me leave.",
+            perpetrator={"phones": [f"06 1234 {i:04d}"], "emails": [f"man{i}@example.org"]},
+            region="GM9999" if i % 7 == 3 else "GM0106",  # not in use: refused, stored never
+        )
+        for i in range(20)
+    ]
+    bodies[5]["region"] = "GM01\u000006"  # a value PostgreSQL cannot store: 422, alone
+
+    async def submit_all(pool: AsyncConnectionPool) -> tuple[list[Any], int]:
+        reports = intake.make_intake(pool)
+        outcomes = await asyncio.gather(
+            *(
+                intake.submit(
+                    reports,
+                    data=ReportCreate.model_validate(body),
+                    crypto=crypto,
+                    default_region="NL",
+                )
+                for body in bodies
+            ),
+            return_exceptions=True,
+        )
+        return outcomes, pool.get_stats()["requests_num"]
+
+    outcomes, statements = _on_a_pool(settings, submit_all)
+    refused = {3, 10, 17}
+    for i, outcome in enumerate(outcomes):
+        if i in refused:
+            assert isinstance(outcome, InvalidInput), outcome
+            assert [e.type for e in outcome.errors] == ["unknown_region"]
+        elif i == 5:
+            assert isinstance(outcome, psycopg.DataError), outcome
+        else:
+            assert isinstance(outcome, str), outcome
+    # One statement for the crowd, then the one with the NUL and its batch one by one.
+    assert statements < len(bodies) / 2, statements
+
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            by_hash = {report.receipt_hash: report.id for report in session.exec(select(Report))}
+        assert len(by_hash) == len(bodies) - len(refused) - 1
+        for i, code in enumerate(outcomes):
+            if not isinstance(code, str):
+                continue
+            report_id = by_hash.pop(receipts.code_hash(crypto.index, code))  # type: ignore[arg-type]
+            seen = stored(engine, crypto, report_id)
+            assert seen["text"] == bodies[i]["what_happened"]
+            assert [value for _, value, _ in seen["identifiers"]] == [
+                f"man{i}@example.org",
+                f"+3161234{i:04d}",
+            ]
+        assert by_hash == {}
+    finally:
+        engine.dispose()
+
+
+def test_a_batch_stored_just_before_its_connection_died_is_stored_once_and_answered_right(
+    postgres: PostgresDatabase, make_settings: Callable[..., Settings]
+) -> None:
+    """The first try stored the report whose region is in use and not the other; the
+    retry must say so, for each, without storing anything twice."""
+    settings = make_settings(database_url=postgres.fresh())
+    crypto = Crypto.from_settings(settings)
+
+    async def submit_both(pool: AsyncConnectionPool) -> tuple[list[Any], int]:
+        flaky = _LosesTheFirstAnswer(pool)
+        reports = intake.make_intake(cast(AsyncConnectionPool, flaky))
+        outcomes = await asyncio.gather(
+            *(
+                intake.submit(
+                    reports,
+                    data=ReportCreate.model_validate(report_body(region=region)),
+                    crypto=crypto,
+                    default_region="NL",
+                )
+                for region in ["GM0106", "GM9999"]
+            ),
+            return_exceptions=True,
+        )
+        return outcomes, flaky.handed_out
+
+    (code, unknown), handed_out = _on_a_pool(settings, submit_both)
+    assert handed_out == 2, "not tried again"
+    assert isinstance(unknown, InvalidInput)
+    assert [e.type for e in unknown.errors] == ["unknown_region"]
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            reports = session.exec(select(Report)).all()
+        assert [report.receipt_hash for report in reports] == [
+            receipts.code_hash(crypto.index, code)
+        ]
     finally:
         engine.dispose()

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, in_transaction
-from app.reports import service
+from app.reports import intake, service
 from app.reports.models import (
     ReceiptCodeIn,
     ReplyIn,
@@ -38,10 +38,10 @@ _LOOKUP_ERRORS: dict[int | str, dict[str, Any]] = {
 async def submit_report(
     data: ReportCreate, request: Request, crypto: CryptoDep, settings: SettingsDep
 ) -> ReportReceipt:
-    pool = request.app.state.loop_pool
-    if pool is not None:
-        code = await service.submit_on_loop(
-            pool, data=data, crypto=crypto, default_region=settings.default_country
+    report_intake = request.app.state.report_intake
+    if report_intake is not None:
+        code = await intake.submit(
+            report_intake, data=data, crypto=crypto, default_region=settings.default_country
         )
     else:
         _, code = await in_transaction(

@@ -7,19 +7,11 @@ submission leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from enum import Enum
 from functools import cache
 from typing import Any, NamedTuple
 
-import psycopg
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import LargeBinary, String, bindparam, func, insert
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
-from sqlalchemy.sql import Select
+from sqlalchemy import bindparam, insert
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, col, delete, or_, select
 
@@ -67,7 +59,7 @@ class AlreadySubmitted(Conflict):
         super().__init__("This form was already submitted; use the receipt code shown then.")
 
 
-class _Prepared(NamedTuple):
+class Prepared(NamedTuple):
     """A report ready to store: its row, its identifiers' rows (report_id to be filled
     in), the receipt code to show once, and what is wrong with its identifiers."""
 
@@ -77,9 +69,9 @@ class _Prepared(NamedTuple):
     errors: list[FieldError]
 
 
-def _prepare(
+def prepare(
     data: ReportCreate, crypto: Crypto, default_region: str, token_hash: bytes | None = None
-) -> _Prepared:
+) -> Prepared:
     """Everything about storing a report that needs no database: normalise, encrypt, hash."""
     identifiers, errors = _normalise_identifiers(data.perpetrator, default_region)
     code = receipts.new_code()
@@ -110,7 +102,7 @@ def _prepare(
         }
         for kind, value in identifiers
     ]
-    return _Prepared(report, rows, code, errors)
+    return Prepared(report, rows, code, errors)
 
 
 def submit(
@@ -125,14 +117,14 @@ def submit(
 
     The busiest write there is, so it is two statements: the report, inserted only if its
     region is a municipality in use (the region needs no query of its own), and its
-    identifiers in one batch. On PostgreSQL the API does the same in one statement on the
-    event loop: submit_on_loop.
+    identifiers in one batch. On PostgreSQL the API stores reports on the event loop,
+    several in one statement when they arrive together: app.reports.intake.
     """
     token_hash = crypto.index.digest("form-token", form_token) if form_token else None
-    prepared = _prepare(data, crypto, default_region, token_hash)
+    prepared = prepare(data, crypto, default_region, token_hash)
     if prepared.errors:
         region = regions_service.get_municipality(session, code=prepared.report["region_code"])
-        raise _refused(prepared.errors, region_known=region is not None)
+        raise refused(prepared.errors, region_known=region is not None)
     if (
         token_hash
         and session.exec(select(Report.id).where(Report.form_token_hash == token_hash)).first()
@@ -143,7 +135,7 @@ def submit(
     report = prepared.report
     report_id = connection.execute(_insert_report(), report).scalar_one_or_none()
     if report_id is None:
-        raise InvalidInput([_UNKNOWN_REGION])
+        raise InvalidInput([UNKNOWN_REGION])
     if prepared.identifiers:
         connection.execute(
             _INSERT_IDENTIFIER, [{"report_id": report_id, **row} for row in prepared.identifiers]
@@ -151,69 +143,13 @@ def submit(
     return report_id, prepared.code
 
 
-def _refused(errors: list[FieldError], *, region_known: bool) -> InvalidInput:
+def refused(errors: list[FieldError], *, region_known: bool) -> InvalidInput:
     """What is wrong with a report's identifiers, and first its region when that is wrong too."""
-    return InvalidInput(errors if region_known else [_UNKNOWN_REGION, *errors])
+    return InvalidInput(errors if region_known else [UNKNOWN_REGION, *errors])
 
 
-async def submit_on_loop(
-    pool: AsyncConnectionPool, *, data: ReportCreate, crypto: Crypto, default_region: str
-) -> str:
-    """submit() for the API on PostgreSQL: one statement, on a connection of the event
-    loop's own pool (app.db.make_loop_pool), so a report costs one round trip and no
-    thread. The report and its identifiers are written together or not at all."""
-    prepared = _prepare(data, crypto, default_region)
-    region_code = prepared.report["region_code"]
-    if prepared.errors:
-        async with pool.connection() as connection:
-            in_use = await connection.execute(
-                *_on_postgresql(_region_in_use(), {"region_code": region_code})
-            )
-            known = (await in_use.fetchone() or (False,))[0]
-        raise _refused(prepared.errors, region_known=known)
-    rows = prepared.identifiers
-    values = {
-        **prepared.report,
-        "categories": json.dumps(prepared.report["categories"]),
-        "kinds": [row["kind"] for row in rows],
-        "values": [row["value_enc"] for row in rows],
-        "indexes": [row["blind_index"] for row in rows],
-    }
-    if not await _insert_on_loop(pool, *_on_postgresql(_insert_report_and_identifiers(), values)):
-        raise InvalidInput([_UNKNOWN_REGION])
-    return prepared.code
-
-
-# A report's receipt hash is unique (migrations: the initial schema).
-_RECEIPT_UNIQUE = "uq_report_receipt_hash"
-
-
-async def _insert_on_loop(pool: AsyncConnectionPool, sql: str, params: tuple[Any, ...]) -> bool:
-    """Run the report's insert; whether its region let it in.
-
-    The pool does not test a connection before handing it out (that would be a round
-    trip per report). A connection that turns out dead, as all of them are after the
-    server restarts, has the pool test its idle ones, and the insert is tried once more.
-    Trying again is safe: should the first try have been stored before its connection
-    died, the second meets the same receipt hash and is refused, which says so."""
-    connection: AsyncConnection[Any] | None = None
-    try:
-        async with pool.connection() as connection:
-            return await (await connection.execute(sql, params)).fetchone() is not None
-    except psycopg.OperationalError:
-        if connection is None or not connection.broken:
-            raise
-    await pool.check()
-    async with pool.connection() as connection:
-        try:
-            return await (await connection.execute(sql, params)).fetchone() is not None
-        except psycopg.errors.UniqueViolation as exc:
-            if exc.diag.constraint_name != _RECEIPT_UNIQUE:
-                raise
-            return True  # stored by the first try; only its answer was lost
-
-
-_REPORT_COLUMNS = (
+# The columns a submission writes: prepare() gives each one a value.
+REPORT_COLUMNS = (
     "receipt_hash",
     "form_token_hash",
     "status",
@@ -236,70 +172,15 @@ def _insert_report() -> ReturningInsert[int]:
     """INSERT INTO report (…) SELECT :receipt_hash, … WHERE <:region_code is in use>
     RETURNING id: built once, then run with each report's values."""
     table = Report.__table__  # type: ignore[attr-defined]
-    fields = {name: bindparam(name, type_=table.c[name].type) for name in _REPORT_COLUMNS}
+    fields = {name: bindparam(name, type_=table.c[name].type) for name in REPORT_COLUMNS}
     in_use = select(*fields.values()).where(regions_service.is_municipality(fields["region_code"]))
-    return insert(table).from_select(_REPORT_COLUMNS, in_use).returning(table.c.id)
-
-
-@cache
-def _insert_report_and_identifiers() -> Select[Any]:
-    """WITH r AS (<_insert_report>), i AS (INSERT INTO report_identifier … SELECT r.id, …
-    FROM r, unnest(:kinds, :values, :indexes)) SELECT id FROM r — one statement; no row
-    when the region is not in use, and then no identifier either."""
-    report = _insert_report().cte("r")
-    identifiers = (
-        func.unnest(
-            bindparam("kinds", type_=ARRAY(String)),
-            bindparam("values", type_=ARRAY(LargeBinary)),
-            bindparam("indexes", type_=ARRAY(LargeBinary)),
-        )
-        .table_valued("kind", "value_enc", "blind_index")
-        .render_derived()
-    )
-    table = ReportIdentifier.__table__  # type: ignore[attr-defined]
-    insert_identifiers = insert(table).from_select(
-        ["report_id", "kind", "value_enc", "blind_index"],
-        select(report.c.id, identifiers.c.kind, identifiers.c.value_enc, identifiers.c.blind_index),
-    )
-    return select(report.c.id).add_cte(insert_identifiers.cte("i"))
-
-
-@cache
-def _region_in_use() -> Select[Any]:
-    return select(regions_service.is_municipality(bindparam("region_code", type_=String)))
-
-
-class _OnPostgresql(NamedTuple):
-    """A statement as psycopg runs it: its SQL with %s placeholders, the name of the value
-    each one takes, and the constants the statement binds itself (e.g. the region level)."""
-
-    sql: str
-    names: tuple[str, ...]
-    constants: dict[str, Any]
-
-
-@cache
-def _compiled(statement: Select[Any]) -> _OnPostgresql:
-    compiled = statement.compile(dialect=postgresql_psycopg.dialect(paramstyle="format"))
-    constants = {
-        name: value.value if isinstance(value, Enum) else value
-        for name, value in compiled.params.items()
-        if value is not None  # None: a value each report brings
-    }
-    return _OnPostgresql(str(compiled), tuple(compiled.positiontup or ()), constants)
-
-
-def _on_postgresql(statement: Select[Any], values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    """What to hand psycopg's execute(): positional values, which it need not reorder."""
-    sql, names, constants = _compiled(statement)
-    merged = constants | values
-    return sql, tuple(merged[name] for name in names)
+    return insert(table).from_select(REPORT_COLUMNS, in_use).returning(table.c.id)
 
 
 _INSERT_IDENTIFIER = insert(ReportIdentifier.__table__)  # type: ignore[attr-defined]
 
 
-_UNKNOWN_REGION = FieldError(
+UNKNOWN_REGION = FieldError(
     ("region",), "unknown_region", "unknown municipality code (e.g. GM0106)"
 )
 
