@@ -8,7 +8,11 @@ SQLAlchemy on a worker thread, which the app now beats. It does one INSERT per r
 as the issue's ceiling does; the app's group commit (app/groupcommit.py), which stores
 the submissions that arrive together in one statement, is the app's own doing.
 
-    uvicorn bench.ceiling_app:app --port 8100     # with BENCH_DATABASE_URL set
+    python -m bench.ceiling_app --port 8100     # with BENCH_DATABASE_URL set
+
+Served the way `redflag serve` serves the app: one uvicorn process, its loaded code
+frozen and the young collected rarely (app.cli.freeze_what_is_loaded), so that the
+garbage collector's pauses are no more the ceiling's than the app's.
 """
 
 from __future__ import annotations
@@ -45,3 +49,21 @@ async def insert(body: dict[str, Any]) -> dict[str, str]:
     async with pool.connection() as connection:
         await connection.execute("INSERT INTO bench_ceiling (body) VALUES (%s)", (str(body),))
     return {"status": "stored"}
+
+
+if __name__ == "__main__":
+    import argparse
+
+    import uvicorn
+
+    from app.cli import freeze_what_is_loaded
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8100)
+    freeze_what_is_loaded("bench.ceiling_app")
+    uvicorn.run(
+        "bench.ceiling_app:app",
+        port=parser.parse_args().port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -163,11 +163,10 @@ def main() -> None:
         f"http://127.0.0.1:{app_port}/healthz",
     )
     ceiling = start(
-        [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(ceiling_port),
-         "--log-level", "warning", "--no-access-log"],
+        [sys.executable, "-m", "bench.ceiling_app", "--port", str(ceiling_port)],
         env,
         f"http://127.0.0.1:{ceiling_port}/docs",
-    )  # fmt: skip
+    )
     runs: list[Run] = []
     try:
         base = f"http://127.0.0.1:{app_port}/api/v1"
