@@ -95,22 +95,16 @@ class GroupCommit(Generic[T, R]):
     async def _write_batch(
         self, connection: AsyncConnection[Any], batch: list[tuple[T, Any]], *, retry: bool
     ) -> list[R | Exception]:
-        items = [item for item, _ in batch]
         try:
-            return list(await self._write(connection, items, retry))
+            return list(await self._write(connection, [item for item, _ in batch], retry))
         except psycopg.OperationalError:
             raise
         except psycopg.Error as exc:
-            if len(items) == 1:
+            if len(batch) == 1:
                 return [exc]
         outcomes: list[R | Exception] = []
-        for item in items:  # which one was it: each on its own
-            try:
-                outcomes.extend(await self._write(connection, [item], retry))
-            except psycopg.OperationalError:
-                raise
-            except psycopg.Error as exc:
-                outcomes.append(exc)
+        for one in batch:  # which one was it: each on its own
+            outcomes.extend(await self._write_batch(connection, [one], retry=retry))
         return outcomes
 
 
