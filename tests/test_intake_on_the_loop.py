@@ -235,39 +235,6 @@ class _LosesTheFirstAnswer:
         await self.pool.check()
 
 
-def test_a_report_stored_just_before_its_connection_died_is_stored_once(
-    postgres: PostgresDatabase, make_settings: Callable[..., Settings]
-) -> None:
-    settings = make_settings(database_url=postgres.fresh())
-    crypto = Crypto.from_settings(settings)
-    pool = make_loop_pool(settings.database_url)
-    assert pool is not None
-    flaky = _LosesTheFirstAnswer(pool)
-
-    async def submit() -> str:
-        await pool.open()
-        try:
-            return await intake.submit(
-                intake.make_intake(cast(AsyncConnectionPool, flaky)),
-                data=ReportCreate.model_validate(report_body()),
-                crypto=crypto,
-                default_region="NL",
-            )
-        finally:
-            await pool.close()
-
-    code = asyncio.run(submit())
-    assert flaky.handed_out == 2, "not tried again"
-    engine = make_engine(settings.database_url)
-    try:
-        with Session(engine) as session:
-            reports = session.exec(select(Report)).all()
-        assert len(reports) == 1
-        assert reports[0].receipt_hash == receipts.code_hash(crypto.index, code)
-    finally:
-        engine.dispose()
-
-
 def _on_a_pool(settings: Settings, work: Callable[[AsyncConnectionPool], Any]) -> Any:
     """Run `work(pool)` on an event loop with an open pool of the loop's own kind."""
     pool = make_loop_pool(settings.database_url)
@@ -281,6 +248,47 @@ def _on_a_pool(settings: Settings, work: Callable[[AsyncConnectionPool], Any]) -
             await pool.close()
 
     return asyncio.run(run())
+
+
+async def _submit_together(
+    reports: intake.Intake, bodies: list[dict[str, Any]], crypto: Crypto
+) -> list[Any]:
+    """Each body's receipt code, or what refused it, all sent at once."""
+    return await asyncio.gather(
+        *(
+            intake.submit(
+                reports, data=ReportCreate.model_validate(body), crypto=crypto, default_region="NL"
+            )
+            for body in bodies
+        ),
+        return_exceptions=True,
+    )
+
+
+def _receipt_hashes(settings: Settings) -> list[bytes]:
+    """The receipt hash of every stored report."""
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            return [report.receipt_hash for report in session.exec(select(Report))]
+    finally:
+        engine.dispose()
+
+
+def test_a_report_stored_just_before_its_connection_died_is_stored_once(
+    postgres: PostgresDatabase, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(database_url=postgres.fresh())
+    crypto = Crypto.from_settings(settings)
+
+    async def submit(pool: AsyncConnectionPool) -> tuple[list[Any], int]:
+        flaky = _LosesTheFirstAnswer(pool)
+        reports = intake.make_intake(cast(AsyncConnectionPool, flaky))
+        return await _submit_together(reports, [report_body()], crypto), flaky.handed_out
+
+    [code], handed_out = _on_a_pool(settings, submit)
+    assert handed_out == 2, "not tried again"
+    assert _receipt_hashes(settings) == [receipts.code_hash(crypto.index, code)]
 
 
 def test_reports_that_arrive_together_are_stored_together_each_as_it_was_sent(
@@ -299,19 +307,7 @@ def test_reports_that_arrive_together_are_stored_together_each_as_it_was_sent(
     bodies[5]["region"] = "GM01\u000006"  # a value PostgreSQL cannot store: 422, alone
 
     async def submit_all(pool: AsyncConnectionPool) -> tuple[list[Any], int]:
-        reports = intake.make_intake(pool)
-        outcomes = await asyncio.gather(
-            *(
-                intake.submit(
-                    reports,
-                    data=ReportCreate.model_validate(body),
-                    crypto=crypto,
-                    default_region="NL",
-                )
-                for body in bodies
-            ),
-            return_exceptions=True,
-        )
+        outcomes = await _submit_together(intake.make_intake(pool), bodies, crypto)
         return outcomes, pool.get_stats()["requests_num"]
 
     outcomes, statements = _on_a_pool(settings, submit_all)
@@ -358,30 +354,11 @@ def test_a_batch_stored_just_before_its_connection_died_is_stored_once_and_answe
     async def submit_both(pool: AsyncConnectionPool) -> tuple[list[Any], int]:
         flaky = _LosesTheFirstAnswer(pool)
         reports = intake.make_intake(cast(AsyncConnectionPool, flaky))
-        outcomes = await asyncio.gather(
-            *(
-                intake.submit(
-                    reports,
-                    data=ReportCreate.model_validate(report_body(region=region)),
-                    crypto=crypto,
-                    default_region="NL",
-                )
-                for region in ["GM0106", "GM9999"]
-            ),
-            return_exceptions=True,
-        )
-        return outcomes, flaky.handed_out
+        bodies = [report_body(region=region) for region in ["GM0106", "GM9999"]]
+        return await _submit_together(reports, bodies, crypto), flaky.handed_out
 
     (code, unknown), handed_out = _on_a_pool(settings, submit_both)
     assert handed_out == 2, "not tried again"
     assert isinstance(unknown, InvalidInput)
     assert [e.type for e in unknown.errors] == ["unknown_region"]
-    engine = make_engine(settings.database_url)
-    try:
-        with Session(engine) as session:
-            reports = session.exec(select(Report)).all()
-        assert [report.receipt_hash for report in reports] == [
-            receipts.code_hash(crypto.index, code)
-        ]
-    finally:
-        engine.dispose()
+    assert _receipt_hashes(settings) == [receipts.code_hash(crypto.index, code)]
