@@ -54,7 +54,13 @@ T = TypeVar("T")
 
 
 class Pacer:
-    """At most `rate` starts per second, spread evenly (a leaky bucket)."""
+    """At most `rate` starts per second, spread evenly (a leaky bucket): each start 1/rate
+    after the one before, or after when that one really started if it started late.
+
+    The senders wait their turn one after another. Times handed out in advance (a slot
+    each, then sleep) would not hold: after the event loop stalls (a long collection, a
+    slow machine) every sleeper whose slot had passed would wake at once, and a burst of
+    starts would reach the provider, whose own limits then refuse them."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
@@ -65,11 +71,10 @@ class Pacer:
         if not self.interval:
             return
         async with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
+            delay = self._next - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)  # the loop's timers may wake it up to 1 ms early
+            self._next = max(self._next, time.monotonic()) + self.interval
 
 
 class Prepared(NamedTuple):

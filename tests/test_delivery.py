@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from alerts import service as alerts_service
 from alerts.models import Alert, Channel, Delivery, DeliveryStatus, Severity, Subscriber
 from alerts.providers import build, close_all
 from alerts.render import render_sms
-from alerts.worker import make_worker
+from alerts.worker import Pacer, make_worker
 from app.crypto import Crypto
 from app.db import make_session_factory, utcnow
 from app.errors import Conflict
@@ -702,6 +703,30 @@ def test_sending_is_paced_to_the_configured_rate(
     # from the second arrival: the first one also carries the client's own set-up (its
     # connection), which makes it arrive late and the span look shorter than it was.
     assert times[-1] - times[1] >= 9 / 20 * 0.95
+
+
+def test_a_stalled_event_loop_does_not_make_paced_senders_burst() -> None:
+    """After the event loop stalls (a long garbage collection, a slow machine), senders
+    that were waiting their turn start one by one again, never all at once."""
+    import time
+
+    async def send_six() -> list[float]:
+        pacer = Pacer(20)
+        starts: list[float] = []
+
+        async def sender() -> None:
+            await pacer.wait()
+            starts.append(time.monotonic())
+
+        senders = [asyncio.ensure_future(sender()) for _ in range(6)]
+        await asyncio.sleep(0)  # the first has started, the others wait their turn
+        time.sleep(0.4)  # the stall: all their turns would have come by now
+        await asyncio.gather(*senders)
+        return starts
+
+    starts = asyncio.run(send_six())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert len(starts) == 6 and min(gaps) >= 0.9 / 20, gaps
 
 
 def test_a_messaging_service_can_send_instead_of_a_number(
