@@ -14,10 +14,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from alerts import members, subscriptions
-from alerts.check import check_number, limit_key
-from alerts.messenger import Messenger, SendFailed
+from alerts.check import members
+from alerts.check.service import check_number, limit_key
+from alerts.delivery.messenger import Messenger, SendFailed
 from alerts.models import Channel, Severity
+from alerts.subscriptions import service as subscriptions
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
 from app.errors import InvalidInput, RateLimited, Unauthorized
 from app.i18n import Translator

@@ -1,28 +1,23 @@
-"""The alerts API: subscriptions, members and the client check, and Twilio's webhooks."""
+"""The alerts API: subscriptions, members and the client check."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
-from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
-from alerts import commands, delivery, members, subscriptions
-from alerts.check import CheckIn, CheckResult, check_number, limit_key
-from alerts.messenger import Messenger
-from alerts.models import Channel, ProcessedWebhook, Severity, Subscriber
-from alerts.providers import OPTED_OUT
-from app.db import utcnow
+from alerts.check import members
+from alerts.check.service import CheckIn, CheckResult, check_number, limit_key
+from alerts.delivery.messenger import Messenger
+from alerts.models import Channel, Severity, Subscriber
+from alerts.subscriptions import service as subscriptions
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, in_transaction
-from app.errors import Forbidden, Unauthorized
+from app.errors import Unauthorized
 from app.regions.models import RegionPublic
 from app.reports.models import Language
-from app.settings import Settings
 
 ACCEPTED = "If this number or address can be used, a message is on its way."
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -283,82 +278,3 @@ async def check(
         return check_number(session, number=data.number, crypto=crypto, settings=settings)
 
     return await in_transaction(request, work)
-
-
-# ---- Twilio's webhooks --------------------------------------------------------------------
-
-webhooks = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
-
-
-async def twilio_params(request: Request) -> dict[str, str]:
-    """The POSTed parameters, if Twilio signed them for this URL; 403 otherwise."""
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    params = {key: str(value) for key, value in form.multi_items()}
-    url = settings.public_url.rstrip("/") + request.url.path
-    signature = request.headers.get("x-twilio-signature", "")
-    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
-    if not token or not signature or not RequestValidator(token).validate(url, params, signature):
-        raise Forbidden("The request is not signed by Twilio for this address.")
-    return params
-
-
-TwilioParams = Annotated[dict[str, str], Depends(twilio_params)]
-
-
-def twiml(text: str | None) -> Response:
-    reply = MessagingResponse()
-    if text:
-        reply.message(text)
-    return Response(str(reply), media_type="application/xml")
-
-
-@webhooks.post(
-    "/sms", summary="Inbound SMS: JOIN, STOP, HELP, CHECK, LANG", response_class=Response
-)
-def inbound_sms(
-    params: TwilioParams,
-    request: Request,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> Response:
-    message_id = params.get("MessageSid") or params.get("SmsSid")
-    if message_id:
-        key = crypto.index.digest("inbound-sms", message_id)
-        if session.get(ProcessedWebhook, key) is not None:
-            return twiml(None)  # a replay: already handled, and already answered
-        session.add(ProcessedWebhook(key_hash=key, received_at=utcnow()))
-        session.flush()
-    reply = commands.handle(
-        session,
-        sender=params.get("From", ""),
-        body=params.get("Body", ""),
-        crypto=crypto,
-        settings=settings,
-        limiter=request.app.state.limiter,
-    )
-    return twiml(reply)
-
-
-# Twilio's error codes on a status callback that mean "this number cannot receive SMS".
-_CANNOT_RECEIVE = {"30005", "30006"}
-
-
-@webhooks.post(
-    "/status", status_code=204, summary="Delivery reports for sent SMS", response_class=Response
-)
-def status_callback(params: TwilioParams, session: SessionDep) -> Response:
-    provider_id = params.get("MessageSid", "")
-    code = params.get("ErrorCode") or None
-    found = delivery.apply_status(
-        session, provider_id=provider_id, status=params.get("MessageStatus", ""), error_code=code
-    )
-    if found is not None and found.subscriber_id is not None and code is not None:
-        subscriber = session.get(Subscriber, found.subscriber_id)
-        if subscriber is not None and code in OPTED_OUT:
-            subscriptions.remove(session, subscriber=subscriber)
-        elif subscriber is not None and code in _CANNOT_RECEIVE:
-            subscriber.unreachable_at = utcnow()
-            session.add(subscriber)
-    return Response(status_code=204)

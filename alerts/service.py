@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from alerts import delivery
+from alerts.delivery import outbox as delivery
 from alerts.models import (
     PURPOSE_ALERT_IDENTIFIER,
     PURPOSE_ALERT_TEXT,

@@ -91,8 +91,8 @@ def worker(
     import signal
     from functools import partial
 
-    from alerts.providers import build, close_all
-    from alerts.worker import make_worker
+    from alerts.delivery.providers import build, close_all
+    from alerts.delivery.worker import make_worker
     from app.db import make_engine, make_session_factory
     from app.logs import logging_config
     from moderation import retention
@@ -124,7 +124,7 @@ def worker(
         finally:
             await close_all(providers)
 
-    freeze_what_is_loaded("alerts.worker")
+    freeze_what_is_loaded("alerts.delivery.worker")
     try:
         _run_event_loop(run())
     finally:

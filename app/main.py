@@ -22,10 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alerts import metrics
 from alerts import pages as alerts_pages
-from alerts import providers as alert_providers
 from alerts import router as alerts_router
-from alerts.messenger import Messenger
-from alerts.worker import make_worker
+from alerts import webhooks as alerts_webhooks
+from alerts.delivery import providers as alert_providers
+from alerts.delivery.messenger import Messenger
+from alerts.delivery.worker import make_worker
 from app import __version__, handlers
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_loop_pool, make_session_factory
@@ -142,7 +143,9 @@ def create_app(
     )
 
     handlers.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, respond=handlers.too_large_response
+    )
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
     app.add_middleware(AccessLog)
 
@@ -154,7 +157,7 @@ def create_app(
     api.include_router(moderation_router.admin_router)
     api.include_router(alerts_router.router)
     app.include_router(api)
-    app.include_router(alerts_router.webhooks)
+    app.include_router(alerts_webhooks.router)
     app.include_router(moderation_pages.router)
     app.include_router(alerts_pages.router)
     app.include_router(_operations_router(settings, session_factory))

@@ -35,13 +35,13 @@ import uvloop
 from sqlmodel import Session, func, select
 
 from alerts import service as alerts_service
+from alerts.delivery.providers import build, close_all
+from alerts.delivery.worker import make_worker
 from alerts.models import (
     Alert,
     Delivery,
 )
-from alerts.providers import build, close_all
 from alerts.render import render_sms
-from alerts.worker import make_worker
 from app.crypto import Crypto
 from app.db import make_engine, make_session_factory
 from app.settings import Settings, new_jwt_secret, new_key

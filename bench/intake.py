@@ -36,7 +36,7 @@ import httpx
 import uvloop
 from sqlmodel import Session
 
-from alerts import members
+from alerts.check import members
 from app.crypto import Crypto
 from app.db import make_engine
 from app.settings import Settings, new_jwt_secret, new_key

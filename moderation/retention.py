@@ -11,8 +11,10 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from alerts import commands, delivery, subscriptions
 from alerts import service as alerts_service
+from alerts.delivery import outbox as delivery
+from alerts.subscriptions import commands
+from alerts.subscriptions import service as subscriptions
 from app.db import rows_changed
 from app.reports import service as reports_service
 from app.reports.models import Report

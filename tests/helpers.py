@@ -99,8 +99,8 @@ def add_sms_subscribers(session: Any, crypto: Any, n: int, region: str = "GM0106
     statements (the service's own sign-up is one at a time, with codes); commits."""
     from sqlalchemy import insert
 
-    from alerts import subscriptions
     from alerts.models import PURPOSE_CONTACT, Subscriber, SubscriberRegion
+    from alerts.subscriptions import service as subscriptions
     from app.db import utcnow
 
     now = utcnow()

@@ -17,8 +17,8 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from alerts import service as alerts_service
-from alerts import subscriptions
 from alerts.models import Severity
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import make_engine, utcnow
 from app.i18n import LANGUAGES, catalog

@@ -160,8 +160,8 @@ def test_the_worker_command_sends_what_is_due(
     from datetime import date, timedelta
 
     from alerts import service as alerts_service
-    from alerts import subscriptions
     from alerts.models import Severity
+    from alerts.subscriptions import service as subscriptions
     from app.crypto import Crypto
     from app.db import utcnow
 

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import Connection, update
 from sqlmodel import Session, col, func, select
 
-from alerts import delivery, subscriptions
 from alerts import service as alerts_service
+from alerts.delivery import outbox as delivery
+from alerts.delivery.providers import build, close_all
+from alerts.delivery.worker import Pacer, make_worker
 from alerts.models import Alert, Channel, Delivery, DeliveryStatus, Severity, Subscriber
-from alerts.providers import build, close_all
 from alerts.render import render_sms
-from alerts.worker import Pacer, make_worker
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import make_session_factory, utcnow
 from app.errors import Conflict
@@ -635,7 +636,7 @@ def test_leaving_cancels_whatever_is_still_waiting(
 def test_email_goes_out_over_starttls_only(
     mailbox: Any, delivery_settings: Callable[..., Settings]
 ) -> None:
-    from alerts.providers import Message, SmtpEmail, TransientSendError
+    from alerts.delivery.providers import Message, SmtpEmail, TransientSendError
 
     async def send(settings: Settings) -> str:
         return await SmtpEmail(settings).send(Message("email", "a@example.org", "hello", "subject"))

@@ -23,10 +23,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
-from alerts import subscriptions
+from alerts.delivery.providers import build, close_all
+from alerts.delivery.worker import make_worker
 from alerts.models import Delivery
-from alerts.providers import build, close_all
-from alerts.worker import make_worker
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import make_engine, make_session_factory
 from app.logs import RedactingFormatter

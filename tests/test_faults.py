@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import Connection
 from sqlmodel import Session, func, select
 
+from alerts.delivery.providers import build, close_all
+from alerts.delivery.worker import make_worker
 from alerts.models import Delivery
-from alerts.providers import build, close_all
-from alerts.worker import make_worker
 from app.crypto import Crypto
 from app.db import make_engine, make_session_factory
 from app.settings import Settings

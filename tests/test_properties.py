@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.commands import KEYWORDS, parse
 from alerts.render import GSM7_BASIC, GSM7_EXTENSION, mask, measure
+from alerts.subscriptions.commands import KEYWORDS, parse
 from app import receipts
 from app.identifiers import InvalidIdentifier, normalise_phone
 

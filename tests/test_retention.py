@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlmodel import Session, func, select
 
-from alerts import delivery, subscriptions
 from alerts import service as alerts_service
+from alerts.delivery import outbox as delivery
+from alerts.delivery.providers import build, close_all
+from alerts.delivery.worker import make_worker
 from alerts.models import (
     Alert,
     Delivery,
@@ -19,8 +21,7 @@ from alerts.models import (
     ProcessedWebhook,
     Subscriber,
 )
-from alerts.providers import build, close_all
-from alerts.worker import make_worker
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import make_session_factory, utcnow
 from app.reports import service as reports_service

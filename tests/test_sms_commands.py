@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
-from alerts import commands, subscriptions
 from alerts import service as alerts_service
 from alerts.models import Delivery, Severity, Subscriber
+from alerts.subscriptions import commands
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import utcnow
 from app.settings import Settings

@@ -14,8 +14,8 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from alerts import service as alerts_service
-from alerts import subscriptions
 from alerts.models import OneTimeCode, Severity, Subscriber
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import utcnow
 from app.settings import Settings
@@ -420,7 +420,7 @@ def test_members_check_a_number_through_the_api(
 def test_a_moderator_token_is_not_a_member_token_and_back(
     client: TestClient, twilio: Any, settings: Settings
 ) -> None:
-    from alerts import members
+    from alerts.check import members
     from moderation import security
 
     moderator_token, _ = security.issue_token(

@@ -18,7 +18,7 @@ from typing import Any
 import phonenumbers
 from sqlmodel import Session, col, delete, select
 
-from alerts import delivery
+from alerts.delivery import outbox as delivery
 from alerts.models import (
     PURPOSE_CONTACT,
     Channel,

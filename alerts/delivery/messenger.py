@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import anyio.from_thread
 
-from alerts.providers import Message, Provider, SendError
-from alerts.subscriptions import Outgoing
+from alerts.delivery.providers import Message, Provider, SendError
+from alerts.subscriptions.service import Outgoing
 from app.errors import FieldError, InvalidInput, RedflagError
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from alerts import subscriptions
-from alerts.check import CheckedAlert, CheckResult, check_number, limit_key
+from alerts.check.service import CheckedAlert, CheckResult, check_number, limit_key
 from alerts.models import Channel, ProcessedWebhook, Subscriber
 from alerts.render import mask
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import rows_changed, utcnow
 from app.errors import InvalidInput, RateLimited

@@ -23,11 +23,11 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from alerts import delivery, metrics, subscriptions
+from alerts import metrics
 from alerts import service as alerts_service
-from alerts.delivery import Job, Outcome
-from alerts.models import PURPOSE_CONTACT, Alert, DeliveryStatus, MessageKind, Subscriber
-from alerts.providers import (
+from alerts.delivery import outbox as delivery
+from alerts.delivery.outbox import Job, Outcome
+from alerts.delivery.providers import (
     OPTED_OUT,
     UNREACHABLE,
     Message,
@@ -35,6 +35,7 @@ from alerts.providers import (
     Provider,
     SendError,
 )
+from alerts.models import PURPOSE_CONTACT, Alert, DeliveryStatus, MessageKind, Subscriber
 from alerts.render import (
     AlertView,
     Email,
@@ -45,6 +46,7 @@ from alerts.render import (
     render_update_email,
     render_update_sms,
 )
+from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import SessionFactory, utcnow
 from app.settings import Settings
