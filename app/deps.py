@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.crypto import Crypto
 from app.loops import PerLoop
 from app.settings import Settings
+from app.web import Pages
 
 T = TypeVar("T")
 
@@ -27,19 +28,33 @@ async def get_crypto(request: Request) -> Crypto:
     return crypto
 
 
+async def get_pages(request: Request) -> Pages:
+    """The public site's page renderer (app, alerts); the /mod pages have their own."""
+    pages: Pages = request.app.state.pages
+    return pages
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The request's one transaction: committed when the route returns, rolled back on error.
 
     Used with scope="function" so the commit happens before the response is sent: a
     reporter is never told "received" for a report that failed to commit.
+
+    This is the one place a request commits or rolls back. An error that must keep what
+    was written (`keeps_writes`, e.g. a wrong code counted) is committed before it is
+    answered; every other error is rolled back.
     """
     session = request.app.state.session_factory()
     try:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
+    except BaseException as exc:
+        if getattr(exc, "keeps_writes", False):
+            session.commit()
+        else:
+            session.rollback()
         raise
+    else:
+        session.commit()
     finally:
         session.close()
 
@@ -69,6 +84,7 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CryptoDep = Annotated[Crypto, Depends(get_crypto)]
+PagesDep = Annotated[Pages, Depends(get_pages)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 

@@ -40,6 +40,10 @@ class FieldError:
 class RedflagError(Exception):
     status_code = 400
     headers: ClassVar[dict[str, str] | None] = None
+    # Most errors undo everything the request wrote. One that must leave a trace (a wrong
+    # code counted, a failed login counted and audited) says so, and the request's
+    # session (app.deps.get_session) commits before the error is answered.
+    keeps_writes: ClassVar[bool] = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -20,6 +20,7 @@ from starlette.types import Scope
 from app.errors import InvalidInput, RateLimited, RedflagError
 from app.i18n import LANGUAGES, Translator, negotiate
 from app.middleware import SECURITY_HEADERS
+from app.web import FormRefused
 
 _PAGE_MESSAGES = {
     404: "error.page_not_found",
@@ -169,7 +170,13 @@ def too_large_response(scope: Scope, status: int, detail: str) -> Response:
     return _page(scope["app"], path, accept, status)
 
 
+async def form_refused(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FormRefused)
+    return exc.response
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(FormRefused, form_refused)
     app.add_exception_handler(RedflagError, redflag_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

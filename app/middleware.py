@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("redflag.access")
@@ -53,11 +55,19 @@ MAX_HEADER_BYTES = 16 * 1024  # uvicorn takes far more; a phone's browser sends 
 
 class BodyLimit:
     """Refuses bodies over `max_bytes` with 413, whether declared or streamed, and
-    headers over MAX_HEADER_BYTES in all with 431."""
+    headers over MAX_HEADER_BYTES in all with 431. `respond(scope, status, detail)` makes
+    the answer (JSON or a page: app.handlers.too_large_response)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        respond: Callable[[Scope, int, str], Response],
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.respond = respond
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,10 +112,8 @@ class BodyLimit:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send, status: int = 413, detail: str = "") -> None:
-        from app.handlers import too_large_response  # the page renderer lives on the app
-
         detail = detail or f"Request body too large: the limit is {self.max_bytes // 1024} KB"
-        response = too_large_response(scope, status, detail)
+        response = self.respond(scope, status, detail)
         await response(scope, _no_body, send)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
@@ -25,6 +25,23 @@ def _sha256(text: str) -> str:
 
 def _static(package: str, name: str) -> str:
     return (resources.files(package) / "static" / name).read_text(encoding="utf-8")
+
+
+class FormRefused(Exception):
+    """A form that cannot be accepted, answered with the page that says why (see refuse)."""
+
+    def __init__(self, response: HTMLResponse, *, keeps_writes: bool = False) -> None:
+        super().__init__("form refused")
+        self.response = response
+        self.keeps_writes = keeps_writes
+
+
+def refuse(response: HTMLResponse, *, keeps_writes: bool = False) -> NoReturn:
+    """Answer a form with `response` (the form again, with what is wrong) and undo what the
+    request wrote: the request's session rolls back, or commits when `keeps_writes` (a
+    wrong code that must count), before app.handlers sends the page. Pages never commit
+    or roll back themselves."""
+    raise FormRefused(response, keeps_writes=keeps_writes)
 
 
 class Pages:

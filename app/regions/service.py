@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
-from app.errors import RedflagError
+from app.errors import FieldError, InvalidInput, RedflagError
 from app.regions.models import (
     Region,
     RegionFile,
@@ -153,6 +153,23 @@ def names(session: Session, codes: list[str]) -> list[str]:
         r.code: r.name for r in session.exec(select(Region).where(col(Region.code).in_(codes)))
     }
     return [found.get(c, c) for c in codes]
+
+
+def check_codes(session: Session, codes: list[str], *, field: str = "regions") -> list[str]:
+    """Region codes as typed (spaces trimmed, upper case), each once, in the order given;
+    InvalidInput naming every position whose code is not an active region."""
+    wanted = [code.strip().upper() for code in codes]
+    known = set(
+        session.exec(select(Region.code).where(col(Region.code).in_(wanted), Region.active)).all()
+    )
+    errors = [
+        FieldError((field, i), "unknown_region", "unknown region code")
+        for i, code in enumerate(wanted)
+        if code not in known
+    ]
+    if errors:
+        raise InvalidInput(errors)
+    return list(dict.fromkeys(wanted))
 
 
 def is_municipality(code: ColumnElement[str]) -> ColumnElement[bool]:

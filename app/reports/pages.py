@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.deps import CryptoDep, PagesDep, RateLimit, SessionDep, SettingsDep
 from app.errors import Conflict, FieldError, InvalidInput
 from app.i18n import Translator, negotiate
 from app.regions import service as regions_service
@@ -59,14 +59,6 @@ class CodeForm(BaseModel):
     receipt_code: str = ""
     message: str = ""
     confirm: str = ""
-
-
-def pages(request: Request) -> Pages:
-    renderer: Pages = request.app.state.pages
-    return renderer
-
-
-PagesDep = Annotated[Pages, Depends(pages)]
 
 
 @router.get("/")
