@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -43,39 +42,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # A database that does not answer is an error within seconds, not a hung request.
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, hide_parameters=True, pool_pre_ping=True, **kwargs)
-
-
-# The event loop's own PostgreSQL connections (see make_loop_pool).
-LOOP_CONNECTIONS = 10
-
-
-def make_loop_pool(url: str) -> AsyncConnectionPool | None:
-    """For PostgreSQL, a pool of connections the event loop uses directly, without a
-    thread, for the busiest write (reports, several to a statement: app/reports/intake.py);
-    None for other databases. Not open yet: the app opens it when it starts serving.
-
-    Autocommit, since each use is one statement. Connections are not tested as they are
-    handed out (pool_pre_ping does that for the engine, at a round trip per use): the
-    app's one user, app.groupcommit, finds out when a connection is dead, has the pool test
-    its idle ones and tries again on another, so a restart of the server fails no report.
-    While the server is unreachable a request waits at most `timeout` seconds, then gets
-    the usual 503; reconnecting gives up after `reconnect_timeout` seconds and starts again
-    on the next request, so that a database that comes back is used again within
-    seconds, not after a long back-off."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        return None
-    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    return AsyncConnectionPool(
-        conninfo,
-        min_size=2,
-        max_size=LOOP_CONNECTIONS,
-        kwargs={"autocommit": True},
-        timeout=5,
-        reconnect_timeout=3,
-        name="event-loop",
-        open=False,
-    )
 
 
 def _make_sqlite_behave(engine: Engine) -> None:

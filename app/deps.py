@@ -11,7 +11,6 @@ from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
 from app.crypto import Crypto
-from app.loops import PerLoop
 from app.settings import Settings
 from app.web import Pages
 
@@ -60,12 +59,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
-    """Run `work` in the request's one transaction, on a worker thread, committed before
-    the response is sent and rolled back on any error: what a synchronous route with
-    SessionDep does, in one trip through the thread pool instead of three. The busiest
-    routes are async and use this. At most REDFLAG_DATABASE_THREADS requests run it at
-    once; under load the others wait on the event loop, not in threads that would only
-    queue for the connection pool and contend for the interpreter."""
+    """Being removed: the one caller left (alerts' client check) becomes a SessionDep route."""
 
     def run() -> T:
         with request.app.state.session_factory() as session:
@@ -73,8 +67,7 @@ async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
             session.commit()
             return result
 
-    threads: PerLoop[anyio.CapacityLimiter] = request.app.state.database_threads
-    return await anyio.to_thread.run_sync(run, limiter=threads.get())
+    return await anyio.to_thread.run_sync(run)
 
 
 # A row's id in a URL: what a database integer can hold, so a huge number is a 422,
@@ -94,11 +87,11 @@ def client_address(request: Request) -> str:
 
 
 class RateLimit:
-    """A route dependency counting the request against one rate-limit bucket; on the event
-    loop, so counting never costs the request a trip through the thread pool."""
+    """A route dependency counting the request against one rate-limit bucket, keyed on a
+    daily pseudonym of the client's address (app.ratelimit)."""
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
-    async def __call__(self, request: Request) -> None:
-        await request.app.state.limiter.ahit(self.bucket, client_address(request))
+    def __call__(self, request: Request) -> None:
+        request.app.state.limiter.hit(self.bucket, client_address(request))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -118,9 +117,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
     """The database is down, restarting or unreachable: a clear 503, never a stack trace.
-    Nothing half-written stays: the request's transaction was rolled back. Raised by
-    SQLAlchemy, or by psycopg itself on the event loop's own connections."""
-    assert isinstance(exc, DBAPIError | psycopg.OperationalError)
+    Nothing half-written stays: the request's transaction was rolled back."""
+    assert isinstance(exc, DBAPIError)
     log.warning("database unavailable (%s); answered 503", _driver_error_name(exc))
     return _secured(_respond(request, 503, UNAVAILABLE, {"Retry-After": "30"}))
 
@@ -128,7 +126,7 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
 async def unstorable_value(request: Request, exc: Exception) -> Response:
     """The database refused a value the validation let through (a NUL character, a string
     longer than its column, a number out of range): the sender's problem, nothing kept."""
-    assert isinstance(exc, DataError | psycopg.DataError)
+    assert isinstance(exc, DataError)
     log.info("a value could not be stored (%s); answered 422", _driver_error_name(exc))
     problem = {"loc": ["body"], "field": "body", "type": "unstorable_value", "msg": UNSTORABLE}
     return _respond(request, 422, [problem])  # the shape of every other 422
@@ -141,7 +139,7 @@ def _driver_error_name(exc: Exception) -> str:
 
 def is_unavailable(exc: BaseException) -> bool:
     """An error of the database's reachability, not of the statement."""
-    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError) or (
+    return isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
 
@@ -181,8 +179,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(DataError, unstorable_value)
-    app.add_exception_handler(psycopg.DataError, unstorable_value)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
-    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.add_exception_handler(Exception, server_error)

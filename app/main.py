@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Annotated
 
-import anyio
 from alembic.migration import MigrationContext
 from fastapi import APIRouter, FastAPI, Header
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -29,14 +28,12 @@ from alerts.delivery.messenger import Messenger
 from alerts.delivery.worker import make_worker
 from app import __version__, handlers
 from app.crypto import Crypto
-from app.db import SessionFactory, make_engine, make_loop_pool, make_session_factory
+from app.db import SessionFactory, make_engine, make_session_factory
 from app.errors import NotFound, Unauthorized
-from app.loops import PerLoop
 from app.middleware import AccessLog, BodyLimit, SecurityHeaders
 from app.migrate import migration_head
 from app.ratelimit import RateLimiter
 from app.regions.router import router as regions_router
-from app.reports import intake as reports_intake
 from app.reports.pages import router as report_pages
 from app.reports.router import router as reports_router
 from app.settings import Settings, load_settings
@@ -74,22 +71,17 @@ def create_app(
     settings: Settings | None = None, *, session_factory: SessionFactory | None = None
 ) -> FastAPI:
     settings = settings or load_settings()
-    engine = loop_pool = None
+    engine = None
     if session_factory is None:
         engine = make_engine(
-            settings.database_url, pool_size=settings.database_threads, max_overflow=10
+            settings.database_url, pool_size=settings.database_pool_size, max_overflow=10
         )
         session_factory = make_session_factory(engine)
-        loop_pool = make_loop_pool(settings.database_url)
 
     providers = alert_providers.build(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if loop_pool is not None:  # its connections belong to this event loop
-            await loop_pool.open(wait=False)
-            app.state.loop_pool = loop_pool
-            app.state.report_intake = reports_intake.make_intake(loop_pool)
         stop = asyncio.Event()
         worker = None
         if settings.embedded_worker:
@@ -106,9 +98,6 @@ def create_app(
         if worker is not None:
             await worker
         await alert_providers.close_all(providers)
-        if loop_pool is not None:
-            app.state.loop_pool = app.state.report_intake = None
-            await loop_pool.close()
         if engine is not None:
             engine.dispose()
 
@@ -124,9 +113,6 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
-    app.state.loop_pool = None  # PostgreSQL's, while serving: see lifespan
-    app.state.report_intake = None  # the API's reports on that pool: app.reports.intake
-    app.state.database_threads = PerLoop(lambda: anyio.CapacityLimiter(settings.database_threads))
     app.state.crypto = Crypto.from_settings(settings)
     app.state.pages = Pages(settings, packages=("app", "alerts"))
     app.state.messenger = Messenger(providers)

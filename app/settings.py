@@ -52,11 +52,8 @@ class Settings(BaseSettings):
     rate_limit_lookup: str = "30/minute;300/day"
     rate_limit_login: str = "20/minute;200/day"
     max_body_bytes: int = 64 * 1024
-    # Checks and report submissions do their database work on at most this many threads at
-    # once (the rest wait their turn without holding a thread; API submissions on
-    # PostgreSQL need none); also the connection pool's size, which opens up to 10 more
-    # for everything else.
-    database_threads: int = 4
+    # Connections each app process keeps open; it opens up to 10 more while busy.
+    database_pool_size: int = 4
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: str = "INFO"
 
@@ -145,8 +142,8 @@ class Settings(BaseSettings):
                 problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:
             problems.append("REDFLAG_METRICS_TOKEN must be at least 24 characters")
-        if not 1 <= self.database_threads <= 100:
-            problems.append("REDFLAG_DATABASE_THREADS must be between 1 and 100")
+        if not 1 <= self.database_pool_size <= 100:
+            problems.append("REDFLAG_DATABASE_POOL_SIZE must be between 1 and 100")
         if not 1 <= self.token_minutes <= 15:
             problems.append("REDFLAG_TOKEN_MINUTES must be between 1 and 15")
         if self.sms_provider == "twilio":

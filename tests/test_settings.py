@@ -121,12 +121,12 @@ def test_production_refuses_console_providers_and_incomplete_twilio(
     assert "cannot be console" in message, "the email provider is still the console"
 
 
-@pytest.mark.parametrize("threads", [0, 101])
-def test_database_threads_must_be_a_sensible_number(threads: int) -> None:
-    with pytest.raises(SettingsError, match="REDFLAG_DATABASE_THREADS must be between 1 and 100"):
+@pytest.mark.parametrize("size", [0, 101])
+def test_database_pool_size_must_be_a_sensible_number(size: int) -> None:
+    with pytest.raises(SettingsError, match="REDFLAG_DATABASE_POOL_SIZE must be between 1 and 100"):
         load_settings(
             data_key=new_key(),
             index_key=new_key(),
             jwt_secret=new_jwt_secret(),
-            database_threads=threads,
+            database_pool_size=size,
         )

@@ -33,7 +33,7 @@ from app.reports.models import (
     ReportStatusPublic,
     latest_date_anywhere,
 )
-from app.web import Pages
+from app.web import Pages, refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,7 +121,9 @@ def submit_report_form(
     except ValidationError as exc:
         _add(errors, _, counts, _pydantic_errors(exc))
     if errors or data is None:
-        return _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+        refuse(
+            _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+        )
 
     try:
         _, code = service.submit(
@@ -132,14 +134,19 @@ def submit_report_form(
             form_token=form.form_token or None,
         )
     except service.AlreadySubmitted:
-        session.rollback()
-        return pages.message(
-            lang=lang.value, title=_("already.title"), message=_("already.body"), status_code=409
+        refuse(
+            pages.message(
+                lang=lang.value,
+                title=_("already.title"),
+                message=_("already.body"),
+                status_code=409,
+            )
         )
     except InvalidInput as exc:  # only if something changed between the checks and the insert
-        session.rollback()
         _add(errors, _, counts, exc.errors)
-        return _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+        refuse(
+            _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+        )
     return pages.render("receipt.html", lang=lang.value, receipt_code=code)
 
 
@@ -185,11 +192,10 @@ def reply_page(
         try:
             service.reply(session, report=report, message=message, cipher=crypto.cipher)
         except Conflict:
-            session.rollback()
             error = _("error.no_question")
     status = service.status_of(session, report=report, cipher=crypto.cipher)
     if error:
-        return _status_page(pages, lang, form.receipt_code, status, errors={"message": error})
+        refuse(_status_page(pages, lang, form.receipt_code, status, errors={"message": error}))
     return _status_page(pages, lang, form.receipt_code, status, notice=_("status.reply_sent"))
 
 
@@ -212,11 +218,10 @@ def withdraw_page(
         try:
             service.withdraw(session, report=report)
         except Conflict:
-            session.rollback()
             error = _("error.cannot_withdraw")
     status = service.status_of(session, report=report, cipher=crypto.cipher)
     if error:
-        return _status_page(pages, lang, form.receipt_code, status, errors={"confirm": error})
+        refuse(_status_page(pages, lang, form.receipt_code, status, errors={"confirm": error}))
     return _status_page(pages, lang, form.receipt_code, status, notice=_("status.withdrawn_done"))
 
 

@@ -2,11 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header
 
-from app.crypto import Crypto
-from app.deps import CryptoDep, RateLimit, SessionDep, in_transaction
-from app.reports import intake, service
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.reports import service
 from app.reports.models import (
     ReceiptCodeIn,
     ReplyIn,
@@ -15,7 +14,6 @@ from app.reports.models import (
     ReportStatus,
     ReportStatusPublic,
 )
-from app.settings import Settings
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -37,25 +35,12 @@ _LOOKUP_ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_ERRORS,
     dependencies=[Depends(RateLimit("submit"))],
 )
-async def submit_report(data: ReportCreate, request: Request) -> ReportReceipt:
-    # The busiest route takes the keys and settings from the app's state rather than as
-    # CryptoDep and SettingsDep: FastAPI's solving of each dependency cost a tenth of a
-    # submission's CPU between them (0.80 -> 0.73 ms, docs/benchmarks.md).
-    state = request.app.state
-    crypto: Crypto = state.crypto
-    settings: Settings = state.settings
-    report_intake = state.report_intake
-    if report_intake is not None:
-        code = await intake.submit(
-            report_intake, data=data, crypto=crypto, default_region=settings.default_country
-        )
-    else:
-        _, code = await in_transaction(
-            request,
-            lambda session: service.submit(
-                session, data=data, crypto=crypto, default_region=settings.default_country
-            ),
-        )
+def submit_report(
+    data: ReportCreate, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
+) -> ReportReceipt:
+    _, code = service.submit(
+        session, data=data, crypto=crypto, default_region=settings.default_country
+    )
     return ReportReceipt(receipt_code=code, status=ReportStatus.submitted)
 
 
