@@ -10,10 +10,9 @@ loopback address of its own (127.0.0.1, 127.0.0.2, …) as people on their own p
 At each level of concurrency it sends report submissions (`POST /api/v1/reports`, each
 one different) for a while, then client checks (`POST /api/v1/check` with a member's
 token), and prints requests per second and the 50th and 99th percentile latency. In the
-same run, the ceiling: a bare FastAPI endpoint doing one INSERT per request into the same
-database, on the event loop's own connections as the app's API does, served the same
-way (bench/ceiling_app.py). Targets: p99 of a submission ≤ 100 ms at 50 concurrent
-clients, and submissions per second at least half the ceiling's.
+same run, the ceiling: a bare insert through the same framework, session and route style
+(bench/ceiling_app.py), into the same database. Target: submissions per second at least
+0.7 × the ceiling's at 50 concurrent clients; p99 is reported, not targeted.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from bench.common import add_postgres_option, fresh_database
 from tests.helpers import add_sms_subscribers, free_port, publish_alert
 
 ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 0.7
 CATEGORIES = ["physical_violence", "robbery", "threats", "stalking", "refused_to_pay"]
 
 
@@ -201,9 +201,9 @@ def main() -> None:
     bare = next(r for r in runs if r.endpoint == "insert" and r.concurrency == top)
     ratio = submit.rate / bare.rate
     print(
-        f"\nat {top} clients: submission p99 {submit.percentile(99):.1f} ms (target ≤ 100),"
-        f" the ceiling's p99 {bare.percentile(99):.1f} ms;"
-        f" submissions / ceiling {ratio:.2f} (target ≥ 0.5)"
+        f"\nat {top} clients: submissions / ceiling {ratio:.2f} (target ≥ {TARGET_RATIO});"
+        f" submission p99 {submit.percentile(99):.1f} ms, the ceiling's"
+        f" {bare.percentile(99):.1f} ms"
     )
 
 
