@@ -8,7 +8,11 @@ submission leaves nothing behind.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any, NamedTuple
 
+from sqlalchemy import bindparam, insert
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, col, delete, or_, select
 
 from app import receipts
@@ -55,6 +59,52 @@ class AlreadySubmitted(Conflict):
         super().__init__("This form was already submitted; use the receipt code shown then.")
 
 
+class Prepared(NamedTuple):
+    """A report ready to store: its row, its identifiers' rows (report_id to be filled
+    in), the receipt code to show once, and what is wrong with its identifiers."""
+
+    report: dict[str, Any]
+    identifiers: list[dict[str, Any]]
+    code: str
+    errors: list[FieldError]
+
+
+def prepare(
+    data: ReportCreate, crypto: Crypto, default_region: str, token_hash: bytes | None = None
+) -> Prepared:
+    """Everything about storing a report that needs no database: normalise, encrypt, hash."""
+    identifiers, errors = _normalise_identifiers(data.perpetrator, default_region)
+    code = receipts.new_code()
+    cipher = crypto.cipher
+    report = {
+        "receipt_hash": crypto.index.digest("receipt", receipts.normalise(code) or ""),
+        "form_token_hash": token_hash,
+        "status": ReportStatus.submitted.value,
+        "region_code": data.region.strip().upper(),
+        "incident_date": data.incident_date,
+        "part_of_day": data.part_of_day.value,
+        "categories": [c.value for c in data.categories],
+        "urgency": max(CATEGORY_URGENCY[c] for c in data.categories),
+        "what_happened_enc": _encrypt_optional(cipher, data.what_happened, PURPOSE_TEXT),
+        "perpetrator_description_enc": _encrypt_optional(
+            cipher, data.perpetrator.description, PURPOSE_DESCRIPTION
+        ),
+        "consent_police": data.consent_police,
+        "language": data.language.value,
+        "submitted_at": coarse_now(),
+        "version": 1,
+    }
+    rows = [
+        {
+            "kind": kind.value,
+            "value_enc": cipher.encrypt(value, purpose=PURPOSE_IDENTIFIER),
+            "blind_index": crypto.index.digest(kind.value, value),
+        }
+        for kind, value in identifiers
+    ]
+    return Prepared(report, rows, code, errors)
+
+
 def submit(
     session: Session,
     *,
@@ -64,52 +114,65 @@ def submit(
     form_token: str | None = None,
 ) -> tuple[int, str]:
     """Validate, encrypt and store a report: its id, and its receipt code, shown once.
-    `form_token` (the web form's) makes a second send of the same form an AlreadySubmitted."""
-    identifiers, errors = _normalise_identifiers(data.perpetrator, default_region)
-    region = regions_service.get_municipality(session, code=data.region)
-    if region is None:
-        raise InvalidInput([UNKNOWN_REGION, *errors])
-    if errors:
-        raise InvalidInput(errors)
+    `form_token` (the web form's) makes a second send of the same form AlreadySubmitted.
+
+    Two statements: the report, inserted only if its region is a municipality in use (so
+    the region needs no query of its own), and its identifiers in one batch. Through the
+    ORM's unit of work, with a query for the region first, a submission cost twice the
+    database time and CPU under load (docs/benchmarks.md, 2026-11-30)."""
     token_hash = crypto.index.digest("form-token", form_token) if form_token else None
+    prepared = prepare(data, crypto, default_region, token_hash)
+    if prepared.errors:  # the region comes first when it is wrong too
+        region = regions_service.get_municipality(session, code=prepared.report["region_code"])
+        raise InvalidInput(prepared.errors if region else [UNKNOWN_REGION, *prepared.errors])
     if (
         token_hash
         and session.exec(select(Report.id).where(Report.form_token_hash == token_hash)).first()
     ):
         raise AlreadySubmitted()
 
-    code = receipts.new_code()
-    cipher = crypto.cipher
-    report = Report(
-        receipt_hash=crypto.index.digest("receipt", receipts.normalise(code) or ""),
-        form_token_hash=token_hash,
-        region_code=region.code,
-        incident_date=data.incident_date,
-        part_of_day=data.part_of_day.value,
-        categories=[c.value for c in data.categories],
-        urgency=max(CATEGORY_URGENCY[c] for c in data.categories),
-        what_happened_enc=_encrypt_optional(cipher, data.what_happened, PURPOSE_TEXT),
-        perpetrator_description_enc=_encrypt_optional(
-            cipher, data.perpetrator.description, PURPOSE_DESCRIPTION
-        ),
-        consent_police=data.consent_police,
-        language=data.language.value,
-        submitted_at=coarse_now(),
-    )
-    session.add(report)
-    session.flush()
-    assert report.id is not None
-    session.add_all(
-        ReportIdentifier(
-            report_id=report.id,
-            kind=kind.value,
-            value_enc=cipher.encrypt(value, purpose=PURPOSE_IDENTIFIER),
-            blind_index=crypto.index.digest(kind.value, value),
+    connection = session.connection()  # Core statements: the ORM would add nothing here
+    report = prepared.report
+    report_id = connection.execute(_insert_report(), report).scalar_one_or_none()
+    if report_id is None:
+        raise InvalidInput([UNKNOWN_REGION])
+    if prepared.identifiers:
+        connection.execute(
+            _INSERT_IDENTIFIER, [{"report_id": report_id, **row} for row in prepared.identifiers]
         )
-        for kind, value in identifiers
-    )
-    session.flush()
-    return report.id, code
+    return report_id, prepared.code
+
+
+# The columns a submission writes: prepare() gives each one a value.
+REPORT_COLUMNS = (
+    "receipt_hash",
+    "form_token_hash",
+    "status",
+    "region_code",
+    "incident_date",
+    "part_of_day",
+    "categories",
+    "urgency",
+    "what_happened_enc",
+    "perpetrator_description_enc",
+    "consent_police",
+    "language",
+    "submitted_at",
+    "version",
+)
+
+
+@cache
+def _insert_report() -> ReturningInsert[int]:
+    """INSERT INTO report (…) SELECT :receipt_hash, … WHERE <:region_code is in use>
+    RETURNING id: built once, then run with each report's values."""
+    table = Report.__table__  # type: ignore[attr-defined]
+    fields = {name: bindparam(name, type_=table.c[name].type) for name in REPORT_COLUMNS}
+    in_use = select(*fields.values()).where(regions_service.is_municipality(fields["region_code"]))
+    return insert(table).from_select(REPORT_COLUMNS, in_use).returning(table.c.id)
+
+
+_INSERT_IDENTIFIER = insert(ReportIdentifier.__table__)  # type: ignore[attr-defined]
 
 
 UNKNOWN_REGION = FieldError(
