@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated, TypeVar
+from collections.abc import Iterator
+from typing import Annotated
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
 from app.crypto import Crypto
 from app.settings import Settings
 from app.web import Pages
-
-T = TypeVar("T")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -56,18 +52,6 @@ def get_session(request: Request) -> Iterator[Session]:
         session.commit()
     finally:
         session.close()
-
-
-async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
-    """Being removed: the one caller left (alerts' client check) becomes a SessionDep route."""
-
-    def run() -> T:
-        with request.app.state.session_factory() as session:
-            result = work(session)
-            session.commit()
-            return result
-
-    return await anyio.to_thread.run_sync(run)
 
 
 # A row's id in a URL: what a database integer can hold, so a huge number is a 422,
