@@ -1,4 +1,4 @@
-"""Who is asking: bearer tokens for the API (the /mod pages use a cookie, see pages.py)."""
+"""Who is asking: bearer tokens for the API (the /mod pages use a cookie: web/session.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from app import tokens
 from app.deps import SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorized
 from moderation import accounts, security
@@ -22,7 +23,7 @@ def token_claims(
         raise Unauthorized("This needs a moderator's bearer token: log in at /api/v1/auth/token.")
     try:
         return security.decode_token(token, settings)
-    except security.InvalidToken:
+    except tokens.InvalidToken:
         raise Unauthorized("The token is invalid or has expired: log in again.") from None
 
 

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from alerts.models import AlertStatus, Severity
 from app.deps import MAX_ROW_ID
 from app.identifiers import IdentifierKind
 from app.regions.models import RegionPublic
 from app.reports.models import Category, PartOfDay, ReportStatus
+from app.schemas import Strict
 from moderation.models import Role
 
 MAX_ALERT_TEXT = 480
 MAX_NOTE = 1000
 MAX_UPDATE_TEXT = 320
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class TokenOut(BaseModel):

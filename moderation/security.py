@@ -1,4 +1,5 @@
-"""Passwords (Argon2), access tokens (JWT, HS256 only), second factors (TOTP)."""
+"""Passwords (Argon2), moderators' access tokens (app.tokens, audience "redflag-moderator"),
+CSRF tokens for the /mod forms, and second factors (TOTP)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,15 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 
 import pyotp
-from jose import JWTError, jwt
 from pwdlib import PasswordHash
 
-from app.db import utcnow
+from app import tokens
 from app.settings import Settings
 
-ALGORITHM = "HS256"
-AUDIENCE = "redflag-moderator"  # member tokens (alerts/members.py) have their own audience
+AUDIENCE = "redflag-moderator"  # a member's token (alerts) has its own audience
 SCOPE_FULL = "moderate"
 SCOPE_TOTP_SETUP = "totp-setup"  # only enough to set up a required second factor
 MIN_PASSWORD = 12
@@ -63,36 +61,21 @@ def issue_token(
     scope: str = SCOPE_FULL,
 ) -> tuple[str, int]:
     """A signed token and its lifetime in seconds."""
-    now = utcnow()
-    lifetime = timedelta(minutes=settings.token_minutes)
-    claims = {
-        "sub": str(moderator_id),
-        "aud": AUDIENCE,
-        "role": role,
-        "jti": uuid.uuid4().hex,
-        "sid": session_id or uuid.uuid4().hex,
-        "scope": scope,
-        "iat": int(now.timestamp()),
-        "exp": int((now + lifetime).timestamp()),
-    }
-    token = jwt.encode(claims, _secret(settings), algorithm=ALGORITHM)
-    return token, int(lifetime.total_seconds())
-
-
-class InvalidToken(Exception):
-    pass
+    return tokens.issue(
+        subject=moderator_id,
+        audience=AUDIENCE,
+        minutes=settings.token_minutes,
+        settings=settings,
+        role=role,
+        sid=session_id or uuid.uuid4().hex,
+        scope=scope,
+    )
 
 
 def decode_token(token: str, settings: Settings) -> TokenClaims:
-    """Checks signature (HS256 only: no "none", no other algorithm), expiry and claims."""
+    """A moderator's valid token as claims; tokens.InvalidToken for anything else."""
+    claims = tokens.decode(token, audience=AUDIENCE, settings=settings)
     try:
-        claims = jwt.decode(
-            token,
-            _secret(settings),
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            options={f"require_{c}": True for c in ("exp", "iat", "sub", "jti", "aud")},
-        )
         return TokenClaims(
             moderator_id=int(claims["sub"]),
             role=str(claims["role"]),
@@ -100,20 +83,18 @@ def decode_token(token: str, settings: Settings) -> TokenClaims:
             scope=str(claims["scope"]),
             expires_at=int(claims["exp"]),
         )
-    except (JWTError, KeyError, ValueError, TypeError):
-        raise InvalidToken from None
-
-
-def _secret(settings: Settings) -> str:
-    assert settings.jwt_secret is not None
-    return settings.jwt_secret.get_secret_value()
+    except (KeyError, ValueError, TypeError):
+        raise tokens.InvalidToken from None
 
 
 def csrf_token(session_id: str, settings: Settings) -> str:
     """A form token bound to one login session: a forged form cannot know it."""
-    return hmac.new(
-        _secret(settings).encode(), f"csrf:{session_id}".encode(), hashlib.sha256
-    ).hexdigest()
+    return hmac.new(_csrf_key(settings), f"csrf:{session_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _csrf_key(settings: Settings) -> bytes:
+    assert settings.jwt_secret is not None
+    return settings.jwt_secret.get_secret_value().encode()
 
 
 def csrf_ok(session_id: str, presented: str, settings: Settings) -> bool:
