@@ -270,7 +270,7 @@ def create_moderator(
     from app.crypto import Crypto
     from app.db import make_engine
     from app.errors import Conflict, InvalidInput
-    from moderation import accounts, audit, security
+    from moderation import accounts, security
     from moderation.models import PURPOSE_TOTP, Role
 
     if role not in {r.value for r in Role}:
@@ -296,13 +296,6 @@ def create_moderator(
                 )
                 moderator.totp_confirmed = True
                 session.add(moderator)
-            audit.record(
-                session,
-                moderator_id=None,
-                action="moderator.create",
-                target_type="moderator",
-                target_id=moderator.id,
-            )
             username = moderator.username
             session.commit()
     finally:

@@ -22,9 +22,13 @@ LOGIN_FAILED = (
 
 
 class LoginFailed(RedflagError):
-    """One message for every way a login fails, so it tells nobody which accounts exist."""
+    """One message for every way a login fails, so it tells nobody which accounts exist.
+
+    The failure count and the audit entry must survive the failed request, or guessing
+    would never lock an account: the request's session commits them (keeps_writes)."""
 
     status_code = 401
+    keeps_writes = True
 
     def __init__(self) -> None:
         super().__init__(LOGIN_FAILED)
@@ -40,7 +44,10 @@ def public(moderator: Moderator) -> ModeratorPublic:
     )
 
 
-def create(session: Session, *, username: str, password: str, role: Role) -> Moderator:
+def create(
+    session: Session, *, username: str, password: str, role: Role, admin: Moderator | None = None
+) -> Moderator:
+    """A new account, in the audit log as `admin`'s doing (None: from the command line)."""
     name = username.strip().lower()
     errors = []
     if not USERNAME.match(name):
@@ -67,6 +74,13 @@ def create(session: Session, *, username: str, password: str, role: Role) -> Mod
     )
     session.add(moderator)
     session.flush()
+    audit.record(
+        session,
+        moderator_id=admin.id if admin else None,
+        action="moderator.create",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
     return moderator
 
 
@@ -87,7 +101,7 @@ def authenticate(
 ) -> LoginResult:
     """Check a login; count failures and lock the account for a while after too many.
 
-    Raises LoginFailed; the caller commits before passing it on, so the count survives.
+    Raises LoginFailed, which keeps what was written here: the count and the audit entry.
     """
     now = utcnow()
     moderator = session.exec(

@@ -22,9 +22,9 @@ from app.db import utcnow
 from app.errors import Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
+from app.regions import service as regions_service
 from app.settings import Settings
-from moderation import audit
-from moderation import service as moderation_service
+from moderation import audit, claims, decisions, service
 from moderation.models import AlertReview, Moderator
 from moderation.schemas import (
     AlertAction,
@@ -64,11 +64,9 @@ def preview(session: Session, *, data: PreviewIn, settings: Settings) -> Preview
     draft = alerts_service.AlertDraft(
         text=data.text,
         severity=data.severity,
-        region_codes=moderation_service.check_regions(session, data.regions),
+        region_codes=regions_service.check_codes(session, data.regions),
         categories=[c.value for c in data.categories],
-        identifiers=moderation_service.alert_identifiers(
-            data, default_region=settings.default_country
-        ),
+        identifiers=decisions.alert_identifiers(data, default_region=settings.default_country),
         incident_date=data.incident_date or date.today(),
         part_of_day=data.part_of_day.value if data.part_of_day else None,
         expires_at=utcnow(),
@@ -80,7 +78,7 @@ def preview(session: Session, *, data: PreviewIn, settings: Settings) -> Preview
     return PreviewOut(
         sms=sms_previews(view, settings),
         recipients=recipients,
-        needs_approval=moderation_service.needs_four_eyes(data.severity, recipients, settings),
+        needs_approval=decisions.needs_four_eyes(data.severity, recipients, settings),
         max_segments=settings.sms_max_segments,
     )
 
@@ -97,9 +95,9 @@ def _summary(
         categories=alert.categories,
         regions=regions.get(alert.id, []),
         incident_date=alert.incident_date,
-        created_at=moderation_service.aware(alert.created_at),
-        published_at=moderation_service.aware(alert.published_at),
-        expires_at=moderation_service.aware(alert.expires_at),
+        created_at=claims.aware(alert.created_at),
+        published_at=claims.aware(alert.published_at),
+        expires_at=claims.aware(alert.expires_at),
         report_count=alert.report_count,
         published_by=names.get(review.published_by_id) if review else None,
         approved_by=names.get(review.approved_by_id or 0) if review else None,
@@ -166,12 +164,12 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
         ],
         sms=sms_previews(view, settings),
         reports=sorted(reports),
-        notes=moderation_service.notes(session, crypto=crypto, alert_id=alert.id),
+        notes=service.notes(session, crypto=crypto, alert_id=alert.id),
         updates=[
             AlertUpdatePublic(
                 number=u.number,
                 text=(text := crypto.cipher.decrypt(u.text_enc, purpose=PURPOSE_UPDATE_TEXT)),
-                created_at=moderation_service.aware(u.created_at),
+                created_at=claims.aware(u.created_at),
                 recipients=alerts_service.update_recipients(
                     session, alert_id=alert.id, number=u.number
                 ),
@@ -228,9 +226,7 @@ def retract(
 ) -> AlertAction:
     alert = _get(session, ref, for_update=True)
     alerts_service.retract(session, alert=alert, reason=data.reason, cipher=crypto.cipher)
-    moderation_service.add_note(
-        session, crypto, moderator, "retract", data.reason, alert_id=alert.id
-    )
+    service.add_note(session, crypto, moderator, "retract", data.reason, alert_id=alert.id)
     audit.record(
         session,
         moderator_id=moderator.id,

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from alerts.models import AlertStatus
 from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.reports.models import Report, ReportStatus
-from moderation import accounts, alert_review, audit, security, service
+from moderation import accounts, alert_review, audit, claims, decisions, security, service
 from moderation.deps import Admin, AnyModerator, CurrentModerator, current_moderator, require_admin
 from moderation.models import ModeratorPublic
 from moderation.schemas import (
@@ -64,18 +64,14 @@ def login(
     settings: SettingsDep,
     otp: Annotated[str | None, Form(max_length=8)] = None,
 ) -> TokenOut:
-    try:
-        result = accounts.authenticate(
-            session,
-            username=username,
-            password=password,
-            otp=otp,
-            settings=settings,
-            cipher=crypto.cipher,
-        )
-    except accounts.LoginFailed:
-        session.commit()  # keep the failure count and the audit entry
-        raise
+    result = accounts.authenticate(
+        session,
+        username=username,
+        password=password,
+        otp=otp,
+        settings=settings,
+        cipher=crypto.cipher,
+    )
     moderator = result.moderator
     scope = security.SCOPE_TOTP_SETUP if result.needs_totp_setup else security.SCOPE_FULL
     token, lifetime = security.issue_token(
@@ -133,20 +129,20 @@ def _claim_out(report: Report, moderator_name: str | None) -> ClaimOut:
         status=ReportStatus(report.status),
         version=report.version,
         claimed_by=moderator_name if report.claimed_by_id else None,
-        claim_expires_at=service.aware(report.claim_expires_at),
+        claim_expires_at=claims.aware(report.claim_expires_at),
     )
 
 
 @router.get("/queue", summary="Reports awaiting review, most urgent first")
 def get_queue(session: SessionDep) -> list[QueueItem]:
-    return service.queue(session)
+    return claims.queue(session)
 
 
 @router.post(
     "/queue/next", summary="Claim the most urgent report nobody holds", responses=_CONFLICT
 )
 def claim_next(moderator: CurrentModerator, session: SessionDep, settings: SettingsDep) -> ClaimOut:
-    report = service.claim_next(session, moderator=moderator, settings=settings)
+    report = claims.claim_next(session, moderator=moderator, settings=settings)
     return _claim_out(report, moderator.username)
 
 
@@ -156,7 +152,7 @@ def claim_next(moderator: CurrentModerator, session: SessionDep, settings: Setti
 def claim(
     report_id: RowId, moderator: CurrentModerator, session: SessionDep, settings: SettingsDep
 ) -> ClaimOut:
-    report = service.claim(session, report_id=report_id, moderator=moderator, settings=settings)
+    report = claims.claim(session, report_id=report_id, moderator=moderator, settings=settings)
     return _claim_out(report, moderator.username)
 
 
@@ -164,7 +160,7 @@ def claim(
     "/reports/{report_id}/release", summary="Give a report back to the queue", responses=_CONFLICT
 )
 def release(report_id: RowId, moderator: CurrentModerator, session: SessionDep) -> ClaimOut:
-    return _claim_out(service.release(session, report_id=report_id, moderator=moderator), None)
+    return _claim_out(claims.release(session, report_id=report_id, moderator=moderator), None)
 
 
 @router.get(
@@ -195,7 +191,7 @@ def publish(
     crypto: CryptoDep,
     settings: SettingsDep,
 ) -> DecisionOut:
-    return service.publish(
+    return decisions.publish(
         session,
         report_id=report_id,
         moderator=moderator,
@@ -213,7 +209,7 @@ def reject(
     session: SessionDep,
     crypto: CryptoDep,
 ) -> DecisionOut:
-    return service.reject(
+    return decisions.reject(
         session, report_id=report_id, moderator=moderator, data=data, crypto=crypto
     )
 
@@ -228,7 +224,7 @@ def request_info(
     session: SessionDep,
     crypto: CryptoDep,
 ) -> DecisionOut:
-    return service.request_info(
+    return decisions.request_info(
         session, report_id=report_id, moderator=moderator, data=data, crypto=crypto
     )
 
@@ -241,7 +237,7 @@ def request_info(
 def duplicate(
     report_id: RowId, data: DuplicateIn, moderator: CurrentModerator, session: SessionDep
 ) -> DecisionOut:
-    return service.duplicate(session, report_id=report_id, moderator=moderator, data=data)
+    return decisions.duplicate(session, report_id=report_id, moderator=moderator, data=data)
 
 
 @router.post("/preview", summary="What an alert would look like, and whom it would reach")
@@ -320,14 +316,7 @@ def list_moderators(session: SessionDep) -> list[ModeratorPublic]:
 )
 def create_moderator(data: ModeratorCreate, admin: Admin, session: SessionDep) -> ModeratorPublic:
     moderator = accounts.create(
-        session, username=data.username, password=data.password, role=data.role
-    )
-    audit.record(
-        session,
-        moderator_id=admin.id,
-        action="moderator.create",
-        target_type="moderator",
-        target_id=moderator.id,
+        session, username=data.username, password=data.password, role=data.role, admin=admin
     )
     return accounts.public(moderator)
 

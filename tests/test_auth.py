@@ -218,6 +218,12 @@ def test_the_admin_api(client: TestClient, team: Team, auth: Auth) -> None:
     )
     names = [m["username"] for m in client.get("/api/v1/admin/moderators", headers=bob).json()]
     assert names == ["alice", "bob", "carol", "dave"]
+    newest = client.get("/api/v1/moderation/audit", headers=bob).json()[0]
+    assert (newest["moderator"], newest["action"], newest["target_id"]) == (
+        "bob",
+        "moderator.create",
+        str(created.json()["id"]),
+    ), "the account is in the audit log as the admin's doing"
     last_admin = client.post(f"/api/v1/admin/moderators/{team.bob.id}/deactivate", headers=bob)
     assert (
         last_admin.status_code == 409 and "at least one active admin" in last_admin.json()["detail"]

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from alerts.models import Delivery, Subscriber, SubscriberRegion
 from app.db import utcnow
@@ -539,7 +539,12 @@ def test_every_step_is_in_the_audit_log_without_content(
         (e["moderator"], e["action"], e["target_type"], e["target_id"])
         for e in reversed(response.json())
     ]
+    created = [
+        (None, "moderator.create", "moderator", str(m.id))  # the team, made by no admin
+        for m in (team.alice, team.carol, team.bob)
+    ]
     assert steps == [
+        *created,
         ("alice", "report.claim", "report", str(rid)),
         ("alice", "report.view", "report", str(rid)),
         ("alice", "report.publish", "report", str(rid)),
@@ -570,7 +575,8 @@ def test_the_audit_log_is_append_only(session: Session, team: Team) -> None:
     for statement in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"]:
         with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
             session.exec(text(statement))  # type: ignore[call-overload]
-    assert session.exec(select(AuditEntry.action)).all() == ["test"]
+    kept = session.exec(select(AuditEntry.action).order_by(col(AuditEntry.id))).all()
+    assert kept == ["moderator.create"] * 3 + ["test"]  # the team's accounts, then ours
 
 
 def test_an_alert_longer_than_the_sms_cap_is_refused(

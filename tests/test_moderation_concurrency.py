@@ -23,7 +23,7 @@ from app.errors import RedflagError
 from app.reports import service as reports_service
 from app.reports.models import Report, ReportCreate
 from app.settings import Settings
-from moderation import accounts, alert_review, service
+from moderation import accounts, alert_review, claims, decisions
 from moderation.models import Moderator, Role
 from moderation.schemas import PublishIn, RejectIn
 from tests.conftest import PASSWORD, TestDatabase
@@ -107,7 +107,7 @@ def as_(session: Session, world: World, name: str) -> Moderator:
 def claim_as(world: World, name: str, rid: int) -> Callable[[Session], Any]:
     def attempt(session: Session) -> Any:
         moderator = as_(session, world, name)
-        return service.claim(session, report_id=rid, moderator=moderator, settings=world.settings)
+        return claims.claim(session, report_id=rid, moderator=moderator, settings=world.settings)
 
     return attempt
 
@@ -115,7 +115,7 @@ def claim_as(world: World, name: str, rid: int) -> Callable[[Session], Any]:
 def publish_as_alice(world: World, rid: int, data: PublishIn) -> Callable[[Session], Any]:
     def attempt(session: Session) -> Any:
         moderator = as_(session, world, "alice")
-        return service.publish(
+        return decisions.publish(
             session,
             report_id=rid,
             moderator=moderator,
@@ -130,7 +130,7 @@ def publish_as_alice(world: World, rid: int, data: PublishIn) -> Callable[[Sessi
 def reject_as_alice(world: World, rid: int, data: RejectIn) -> Callable[[Session], Any]:
     def attempt(session: Session) -> Any:
         moderator = as_(session, world, "alice")
-        return service.reject(
+        return decisions.reject(
             session, report_id=rid, moderator=moderator, data=data, crypto=world.crypto
         )
 

@@ -1,0 +1,223 @@
+"""The decisions on a report under review: publish, reject, ask the reporter, duplicate.
+
+Only the moderator holding the claim decides (moderation/claims.py). Every change bumps
+the report's version; a decision names the version it was made on, and is refused when
+the report changed since.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from alerts import render
+from alerts import service as alerts_service
+from alerts.models import AlertReport, AlertStatus, Severity
+from app.crypto import Crypto
+from app.db import utcnow
+from app.errors import Conflict, FieldError, InvalidInput
+from app.identifiers import InvalidIdentifier, normalise
+from app.regions import service as regions_service
+from app.reports import service as reports_service
+from app.reports.models import ReportStatus
+from app.settings import Settings
+from moderation import audit, claims, service
+from moderation.models import AlertReview, Moderator
+from moderation.schemas import (
+    AlertContent,
+    DecisionOut,
+    DuplicateIn,
+    PublishIn,
+    RejectIn,
+    RequestInfoIn,
+)
+
+
+def alert_identifiers(content: AlertContent, *, default_region: str) -> list[tuple[str, str]]:
+    found = []
+    errors = []
+    for i, item in enumerate(content.identifiers):
+        try:
+            found.append(
+                (item.kind.value, normalise(item.kind, item.value, default_region=default_region))
+            )
+        except InvalidIdentifier as exc:
+            errors.append(FieldError(("identifiers", i, "value"), exc.code, exc.message))
+    if errors:
+        raise InvalidInput(errors)
+    return found
+
+
+def refuse_long_sms(
+    session: Session, *, draft: alerts_service.AlertDraft, settings: Settings
+) -> None:
+    """The segment cap (REDFLAG_SMS_MAX_SEGMENTS) holds in every language, or nothing goes out."""
+    view = alerts_service.draft_view(session, draft=draft)
+    cap = settings.sms_max_segments
+    over = {
+        lang: length
+        for lang, length in render.sms_lengths(view, masking=settings.identifier_masking).items()
+        if length.segments > cap
+    }
+    if over:
+        lang, length = max(over.items(), key=lambda item: item[1].units)
+        per_part = 153 if length.encoding == "GSM-7" else 67
+        excess = length.units - cap * per_part
+        message = (
+            f"the {lang.upper()} SMS would be {length.segments} messages ({length.encoding}); "
+            f"the limit is {cap}: shorten the text by about {max(excess, 1)} characters"
+        )
+        raise InvalidInput([FieldError(("text",), "sms_too_long", message)])
+
+
+def needs_four_eyes(severity: Severity, recipients: int, settings: Settings) -> bool:
+    return severity is Severity.critical or recipients > settings.four_eyes_threshold
+
+
+def publish(
+    session: Session,
+    *,
+    report_id: int,
+    moderator: Moderator,
+    data: PublishIn,
+    crypto: Crypto,
+    settings: Settings,
+) -> DecisionOut:
+    """Turn the report into an alert; critical or far-reaching ones wait for a second moderator."""
+    report = claims.lock_report(session, report_id)
+    claims.require_claim(report, moderator, version=data.version)
+    identifiers = alert_identifiers(data, default_region=settings.default_country)
+    regions = regions_service.check_codes(session, data.regions)
+    now = utcnow()
+    draft = alerts_service.AlertDraft(
+        text=data.text,
+        severity=data.severity,
+        region_codes=regions,
+        categories=[c.value for c in data.categories],
+        identifiers=identifiers,
+        incident_date=report.incident_date,
+        part_of_day=report.part_of_day,
+        expires_at=now + timedelta(days=data.expires_in_days),
+    )
+    refuse_long_sms(session, draft=draft, settings=settings)
+    recipients = alerts_service.count_recipients(
+        session, region_codes=regions, severity=data.severity
+    )
+    four_eyes = needs_four_eyes(data.severity, recipients, settings)
+    alert = alerts_service.create(session, draft=draft, crypto=crypto, needs_approval=four_eyes)
+    assert alert.id is not None
+    assert report.id is not None
+    alerts_service.link_report(session, alert=alert, report_id=report.id, count=False)
+    session.add(
+        AlertReview(
+            alert_id=alert.id,
+            report_id=report.id,
+            published_by_id=moderator.id or 0,
+            needs_approval=four_eyes,
+        )
+    )
+    reports_service.transition(report, ReportStatus.published)
+    report.decided_at = now
+    session.add(report)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="report.publish",
+        target_type="report",
+        target_id=report.id,
+    )
+    action = "alert.submit_for_approval" if four_eyes else "alert.publish"
+    audit.record(
+        session, moderator_id=moderator.id, action=action, target_type="alert", target_id=alert.ref
+    )
+    return DecisionOut(
+        report_id=report.id,
+        status=ReportStatus.published,
+        alert_ref=alert.ref,
+        alert_status=AlertStatus(alert.status),
+    )
+
+
+def reject(
+    session: Session, *, report_id: int, moderator: Moderator, data: RejectIn, crypto: Crypto
+) -> DecisionOut:
+    report = claims.lock_report(session, report_id)
+    claims.require_claim(report, moderator, version=data.version)
+    reports_service.transition(report, ReportStatus.rejected)
+    report.decided_at = utcnow()
+    session.add(report)
+    service.add_note(session, crypto, moderator, "reject", data.reason, report_id=report.id)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="report.reject",
+        target_type="report",
+        target_id=report.id,
+    )
+    return DecisionOut(report_id=report_id, status=ReportStatus.rejected)
+
+
+def request_info(
+    session: Session, *, report_id: int, moderator: Moderator, data: RequestInfoIn, crypto: Crypto
+) -> DecisionOut:
+    """Ask the reporter; the report waits until they answer, then returns to the queue."""
+    report = claims.lock_report(session, report_id)
+    claims.require_claim(report, moderator, version=data.version)
+    reports_service.ask_reporter(
+        session, report=report, question=data.question, cipher=crypto.cipher
+    )
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="report.request_info",
+        target_type="report",
+        target_id=report.id,
+    )
+    return DecisionOut(report_id=report_id, status=ReportStatus.needs_info)
+
+
+def duplicate(
+    session: Session, *, report_id: int, moderator: Moderator, data: DuplicateIn
+) -> DecisionOut:
+    """The report describes something an alert already covers: add it to that alert."""
+    report = claims.lock_report(session, report_id)
+    claims.require_claim(report, moderator, version=data.version)
+    alert = alerts_service.get_by_ref(session, ref=data.alert_ref, for_update=True)
+    if alert is None:
+        raise InvalidInput(
+            [FieldError(("alert_ref",), "unknown_alert", "no alert has this reference")]
+        )
+    if alert.status not in alerts_service.LIVE:
+        raise Conflict(f"Alert {alert.ref} is {alert.status}; link the report to a live alert.")
+    assert report.id is not None
+    already = session.exec(
+        select(AlertReport).where(
+            AlertReport.alert_id == alert.id, AlertReport.report_id == report.id
+        )
+    ).first()
+    if already is None:
+        alerts_service.link_report(session, alert=alert, report_id=report.id, count=True)
+    reports_service.transition(report, ReportStatus.duplicate)
+    report.decided_at = utcnow()
+    session.add(report)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="report.duplicate",
+        target_type="report",
+        target_id=report.id,
+    )
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="alert.add_report",
+        target_type="alert",
+        target_id=alert.ref,
+    )
+    return DecisionOut(
+        report_id=report_id,
+        status=ReportStatus.duplicate,
+        alert_ref=alert.ref,
+        alert_status=AlertStatus(alert.status),
+    )
