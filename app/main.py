@@ -38,9 +38,9 @@ from app.reports.pages import router as report_pages
 from app.reports.router import router as reports_router
 from app.settings import Settings, load_settings
 from app.web import Pages
-from moderation import pages as moderation_pages
 from moderation import retention
 from moderation import router as moderation_router
+from moderation import web as moderation_web
 
 log = logging.getLogger("redflag.operations")
 
@@ -116,7 +116,7 @@ def create_app(
     app.state.crypto = Crypto.from_settings(settings)
     app.state.pages = Pages(settings, packages=("app", "alerts"))
     app.state.messenger = Messenger(providers)
-    app.state.mod_pages = moderation_pages.make_pages(settings)
+    app.state.mod_pages = moderation_web.make_pages(settings)
     app.state.limiter = RateLimiter(
         storage_uri=settings.redis_url or "memory://",
         key=hmac.new(settings.key_bytes("index_key"), b"rate limits", hashlib.sha256).digest(),
@@ -144,7 +144,7 @@ def create_app(
     api.include_router(alerts_router.router)
     app.include_router(api)
     app.include_router(alerts_webhooks.router)
-    app.include_router(moderation_pages.router)
+    app.include_router(moderation_web.router)
     app.include_router(alerts_pages.router)
     app.include_router(_operations_router(settings, session_factory))
     app.include_router(report_pages)

@@ -1,7 +1,9 @@
 """The review workflow: moderator accounts, the queue, claims, decisions,
-redaction help, four-eyes approval, the audit log and the moderator pages.
+redaction help, four-eyes approval, the audit log, and the moderators' API and pages.
 
-Depends on `app` and `alerts`. models, accounts and security (logins, tokens, TOTP),
-service (queue, claims, decisions), alert_review (four eyes, retraction), audit,
-redaction, router (the API) and pages (/mod).
+Depends on `app` and `alerts`. models; accounts and security (accounts, logins, tokens,
+TOTP); claims (the queue, claims on its reports); service (reading a report, notes);
+decisions (publish, reject, ask, duplicate); alert_review (previews, four eyes, updates,
+retraction); audit; redaction; retention; router and deps (the API, /api/v1); web (the
+pages at /mod).
 """

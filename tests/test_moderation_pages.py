@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.settings import Settings
 from moderation import security
+from moderation.models import AuditEntry, Moderator
 from tests.conftest import PASSWORD, Team
 from tests.helpers import all_routes
 
@@ -87,12 +88,19 @@ def test_the_cookie_is_secure_over_https(
 
 
 def test_a_failed_login_says_so_on_the_page(
-    browser_like: Callable[[], TestClient], team: Team
+    browser_like: Callable[[], TestClient], team: Team, session: Session
 ) -> None:
     response = browser_like().post("/mod/login", data={"username": "alice", "password": "nope"})
     assert response.status_code == 401
     assert "Wrong username, password or code" in response.text
     assert "set-cookie" not in response.headers
+    session.expire_all()
+    alice = session.get(Moderator, team.alice.id)
+    assert alice is not None and alice.failed_logins == 1, "the failure is counted"
+    logged = session.exec(
+        select(AuditEntry.action).where(AuditEntry.moderator_id == team.alice.id)
+    ).all()
+    assert logged == ["login.failed"], "and audited"
 
 
 def test_every_page_needs_a_session(browser_like: Callable[[], TestClient]) -> None:
@@ -287,6 +295,8 @@ def test_admin_pages(browser_like: Callable[[], TestClient], team: Team) -> None
     )
     assert created.headers["location"] == "/mod/moderators?done=saved"
     assert ">dave<" in bob.get("/mod/moderators").text
+    newest = bob.get("/mod/audit").text.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert "<td>bob</td><td>moderator.create</td>" in newest, "the admin created it"
     weak = bob.post(
         "/mod/moderators",
         data={

@@ -1,0 +1,104 @@
+"""For admins: the audit log and the moderators' accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from app.deps import SessionDep
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.web import refuse
+from moderation import accounts, audit
+from moderation.models import Moderator, Role
+from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
+
+router = APIRouter(prefix="/mod")
+
+
+def _admin(ms: ModSession) -> None:
+    if not ms.is_admin:
+        raise Forbidden("Only an admin can see this page.")
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request, ms: ModSessionDep, session: SessionDep, before: int | None = None
+) -> HTMLResponse:
+    _admin(ms)
+    entries = audit.entries(session, before_id=before, limit=100)
+    return render(
+        request,
+        ms,
+        "mod_audit.html",
+        entries=entries,
+        older=entries[-1].id if len(entries) == 100 else None,
+    )
+
+
+@router.get("/moderators")
+def moderators_page(request: Request, ms: ModSessionDep, session: SessionDep) -> HTMLResponse:
+    _admin(ms)
+    return render(
+        request, ms, "mod_moderators.html", moderators=accounts.list_all(session), error=None
+    )
+
+
+# What each button on the moderators page does: (session, the admin, the account it is
+# about, the form) -> the accounts service's call. Each records itself in the audit log.
+Action = Callable[[Session, Moderator, int, FormData], object]
+ACTIONS: dict[str, Action] = {
+    "create": lambda session, admin, _, form: accounts.create(
+        session,
+        admin=admin,
+        username=str(form.get("username", "")),
+        password=str(form.get("password", "")),
+        role=Role(str(form.get("role", "moderator"))),
+    ),
+    "deactivate": lambda session, admin, target, _: accounts.set_active(
+        session, admin=admin, moderator_id=target, active=False
+    ),
+    "activate": lambda session, admin, target, _: accounts.set_active(
+        session, admin=admin, moderator_id=target, active=True
+    ),
+    "make_admin": lambda session, admin, target, _: accounts.set_role(
+        session, admin=admin, moderator_id=target, role=Role.admin
+    ),
+    "make_moderator": lambda session, admin, target, _: accounts.set_role(
+        session, admin=admin, moderator_id=target, role=Role.moderator
+    ),
+    "reset_totp": lambda session, admin, target, _: accounts.reset_totp(
+        session, admin=admin, moderator_id=target
+    ),
+}
+
+
+@router.post("/moderators")
+def moderators_action(
+    request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep
+) -> Response:
+    _admin(ms)
+    action = ACTIONS.get(str(form.get("action", "")))
+    target = int(str(form.get("moderator_id", "0")) or 0)
+    try:
+        if action is None:
+            raise Conflict("Unknown action.")
+        action(session, ms.moderator, target, form)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        error = exc.message
+    except ValueError:  # a role that does not exist
+        error = "Choose a valid role."
+    else:
+        return redirect(request, ms, "/mod/moderators?done=saved")
+    page = render(
+        request,
+        ms,
+        "mod_moderators.html",
+        status=422,
+        moderators=accounts.list_all(session),
+        error=error,
+    )
+    refuse(page)

@@ -1,0 +1,108 @@
+"""The alert composer on the review page: its fields as typed, and their preview.
+
+The composer is a plain form, so it works without JavaScript: "Update preview" posts it
+and the page comes back with the preview rendered. With JavaScript the preview follows
+the typing (/mod/preview, review.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from alerts.models import Severity
+from app.errors import InvalidInput, RedflagError
+from app.settings import Settings
+from moderation import alert_review
+from moderation.schemas import PreviewIn, PreviewOut, ReportReview
+
+URGENCY_SEVERITY = {3: Severity.high, 2: Severity.medium, 1: Severity.low}
+
+
+@dataclass(frozen=True)
+class Composer:
+    """The composer's fields as the moderator sees them, as typed."""
+
+    text: str
+    severity: str
+    regions: list[str]  # the report's place and province, ticked
+    extra_regions: str  # more region codes, typed in
+    categories: list[str]
+    identifiers: list[str]  # "kind|value": the report's identifiers, ticked
+    new_identifiers: list[tuple[str, str]]  # (kind, value): one more, typed in
+    expires_in_days: str
+
+    @classmethod
+    def suggested(cls, review: ReportReview) -> Composer:
+        """What the composer starts with: the report's own facts, its text redacted."""
+        return cls(
+            text=review.suggested_text,
+            severity=URGENCY_SEVERITY.get(review.urgency, Severity.medium).value,
+            regions=[review.region.code],
+            extra_regions="",
+            categories=[c.value for c in review.categories],
+            identifiers=[f"{i.kind.value}|{i.value}" for i in review.identifiers],
+            new_identifiers=[("phone", "")],
+            expires_in_days="90",
+        )
+
+    @classmethod
+    def from_form(cls, form: FormData) -> Composer:
+        return cls(
+            text=str(form.get("text", "")),
+            severity=str(form.get("severity", "")),
+            regions=[str(r) for r in form.getlist("regions")],
+            extra_regions=str(form.get("extra_regions", "")),
+            categories=[str(c) for c in form.getlist("categories")],
+            identifiers=[str(i) for i in form.getlist("identifiers")],
+            new_identifiers=[(str(form.get("new_kind", "phone")), str(form.get("new_value", "")))],
+            expires_in_days=str(form.get("expires_in_days", "90")),
+        )
+
+    def content(self) -> dict[str, Any]:
+        """The fields as the API's AlertContent takes them."""
+        identifiers = [
+            dict(zip(("kind", "value"), item.split("|", 1), strict=True))
+            for item in self.identifiers
+            if "|" in item
+        ]
+        identifiers += [{"kind": k, "value": v} for k, v in self.new_identifiers if v.strip()]
+        extra = [c for c in re.split(r"[\s,;]+", self.extra_regions) if c]
+        return {
+            "text": self.text,
+            "severity": self.severity,
+            "regions": list(dict.fromkeys(self.regions + extra)),
+            "categories": self.categories,
+            "identifiers": identifiers,
+        }
+
+
+def preview(
+    session: Session, *, review: ReportReview, composer: Composer, settings: Settings
+) -> tuple[PreviewOut | None, list[str]]:
+    """What the alert would look like and whom it would reach, or what is wrong with it."""
+    try:
+        data = PreviewIn.model_validate(
+            {
+                **composer.content(),
+                "incident_date": review.incident_date,
+                "part_of_day": review.part_of_day,
+            }
+        )
+        return alert_review.preview(session, data=data, settings=settings), []
+    except (ValidationError, InvalidInput) as exc:
+        return None, messages(exc)
+
+
+def messages(exc: ValidationError | RedflagError) -> list[str]:
+    """What is wrong, one line per problem, for the page (never the values typed)."""
+    if isinstance(exc, ValidationError):
+        return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    if isinstance(exc, InvalidInput):
+        return [e.message for e in exc.errors]
+    return [exc.message]

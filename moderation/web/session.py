@@ -1,0 +1,164 @@
+"""The moderator's browser session, and rendering a page within it.
+
+The session is a cookie holding the moderator's token (HttpOnly, SameSite=Strict, Secure
+over https), renewed while the moderator is active and gone after 15 idle minutes.
+Every form carries a CSRF token bound to the login session, and every POST must come
+from this site (Origin / Sec-Fetch-Site).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from app import tokens
+from app.db import utcnow
+from app.deps import SessionDep, SettingsDep
+from app.errors import Forbidden, RedflagError
+from app.settings import Settings
+from app.web import Pages
+from moderation import accounts, security
+from moderation.models import Moderator, Role
+
+COOKIE = "redflag_mod"
+
+
+def make_pages(settings: Settings) -> Pages:
+    """The /mod pages' renderer, kept in app.state.mod_pages (read by `render` only)."""
+    return Pages(
+        settings, packages=("moderation", "app"), css="mod.css", js="mod.js", connect_self=True
+    )
+
+
+class SeeOther(RedflagError):
+    """Sends the browser elsewhere (used for "log in first")."""
+
+    status_code = 303
+
+    def __init__(self, location: str, *, clear_cookie: bool = False) -> None:
+        super().__init__("See other")
+        self.response_headers = {"Location": location}
+        if clear_cookie:
+            self.response_headers["Set-Cookie"] = (
+                f"{COOKIE}=; Max-Age=0; Path=/mod; HttpOnly; SameSite=Strict"
+            )
+
+
+class FormRejected(Forbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            "This form has expired or did not come from this site: reload the page and try again."
+        )
+
+
+@dataclass
+class ModSession:
+    moderator: Moderator
+    claims: security.TokenClaims
+    csrf: str
+    renewed: tuple[str, int] | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.moderator.role == Role.admin
+
+
+def secure(settings: Settings) -> bool:
+    return settings.public_url.startswith("https://")
+
+
+def set_cookie(response: Response, token: str, lifetime: int, settings: Settings) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=lifetime,
+        path="/mod",
+        httponly=True,
+        secure=secure(settings),
+        samesite="strict",
+    )
+
+
+def same_origin(request: Request) -> bool:
+    """Browsers say where a request comes from in Sec-Fetch-Site. Origin is a fallback
+    only: under `Referrer-Policy: no-referrer` Chromium sends `Origin: null`."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in {"same-origin", "none"}
+    origin = request.headers.get("origin")
+    return origin in {None, "null"} or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def mod_session(request: Request, session: SessionDep, settings: SettingsDep) -> ModSession:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise SeeOther("/mod/login")
+    try:
+        claims = security.decode_token(token, settings)
+    except tokens.InvalidToken:
+        raise SeeOther("/mod/login", clear_cookie=True) from None
+    moderator = accounts.get_active(session, moderator_id=claims.moderator_id)
+    if moderator is None:
+        raise SeeOther("/mod/login", clear_cookie=True)
+    if claims.scope != security.SCOPE_FULL and request.url.path != "/mod/totp":
+        raise SeeOther("/mod/totp")
+    renewed = None
+    if claims.expires_at - utcnow().timestamp() < settings.token_minutes * 30:  # past half-life
+        renewed = security.issue_token(
+            moderator_id=claims.moderator_id,
+            role=moderator.role,
+            settings=settings,
+            session_id=claims.session_id,
+            scope=claims.scope,
+        )
+    return ModSession(moderator, claims, security.csrf_token(claims.session_id, settings), renewed)
+
+
+ModSessionDep = Annotated[ModSession, Depends(mod_session)]
+
+
+async def posted_form(request: Request, ms: ModSessionDep, settings: SettingsDep) -> FormData:
+    if not same_origin(request):
+        raise FormRejected()
+    form = await request.form()
+    if not security.csrf_ok(ms.claims.session_id, str(form.get("csrf_token", "")), settings):
+        raise FormRejected()
+    return form
+
+
+FormDep = Annotated[FormData, Depends(posted_form)]
+
+
+def render(
+    request: Request, ms: ModSession | None, template: str, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    pages: Pages = request.app.state.mod_pages
+    response = pages.render(
+        template,
+        lang="en",
+        status_code=status,
+        me=ms.moderator if ms else None,
+        is_admin=ms.is_admin if ms else False,
+        csrf=ms.csrf if ms else "",
+        notice=request.query_params.get("done"),
+        **context,
+    )
+    return _finish(response, ms, request.app.state.settings)
+
+
+def redirect(request: Request, ms: ModSession, location: str) -> Response:
+    return _finish(RedirectResponse(location, status_code=303), ms, request.app.state.settings)
+
+
+R = TypeVar("R", bound=Response)
+
+
+def _finish(response: R, ms: ModSession | None, settings: Settings) -> R:
+    if ms is not None and ms.renewed is not None:
+        set_cookie(response, *ms.renewed, settings)
+    return response
