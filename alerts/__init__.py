@@ -1,6 +1,12 @@
-"""Everything outbound: alerts, subscribers, region matching, message rendering,
-the delivery outbox and its worker, providers, inbound SMS and the client check.
+"""Everything outbound: alerts to subscribers, and the client check.
 
-Depends on `app` only. The alert and subscriber models, message rendering and the
-alert service exist; subscriptions, delivery and the client check come in issue 3 of 4.
+- `models.py`, `service.py`, `render.py`: alerts, subscribers and their regions; which
+  alerts match whom; how a message is worded.
+- `subscriptions/`: subscribing, confirming and leaving (API, pages, one-time codes,
+  the SMS keywords).
+- `check/`: member sign-in and "has this number been reported?" (API and pages).
+- `delivery/`: the outbox, its worker, the providers, and sending a code right away.
+- `webhooks.py`: Twilio's inbound SMS and delivery status. `metrics.py`: the figures.
+
+Depends on `app` only.
 """

@@ -20,12 +20,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from alerts import metrics
-from alerts import pages as alerts_pages
-from alerts import router as alerts_router
 from alerts import webhooks as alerts_webhooks
+from alerts.check import pages as check_pages
+from alerts.check import router as check_router
 from alerts.delivery import providers as alert_providers
 from alerts.delivery.messenger import Messenger
 from alerts.delivery.worker import make_worker
+from alerts.subscriptions import pages as subscription_pages
+from alerts.subscriptions import router as subscription_router
 from app import __version__, handlers
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
@@ -141,11 +143,13 @@ def create_app(
     api.include_router(moderation_router.auth_router)
     api.include_router(moderation_router.router)
     api.include_router(moderation_router.admin_router)
-    api.include_router(alerts_router.router)
+    api.include_router(subscription_router.router)
+    api.include_router(check_router.router)
     app.include_router(api)
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)
-    app.include_router(alerts_pages.router)
+    app.include_router(subscription_pages.router)
+    app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))
     app.include_router(report_pages)
     return app

@@ -1,37 +1,55 @@
 """Member tokens: a subscriber who proved their number or address may check numbers.
 
-Short-lived JWTs (HS256 only) with their own audience, so a member token is never
+Short-lived tokens (app.tokens) with their own audience, so a member token is never
 mistaken for a moderator's and the other way round.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-
-from jose import JWTError, jwt
 from sqlmodel import Session
 
-from alerts.models import Subscriber
-from app.db import utcnow
+from alerts.models import Channel, CodePurpose, Subscriber
+from alerts.subscriptions import service as subscriptions
+from app import tokens
+from app.crypto import Crypto
 from app.errors import Unauthorized
 from app.settings import Settings
 
 AUDIENCE = "redflag-member"
-ALGORITHM = "HS256"
 
 
 def issue(subscriber_id: int, settings: Settings) -> tuple[str, int]:
-    now = utcnow()
-    lifetime = timedelta(minutes=settings.member_token_minutes)
-    claims = {
-        "sub": str(subscriber_id),
-        "aud": AUDIENCE,
-        "jti": uuid.uuid4().hex,
-        "iat": int(now.timestamp()),
-        "exp": int((now + lifetime).timestamp()),
-    }
-    return jwt.encode(claims, _secret(settings), algorithm=ALGORITHM), int(lifetime.total_seconds())
+    """A member token for this subscriber, and its lifetime in seconds."""
+    return tokens.issue(
+        subject=subscriber_id,
+        audience=AUDIENCE,
+        minutes=settings.member_token_minutes,
+        settings=settings,
+    )
+
+
+def sign_in(
+    session: Session,
+    *,
+    channel: Channel,
+    contact: str,
+    code: str,
+    crypto: Crypto,
+    settings: Settings,
+) -> tuple[str, int]:
+    """A member token for the subscriber whose sign-in code this is; CodeRejected, with
+    the attempt counted, otherwise."""
+    subscriber, _ = subscriptions.redeem(
+        session,
+        purpose=CodePurpose.login,
+        channel=channel,
+        contact=contact,
+        code=code,
+        crypto=crypto,
+        settings=settings,
+    )
+    assert subscriber.id is not None
+    return issue(subscriber.id, settings)
 
 
 def member(session: Session, token: str, settings: Settings) -> Subscriber:
@@ -42,16 +60,10 @@ def member(session: Session, token: str, settings: Settings) -> Subscriber:
 def claimed_id(token: str, settings: Settings) -> int:
     """The subscriber id a valid, unexpired member token names; no database needed."""
     try:
-        claims = jwt.decode(
-            token,
-            _secret(settings),
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            options={f"require_{c}": True for c in ("exp", "iat", "sub", "aud")},
-        )
-        return int(claims["sub"])
-    except (JWTError, ValueError, KeyError):
+        claims = tokens.decode(token, audience=AUDIENCE, settings=settings)
+    except tokens.InvalidToken:
         raise _signed_out() from None
+    return int(claims["sub"])
 
 
 def confirmed(session: Session, subscriber_id: int) -> Subscriber:
@@ -64,8 +76,3 @@ def confirmed(session: Session, subscriber_id: int) -> Subscriber:
 
 def _signed_out() -> Unauthorized:
     return Unauthorized("Sign in again: the member token is invalid or has expired.")
-
-
-def _secret(settings: Settings) -> str:
-    assert settings.jwt_secret is not None
-    return settings.jwt_secret.get_secret_value()

@@ -7,50 +7,16 @@ not a guarantee.
 
 from __future__ import annotations
 
-from datetime import date
-
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from alerts import service as alerts_service
+from alerts.check.schemas import CheckedAlert, CheckResult
 from alerts.models import PURPOSE_ALERT_TEXT, Severity
 from alerts.render import mask
 from app.crypto import BlindIndex, Crypto
 from app.errors import FieldError, InvalidInput
 from app.identifiers import InvalidIdentifier, normalise_phone
-from app.reports.models import Category
 from app.settings import Settings
-
-NOT_A_GUARANTEE = (
-    "No reports is not a guarantee that a client is safe: trust your instincts, "
-    "and let someone know where you are."
-)
-
-
-class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    number: str = Field(
-        min_length=1, max_length=40, description="The client's phone number, any format"
-    )
-
-
-class CheckedAlert(BaseModel):
-    ref: str
-    severity: Severity
-    incident_date: date
-    regions: list[str]
-    categories: list[Category]
-    text: str
-    report_count: int
-
-
-class CheckResult(BaseModel):
-    number: str = Field(description="The number as understood (E.164)")
-    number_masked: str
-    found: bool
-    alerts: list[CheckedAlert]
-    notice: str = Field(default=NOT_A_GUARANTEE)
 
 
 def limit_key(index: BlindIndex, subscriber_id: int | None, fallback: str) -> str:

@@ -1,1 +1,2 @@
-"""subscriptions."""
+"""Subscribing, confirming and leaving: the service, its API and pages, one-time codes,
+and the SMS keywords."""

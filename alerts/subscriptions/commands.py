@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from alerts.check.service import CheckedAlert, CheckResult, check_number, limit_key
+from alerts.check.schemas import CheckedAlert, CheckResult
+from alerts.check.service import check_number, limit_key
 from alerts.models import Channel, ProcessedWebhook, Subscriber
 from alerts.render import mask
 from alerts.subscriptions import service as subscriptions

@@ -1,19 +1,18 @@
 """Subscribing and leaving, with no names: a channel and an encrypted contact.
 
 Everything that can be asked about a contact answers the same whether it is subscribed
-or not, so the service cannot be used to find out who is a subscriber. Codes are
-stored as keyed hashes, expire, and allow a few attempts. Leaving through the API or
-the web also takes a code, so nobody can silence someone else's alerts by knowing their
-number; STOP by SMS and the link in every email work at once.
+or not, so the service cannot be used to find out who is a subscriber. Codes are stored
+as keyed hashes, expire, and allow a few attempts (one_time.py). Leaving through the API
+or the web also takes a code, so nobody can silence someone else's alerts by knowing
+their number; STOP by SMS and the link in every email work at once.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 import phonenumbers
 from sqlmodel import Session, col, delete, select
@@ -28,13 +27,13 @@ from alerts.models import (
     Subscriber,
     SubscriberRegion,
 )
+from alerts.subscriptions import one_time
 from app.crypto import BlindIndex, Crypto
 from app.db import rows_changed, utcnow
 from app.errors import FieldError, InvalidInput
 from app.i18n import Translator
 from app.identifiers import InvalidIdentifier, normalise_email, normalise_phone
 from app.regions import service as regions_service
-from app.regions.models import Region
 from app.retention import Policy
 from app.settings import Settings
 
@@ -85,21 +84,6 @@ def contact_of(subscriber: Subscriber, crypto: Crypto) -> str:
     return crypto.cipher.decrypt(subscriber.contact_enc, purpose=PURPOSE_CONTACT)
 
 
-def check_regions(session: Session, codes: list[str]) -> list[str]:
-    wanted = [c.strip().upper() for c in codes]
-    known = set(
-        session.exec(select(Region.code).where(col(Region.code).in_(wanted), Region.active)).all()
-    )
-    errors = [
-        FieldError(("regions", i), "unknown_region", "unknown region code")
-        for i, c in enumerate(wanted)
-        if c not in known
-    ]
-    if errors:
-        raise InvalidInput(errors)
-    return list(dict.fromkeys(wanted))
-
-
 def region_codes(session: Session, subscriber_id: int) -> list[str]:
     return list(
         session.exec(
@@ -141,106 +125,6 @@ def set_regions(
     session.flush()
 
 
-# ---- one-time codes ---------------------------------------------------------------------------
-
-
-def _code_hash(index: BlindIndex, subscriber_id: int, purpose: str, code: str) -> bytes:
-    return index.digest("one-time-code", f"{subscriber_id}:{purpose}:{code}")
-
-
-def _link_hash(index: BlindIndex, token: str) -> bytes:
-    return index.digest("one-time-link", token)
-
-
-def _issue(
-    session: Session,
-    *,
-    subscriber: Subscriber,
-    purpose: CodePurpose,
-    crypto: Crypto,
-    lifetime: timedelta,
-    link: bool,
-    payload: dict[str, Any] | None = None,
-) -> str:
-    """A new code (6 digits) or link token for this subscriber and purpose; replaces the old one."""
-    assert subscriber.id is not None
-    secret = secrets.token_urlsafe(24) if link else f"{secrets.randbelow(10**6):06d}"
-    digest = (
-        _link_hash(crypto.index, secret)
-        if link
-        else _code_hash(crypto.index, subscriber.id, purpose, secret)
-    )
-    session.exec(
-        delete(OneTimeCode).where(
-            col(OneTimeCode.subscriber_id) == subscriber.id, col(OneTimeCode.purpose) == purpose
-        )
-    )
-    session.add(
-        OneTimeCode(
-            subscriber_id=subscriber.id,
-            purpose=purpose.value,
-            code_hash=digest,
-            expires_at=utcnow() + lifetime,
-            payload=payload or {},
-        )
-    )
-    session.flush()
-    return secret
-
-
-class CodeRejected(InvalidInput):
-    def __init__(
-        self, message: str = "the code is wrong or has expired; ask for a new one"
-    ) -> None:
-        super().__init__([FieldError(("code",), "invalid_code", message)])
-
-
-def _redeem(
-    session: Session,
-    *,
-    subscriber: Subscriber | None,
-    purpose: CodePurpose,
-    code: str,
-    crypto: Crypto,
-    settings: Settings,
-) -> OneTimeCode:
-    """The code row if `code` is right and current; counts attempts and spends it after the last.
-
-    Raises CodeRejected after flushing the count: the caller commits before passing the
-    error on, so that wrong guesses add up (see alerts/router.py)."""
-    if subscriber is None or subscriber.id is None:
-        raise CodeRejected()
-    row = session.exec(
-        select(OneTimeCode)
-        .where(OneTimeCode.subscriber_id == subscriber.id, OneTimeCode.purpose == purpose)
-        .with_for_update()
-    ).first()
-    if row is None or _expired(row.expires_at):
-        raise CodeRejected()
-    given = code.strip().replace(" ", "")
-    expected = [
-        _code_hash(crypto.index, subscriber.id, purpose, given),
-        _link_hash(crypto.index, given),
-    ]
-    if any(hmac.compare_digest(row.code_hash, e) for e in expected):
-        session.delete(row)
-        session.flush()
-        return row
-    row.attempts += 1
-    if row.attempts >= settings.code_attempts:
-        session.delete(row)
-        session.flush()
-        raise CodeRejected("too many wrong codes; ask for a new one")
-    session.add(row)
-    session.flush()
-    raise CodeRejected()
-
-
-def _expired(moment: datetime) -> bool:
-    now = utcnow()
-    return (moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)) <= now
-
-
 # ---- subscribing ------------------------------------------------------------------------------
 
 
@@ -258,14 +142,14 @@ def request_subscription(
 ) -> Outgoing:
     """Start (or change) a subscription: nothing takes effect until the code or link comes back."""
     contact = normalise_contact(channel, contact, default_region=settings.default_country)
-    codes = check_regions(session, regions)
+    wanted = regions_service.check_codes(session, regions)
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
     if subscriber is None:
         subscriber = _new_subscriber(
             session, channel=channel, contact=contact, language=language, crypto=crypto
         )
     payload = {
-        "regions": codes,
+        "regions": wanted,
         "language": language,
         "min_severity_rank": min_severity.rank if min_severity else 0,
     }
@@ -275,12 +159,12 @@ def request_subscription(
         if by_email
         else timedelta(minutes=settings.code_minutes)
     )
-    secret = _issue(
+    secret = one_time.issue(
         session, subscriber=subscriber, purpose=CodePurpose.confirm, crypto=crypto,
         lifetime=lifetime, link=by_email, payload=payload,
     )  # fmt: skip
     t = _translator(language)
-    places = ", ".join(regions_service.names(session, codes))
+    places = ", ".join(regions_service.names(session, wanted))
     if by_email:
         link = f"{link_base.rstrip('/')}/{language}/subscribe/confirm?t={secret}"
         body = t("sub.link_body", regions=places, hours=settings.link_hours, link=link)
@@ -297,36 +181,25 @@ def confirm(
     crypto: Crypto,
     settings: Settings,
 ) -> Subscriber:
-    contact = normalise_contact(channel, contact, default_region=settings.default_country)
-    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
-    row = _redeem(
+    subscriber, payload = redeem(
         session,
-        subscriber=subscriber,
         purpose=CodePurpose.confirm,
+        channel=channel,
+        contact=contact,
         code=code,
         crypto=crypto,
         settings=settings,
     )
-    assert subscriber is not None
-    return _apply(session, subscriber, row.payload)
+    return _apply(session, subscriber, payload)
 
 
 def confirm_link(session: Session, *, token: str, crypto: Crypto) -> Subscriber:
     """The link in a confirmation email (the page asks for a click first, so that mail
     scanners that open links do not confirm on their own)."""
-    row = session.exec(
-        select(OneTimeCode).where(
-            OneTimeCode.code_hash == _link_hash(crypto.index, token.strip()),
-            OneTimeCode.purpose == CodePurpose.confirm,
-        )
-    ).first()
-    if row is None or _expired(row.expires_at):
-        raise CodeRejected("this link is wrong or has expired; subscribe again for a new one")
+    row = one_time.redeem_link(session, token=token, crypto=crypto)
     subscriber = session.get(Subscriber, row.subscriber_id)
     assert subscriber is not None
-    payload = row.payload
-    session.delete(row)
-    return _apply(session, subscriber, payload)
+    return _apply(session, subscriber, row.payload)
 
 
 def _apply(session: Session, subscriber: Subscriber, payload: dict[str, Any]) -> Subscriber:
@@ -354,27 +227,6 @@ def remove(session: Session, *, subscriber: Subscriber) -> None:
     session.flush()
 
 
-def request_leave(
-    session: Session, *, channel: Channel, contact: str, crypto: Crypto, settings: Settings
-) -> Outgoing | None:
-    """A code to confirm leaving; None (and the same answer to the caller) when not subscribed."""
-    contact = normalise_contact(channel, contact, default_region=settings.default_country)
-    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
-    if subscriber is None:
-        return None
-    code = _issue(
-        session, subscriber=subscriber, purpose=CodePurpose.leave, crypto=crypto,
-        lifetime=timedelta(minutes=settings.code_minutes), link=False,
-    )  # fmt: skip
-    t = _translator(subscriber.language)
-    return Outgoing(
-        channel,
-        contact,
-        t("sub.leave_code", code=code, minutes=settings.code_minutes),
-        t("sub.leave_subject"),
-    )
-
-
 def leave(
     session: Session,
     *,
@@ -384,17 +236,15 @@ def leave(
     crypto: Crypto,
     settings: Settings,
 ) -> None:
-    contact = normalise_contact(channel, contact, default_region=settings.default_country)
-    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
-    _redeem(
+    subscriber, _ = redeem(
         session,
-        subscriber=subscriber,
         purpose=CodePurpose.leave,
+        channel=channel,
+        contact=contact,
         code=code,
         crypto=crypto,
         settings=settings,
     )
-    assert subscriber is not None
     remove(session, subscriber=subscriber)
 
 
@@ -413,51 +263,65 @@ def subscriber_from_token(session: Session, *, index: BlindIndex, token: str) ->
     return session.get(Subscriber, int(number))
 
 
-# ---- members (for the client check) -------------------------------------------------------------
+# ---- codes asked for by contact: leaving, and signing in for the client check --------------
+
+# What such a code's message says, by purpose: (text, subject).
+_CODE_MESSAGES = {
+    CodePurpose.leave: ("sub.leave_code", "sub.leave_subject"),
+    CodePurpose.login: ("member.code", "member.subject"),
+}
 
 
-def request_member_code(
-    session: Session, *, channel: Channel, contact: str, crypto: Crypto, settings: Settings
-) -> Outgoing | None:
-    """A sign-in code for a confirmed subscriber; None (same answer to the caller) otherwise."""
-    contact = normalise_contact(channel, contact, default_region=settings.default_country)
-    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
-    if subscriber is None or subscriber.confirmed_at is None:
-        return None
-    code = _issue(
-        session, subscriber=subscriber, purpose=CodePurpose.login, crypto=crypto,
-        lifetime=timedelta(minutes=settings.code_minutes), link=False,
-    )  # fmt: skip
-    t = _translator(subscriber.language)
-    return Outgoing(
-        channel,
-        contact,
-        t("member.code", code=code, minutes=settings.code_minutes),
-        t("member.subject"),
-    )
-
-
-def verify_member(
+def request_code(
     session: Session,
     *,
+    purpose: Literal[CodePurpose.leave, CodePurpose.login],
+    channel: Channel,
+    contact: str,
+    crypto: Crypto,
+    settings: Settings,
+) -> Outgoing | None:
+    """A code to leave, or to sign in for the client check (confirmed subscribers only);
+    None, and the same answer to the caller, when there is nobody to send it to."""
+    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
+    if subscriber is None:
+        return None
+    if purpose is CodePurpose.login and subscriber.confirmed_at is None:
+        return None
+    code = one_time.issue(
+        session, subscriber=subscriber, purpose=purpose, crypto=crypto,
+        lifetime=timedelta(minutes=settings.code_minutes), link=False,
+    )  # fmt: skip
+    text, subject = _CODE_MESSAGES[purpose]
+    t = _translator(subscriber.language)
+    return Outgoing(channel, contact, t(text, code=code, minutes=settings.code_minutes), t(subject))
+
+
+def redeem(
+    session: Session,
+    *,
+    purpose: CodePurpose,
     channel: Channel,
     contact: str,
     code: str,
     crypto: Crypto,
     settings: Settings,
-) -> Subscriber:
+) -> tuple[Subscriber, dict[str, Any]]:
+    """The subscriber with this contact and what their `purpose` code carries, if `code`
+    is right and current; CodeRejected, with the attempt counted, otherwise."""
     contact = normalise_contact(channel, contact, default_region=settings.default_country)
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
-    _redeem(
+    row = one_time.redeem(
         session,
         subscriber=subscriber,
-        purpose=CodePurpose.login,
+        purpose=purpose,
         code=code,
         crypto=crypto,
         settings=settings,
     )
     assert subscriber is not None
-    return subscriber
+    return subscriber, row.payload
 
 
 def _translator(lang: str) -> Translator:

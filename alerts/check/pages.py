@@ -1,0 +1,132 @@
+"""The client check's pages: a member signs in with a code, then checks a number.
+
+The member token travels in a hidden field of the check page (never a cookie), so it
+is gone when the page is closed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from alerts.check import members
+from alerts.check.service import check_number, limit_key
+from alerts.deps import MessengerDep
+from alerts.models import Channel
+from alerts.subscriptions import forms
+from alerts.subscriptions.forms import LIMITED, Text
+from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep
+from app.errors import InvalidInput, RateLimited, Unauthorized
+from app.i18n import Translator
+from app.reports.models import Language
+from app.web import refuse
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/{lang}/check")
+def check_page(
+    lang: Language, pages: PagesDep, settings: SettingsDep, messenger: MessengerDep
+) -> HTMLResponse:
+    if settings.check_access == "open":
+        return pages.render("check.html", lang=lang.value, page="check", token="")
+    return forms.contact_form(pages, lang, "check", messenger)
+
+
+@router.post("/{lang}/check/login", dependencies=LIMITED)
+def check_login(
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    messenger: MessengerDep,
+    channel: Text = "",
+    contact: Text = "",
+) -> HTMLResponse:
+    return forms.ask_for_code(
+        pages,
+        lang,
+        "check",
+        session=session,
+        crypto=crypto,
+        settings=settings,
+        messenger=messenger,
+        channel=channel,
+        contact=contact,
+    )
+
+
+@router.post("/{lang}/check/verify", dependencies=LIMITED)
+def check_verify(
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    channel: Text = "",
+    contact: Text = "",
+    code: Text = "",
+) -> HTMLResponse:
+    try:
+        token, _lifetime = members.sign_in(
+            session,
+            channel=Channel(channel),
+            contact=contact,
+            code=code,
+            crypto=crypto,
+            settings=settings,
+        )
+    except (InvalidInput, ValueError):
+        forms.refuse_code(
+            pages, lang, forms.SIGN_IN, channel=channel, contact=contact, settings=settings
+        )
+    return pages.render("check.html", lang=lang.value, page="check", token=token)
+
+
+@router.post("/{lang}/check", dependencies=LIMITED)
+def check(
+    request: Request,
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    token: Annotated[str, Form(max_length=2000)] = "",
+    number: Text = "",
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    member_id = None
+    try:
+        if token or settings.check_access == "members":
+            member_id = members.member(session, token, settings).id
+    except Unauthorized:
+        return pages.message(
+            lang=lang.value, title=_("error.title"), message=_("check.expired"), status_code=401
+        )
+    try:
+        request.app.state.limiter.hit("check", limit_key(crypto.index, member_id, "web"))
+        result = check_number(session, number=number, crypto=crypto, settings=settings)
+    except RateLimited:
+        return pages.message(
+            lang=lang.value,
+            title=_("error.title"),
+            message=_("error.rate_limited"),
+            status_code=429,
+        )
+    except (InvalidInput, ValidationError):
+        refuse(
+            pages.render(
+                "check.html",
+                lang=lang.value,
+                page="check",
+                token=token,
+                status_code=422,
+                values={"number": number},
+                errors={"number": _("error.invalid_phone")},
+            )
+        )
+    return pages.render("check.html", lang=lang.value, page="check", token=token, result=result)

@@ -1,0 +1,107 @@
+"""The client check's API: a member signs in with a code, then checks numbers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from alerts.check import members
+from alerts.check.schemas import CheckIn, CheckResult, MemberToken
+from alerts.check.service import check_number, limit_key
+from alerts.deps import MessengerDep
+from alerts.models import CodePurpose
+from alerts.subscriptions import service as subscriptions
+from alerts.subscriptions.schemas import RESPONSES, Accepted, CodeIn, ContactIn
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.errors import Unauthorized
+
+router = APIRouter(tags=["subscriptions"])
+
+
+@router.post(
+    "/members/login",
+    status_code=202,
+    summary="A sign-in code for the client check, sent to a subscribed number or address",
+    responses=RESPONSES,
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def member_login(
+    data: ContactIn,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    send: MessengerDep,
+) -> Accepted:
+    send.require(data.channel)
+    outgoing = subscriptions.request_code(
+        session,
+        purpose=CodePurpose.login,
+        channel=data.channel,
+        contact=data.contact,
+        crypto=crypto,
+        settings=settings,
+    )
+    if outgoing is not None:
+        send.send_now(outgoing)
+    return Accepted()
+
+
+@router.post(
+    "/members/verify",
+    summary="Exchange the sign-in code for a short-lived member token",
+    responses=RESPONSES,
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def member_verify(
+    data: CodeIn, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
+) -> MemberToken:
+    token, lifetime = members.sign_in(
+        session,
+        channel=data.channel,
+        contact=data.contact,
+        code=data.code,
+        crypto=crypto,
+        settings=settings,
+    )
+    return MemberToken(access_token=token, expires_in=lifetime)
+
+
+member_bearer = HTTPBearer(
+    auto_error=False, description="A member token from /api/v1/members/verify"
+)
+
+
+async def checker_claim(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(member_bearer)],
+) -> int | None:
+    """Who is checking, as their token claims: a member (required unless
+    REDFLAG_CHECK_ACCESS=open). That the member is still subscribed is checked with the
+    check itself, in the same transaction."""
+    if credentials is not None:
+        return members.claimed_id(credentials.credentials, settings)
+    if settings.check_access == "open":
+        return None
+    raise Unauthorized("Checking numbers is for members: sign in at /api/v1/members/login.")
+
+
+@router.post(
+    "/check",
+    summary="Is this number named in a live alert?",
+    responses={401: {"description": "A member token is needed"}, **RESPONSES},
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def check(
+    data: CheckIn,
+    request: Request,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    member_id: Annotated[int | None, Depends(checker_claim)],
+) -> CheckResult:
+    if member_id is not None:
+        members.confirmed(session, member_id)
+    request.app.state.limiter.hit("check", limit_key(crypto.index, member_id, "web"))
+    return check_number(session, number=data.number, crypto=crypto, settings=settings)

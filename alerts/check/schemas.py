@@ -1,0 +1,46 @@
+"""What the client check takes and answers, and the member token that opens it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from alerts.models import Severity
+from app.reports.models import Category
+from app.schemas import Strict
+
+NOT_A_GUARANTEE = (
+    "No reports is not a guarantee that a client is safe: trust your instincts, "
+    "and let someone know where you are."
+)
+
+
+class CheckIn(Strict):
+    number: str = Field(
+        min_length=1, max_length=40, description="The client's phone number, any format"
+    )
+
+
+class CheckedAlert(BaseModel):
+    ref: str
+    severity: Severity
+    incident_date: date
+    regions: list[str]
+    categories: list[Category]
+    text: str
+    report_count: int
+
+
+class CheckResult(BaseModel):
+    number: str = Field(description="The number as understood (E.164)")
+    number_masked: str
+    found: bool
+    alerts: list[CheckedAlert]
+    notice: str = Field(default=NOT_A_GUARANTEE)
+
+
+class MemberToken(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (OAuth2's token type, not a secret)
+    expires_in: int

@@ -1,0 +1,197 @@
+"""What the subscribe, leave and check pages share: the contact form, the code page, and
+sending a code while the visitor waits.
+
+Steps carry what they need in hidden fields of the page itself (which is never cached),
+so nothing identifying is left in the browser's history or storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, NoReturn
+
+from fastapi import Depends, Form
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from alerts.delivery.messenger import Messenger, SendFailed
+from alerts.models import Channel, CodePurpose
+from alerts.subscriptions import service as subscriptions
+from app.crypto import Crypto
+from app.deps import RateLimit
+from app.errors import InvalidInput
+from app.i18n import Translator
+from app.reports.models import Language
+from app.settings import Settings
+from app.web import Pages, refuse
+
+LIMITED = [Depends(RateLimit("lookup"))]
+Text = Annotated[str, Form(max_length=300)]
+
+
+@dataclass(frozen=True)
+class CodeStep:
+    """The page that takes a code back: where it posts (after the language), its words."""
+
+    path: str
+    lead_key: str
+    title_key: str = "subscribe.code_title"
+    submit_key: str = "subscribe.code_submit"
+
+
+CONFIRM = CodeStep("/subscribe/code", "subscribe.code_lead")
+LEAVE = CodeStep("/leave/code", "leave.code_lead", "leave.title", "leave.confirm")
+SIGN_IN = CodeStep("/check/verify", "check.code_lead", "check.title")
+
+ContactKind = Literal["leave", "check"]
+# The forms that ask for a number or address to send a code to: their words, where they
+# post, and what the code is for.
+_CONTACT_FORMS: dict[str, dict[str, str]] = {
+    "leave": {
+        "action": "/leave",
+        "title_key": "leave.title",
+        "lead_key": "leave.lead",
+        "submit_key": "leave.submit",
+        "channel_key": "subscribe.channel",
+    },
+    "check": {
+        "action": "/check/login",
+        "title_key": "check.title",
+        "lead_key": "check.lead",
+        "submit_key": "check.login_submit",
+        "channel_key": "check.channel",
+    },
+}
+_CODES_FOR: dict[str, tuple[Literal[CodePurpose.leave, CodePurpose.login], CodeStep]] = {
+    "leave": (CodePurpose.leave, LEAVE),
+    "check": (CodePurpose.login, SIGN_IN),
+}
+
+
+def error_for(exc: InvalidInput, _: Translator) -> dict[str, str]:
+    """Field errors from the services, in the page's language."""
+    words = {
+        "invalid_phone": "error.invalid_contact",
+        "invalid_email": "error.invalid_contact",
+        "not_mobile": "error.not_mobile",
+        "invalid_code": "error.code",
+        "channel_unavailable": "error.channel_unavailable",
+    }
+    errors: dict[str, str] = {}
+    for error in exc.errors:
+        field = str(error.loc[0]) if error.loc else "contact"
+        errors.setdefault(field, _(words.get(error.type, "error.invalid")))
+    return errors
+
+
+def send(
+    messenger: Messenger, outgoing: subscriptions.Outgoing | None, _: Translator
+) -> dict[str, str]:
+    """Send a code or link now, if there is one; the form's errors if it could not go."""
+    if outgoing is None:
+        return {}
+    try:
+        messenger.send_now(outgoing)
+    except SendFailed:
+        return {"contact": _("error.send_failed")}
+    return {}
+
+
+def code_page(
+    pages: Pages,
+    lang: Language,
+    step: CodeStep,
+    *,
+    channel: str,
+    contact: str,
+    settings: Settings,
+    error: str | None = None,
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    return pages.render(
+        "code.html",
+        lang=lang.value,
+        status_code=422 if error else 200,
+        action=f"/{lang.value}{step.path}",
+        channel=channel,
+        contact=contact,
+        lead=_(step.lead_key, minutes=settings.code_minutes),
+        title_key=step.title_key,
+        submit_key=step.submit_key,
+        errors={"code": error} if error else {},
+    )
+
+
+def refuse_code(
+    pages: Pages, lang: Language, step: CodeStep, *, channel: str, contact: str, settings: Settings
+) -> NoReturn:
+    """The code page again, saying the code is wrong; the attempt stays counted, so that
+    wrong codes add up."""
+    _ = Translator(lang.value)
+    page = code_page(
+        pages,
+        lang,
+        step,
+        channel=channel,
+        contact=contact,
+        settings=settings,
+        error=_("error.code"),
+    )
+    refuse(page, keeps_writes=True)
+
+
+def contact_form(
+    pages: Pages,
+    lang: Language,
+    kind: ContactKind,
+    messenger: Messenger,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return pages.render(
+        "contact.html",
+        lang=lang.value,
+        page=kind,
+        status_code=422 if errors else 200,
+        values=values or {},
+        errors=errors or {},
+        kind=kind,
+        channels=[c for c in ("sms", "email") if messenger.offers(c)],
+        **_CONTACT_FORMS[kind],
+    )
+
+
+def ask_for_code(
+    pages: Pages,
+    lang: Language,
+    kind: ContactKind,
+    *,
+    session: Session,
+    crypto: Crypto,
+    settings: Settings,
+    messenger: Messenger,
+    channel: str,
+    contact: str,
+) -> HTMLResponse:
+    """A contact form posted: a code goes out if there is anyone to send it to, and the
+    code page follows either way, so the page never tells who is subscribed."""
+    _ = Translator(lang.value)
+    purpose, step = _CODES_FOR[kind]
+    try:
+        outgoing = subscriptions.request_code(
+            session,
+            purpose=purpose,
+            channel=Channel(channel),
+            contact=contact,
+            crypto=crypto,
+            settings=settings,
+        )
+    except (InvalidInput, ValueError) as exc:
+        errors = (
+            error_for(exc, _) if isinstance(exc, InvalidInput) else {"channel": _("error.invalid")}
+        )
+        values = {"channel": channel, "contact": contact}
+        refuse(contact_form(pages, lang, kind, messenger, values=values, errors=errors))
+    send(messenger, outgoing, _)  # a failure would tell that the contact is subscribed
+    return code_page(pages, lang, step, channel=channel, contact=contact, settings=settings)

@@ -1,0 +1,317 @@
+"""The public pages for subscribers: sign up, confirm, and leave.
+
+Like the report form: server-rendered, complete without JavaScript, NL/EN/ES, no
+cookies; the steps share their forms with the check pages (forms.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from alerts.delivery.messenger import Messenger
+from alerts.deps import MessengerDep
+from alerts.models import Channel, Severity, Subscriber
+from alerts.subscriptions import forms
+from alerts.subscriptions import service as subscriptions
+from alerts.subscriptions.forms import LIMITED, Text
+from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep
+from app.errors import InvalidInput
+from app.i18n import Translator
+from app.regions import service as regions_service
+from app.reports.models import Language
+from app.web import Pages, refuse
+
+router = APIRouter(include_in_schema=False)
+PLACE_FIELDS = ("place", "place2", "place3")  # the first is required
+
+
+# ---- subscribing ------------------------------------------------------------------------------
+
+
+def _subscribe_form(
+    pages: Pages,
+    session: Session,
+    messenger: Messenger,
+    lang: Language,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    return pages.render(
+        "subscribe.html",
+        lang=lang.value,
+        page="subscribe",
+        status_code=status,
+        values=values or {"channel": "sms" if messenger.offers("sms") else "email"},
+        errors=errors or {},
+        channels=[c for c in ("sms", "email") if messenger.offers(c)],
+        places=regions_service.area_labels(session, province_word=_("subscribe.province_word")),
+    )
+
+
+def _refuse_form(
+    pages: Pages,
+    session: Session,
+    messenger: Messenger,
+    lang: Language,
+    values: dict[str, str],
+    errors: dict[str, str],
+    *,
+    status: int = 422,
+) -> NoReturn:
+    """The form again, saying what is wrong; nothing the request wrote is kept."""
+    refuse(
+        _subscribe_form(
+            pages, session, messenger, lang, values=values, errors=errors, status=status
+        )
+    )
+
+
+def _regions(
+    session: Session, values: dict[str, str], _: Translator
+) -> tuple[list[str], dict[str, str]]:
+    """The region codes of the places typed, and the places' errors."""
+    codes, errors = [], {}
+    for field in PLACE_FIELDS:
+        typed = values[field]
+        if not typed.strip():
+            if field == "place":
+                errors[field] = _("error.required")
+            continue
+        found = regions_service.resolve_area(session, typed=typed)
+        if found.region is not None:
+            codes.append(found.region.code)
+        elif found.candidates:
+            errors[field] = _(
+                "error.place_choose", options=", ".join(c.name for c in found.candidates[:6])
+            )
+        else:
+            errors[field] = _("error.place_unknown")
+    return codes, errors
+
+
+@router.get("/{lang}/subscribe")
+def subscribe_page(
+    lang: Language, session: SessionDep, pages: PagesDep, messenger: MessengerDep
+) -> HTMLResponse:
+    return _subscribe_form(pages, session, messenger, lang)
+
+
+@router.post("/{lang}/subscribe", dependencies=LIMITED)
+def subscribe(
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    messenger: MessengerDep,
+    channel: Text = "",
+    contact: Text = "",
+    place: Text = "",
+    place2: Text = "",
+    place3: Text = "",
+    severity: Text = "",
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    values = {
+        "channel": channel,
+        "contact": contact,
+        "place": place,
+        "place2": place2,
+        "place3": place3,
+        "severity": severity,
+    }
+    codes, errors = _regions(session, values, _)
+    if channel not in {"sms", "email"} or not messenger.offers(channel):
+        errors["channel"] = _("error.channel_unavailable")
+    if not contact.strip():
+        errors["contact"] = _("error.required")
+    if errors:
+        _refuse_form(pages, session, messenger, lang, values, errors)
+    try:
+        outgoing = subscriptions.request_subscription(
+            session,
+            channel=Channel(channel),
+            contact=contact,
+            regions=codes,
+            language=lang.value,
+            min_severity=Severity.high if severity == "serious" else None,
+            crypto=crypto,
+            settings=settings,
+            link_base=settings.public_url,
+        )
+    except InvalidInput as exc:
+        errors = forms.error_for(exc, _)
+        _refuse_form(pages, session, messenger, lang, values, errors)
+    errors = forms.send(messenger, outgoing, _)
+    if errors:
+        _refuse_form(pages, session, messenger, lang, values, errors, status=503)
+    if channel == "email":
+        return pages.message(
+            lang=lang.value,
+            title=_("subscribe.email_sent_title"),
+            message=_("subscribe.email_sent", hours=settings.link_hours),
+            status_code=200,
+        )
+    return forms.code_page(
+        pages, lang, forms.CONFIRM, channel=channel, contact=contact, settings=settings
+    )
+
+
+@router.post("/{lang}/subscribe/code", dependencies=LIMITED)
+def subscribe_code(
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    channel: Text = "",
+    contact: Text = "",
+    code: Text = "",
+) -> HTMLResponse:
+    try:
+        subscriber = subscriptions.confirm(
+            session,
+            channel=Channel(channel),
+            contact=contact,
+            code=code,
+            crypto=crypto,
+            settings=settings,
+        )
+    except (InvalidInput, ValueError):
+        forms.refuse_code(
+            pages, lang, forms.CONFIRM, channel=channel, contact=contact, settings=settings
+        )
+    return _done(pages, session, lang, subscriber)
+
+
+def _done(pages: Pages, session: Session, lang: Language, subscriber: Subscriber) -> HTMLResponse:
+    _ = Translator(lang.value)
+    assert subscriber.id is not None
+    names = regions_service.names(session, subscriptions.region_codes(session, subscriber.id))
+    return pages.message(
+        lang=lang.value,
+        title=_("subscribe.done_title"),
+        message=_("subscribe.done", regions=", ".join(names)),
+        status_code=200,
+    )
+
+
+@router.get("/{lang}/subscribe/confirm")
+def confirm_link_page(lang: Language, pages: PagesDep, t: str = "") -> HTMLResponse:
+    """Mail scanners open links: confirming takes a tap on this page, not just the visit."""
+    return pages.render("confirm.html", lang=lang.value, token=t[:100])
+
+
+@router.post("/{lang}/subscribe/confirm", dependencies=LIMITED)
+def confirm_link(
+    lang: Language, session: SessionDep, crypto: CryptoDep, pages: PagesDep, token: Text = ""
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    try:
+        subscriber = subscriptions.confirm_link(session, token=token, crypto=crypto)
+    except InvalidInput:
+        return pages.message(
+            lang=lang.value,
+            title=_("error.title"),
+            message=_("unsubscribe.invalid"),
+            status_code=404,
+        )
+    return _done(pages, session, lang, subscriber)
+
+
+# ---- leaving ----------------------------------------------------------------------------------
+
+
+@router.get("/u/{token}")
+def unsubscribe_page(
+    token: str, session: SessionDep, crypto: CryptoDep, pages: PagesDep
+) -> HTMLResponse:
+    subscriber = subscriptions.subscriber_from_token(session, index=crypto.index, token=token)
+    lang = subscriber.language if subscriber else "en"
+    if subscriber is None:
+        _ = Translator(lang)
+        return pages.message(
+            lang=lang, title=_("error.title"), message=_("unsubscribe.invalid"), status_code=404
+        )
+    return pages.render("unsubscribe.html", lang=lang, token=token)
+
+
+@router.post("/u/{token}")
+def unsubscribe(
+    token: str, session: SessionDep, crypto: CryptoDep, pages: PagesDep
+) -> HTMLResponse:
+    """The button on the page, and mail clients' one-click unsubscribe (RFC 8058)."""
+    subscriber = subscriptions.subscriber_from_token(session, index=crypto.index, token=token)
+    lang = subscriber.language if subscriber else "en"
+    _ = Translator(lang)
+    if subscriber is not None:
+        subscriptions.remove(session, subscriber=subscriber)
+    return pages.message(
+        lang=lang, title=_("leave.done_title"), message=_("leave.done"), status_code=200
+    )
+
+
+@router.get("/{lang}/leave")
+def leave_page(lang: Language, pages: PagesDep, messenger: MessengerDep) -> HTMLResponse:
+    return forms.contact_form(pages, lang, "leave", messenger)
+
+
+@router.post("/{lang}/leave", dependencies=LIMITED)
+def leave_request(
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    messenger: MessengerDep,
+    channel: Text = "",
+    contact: Text = "",
+) -> HTMLResponse:
+    return forms.ask_for_code(
+        pages,
+        lang,
+        "leave",
+        session=session,
+        crypto=crypto,
+        settings=settings,
+        messenger=messenger,
+        channel=channel,
+        contact=contact,
+    )
+
+
+@router.post("/{lang}/leave/code", dependencies=LIMITED)
+def leave(
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    channel: Text = "",
+    contact: Text = "",
+    code: Text = "",
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    try:
+        subscriptions.leave(
+            session,
+            channel=Channel(channel),
+            contact=contact,
+            code=code,
+            crypto=crypto,
+            settings=settings,
+        )
+    except (InvalidInput, ValueError):
+        forms.refuse_code(
+            pages, lang, forms.LEAVE, channel=channel, contact=contact, settings=settings
+        )
+    return pages.message(
+        lang=lang.value, title=_("leave.done_title"), message=_("leave.done"), status_code=200
+    )

@@ -1,0 +1,119 @@
+"""The subscriptions API: subscribe, confirm, and leave."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from sqlmodel import Session
+
+from alerts.deps import MessengerDep
+from alerts.models import Channel, CodePurpose, Severity, Subscriber
+from alerts.subscriptions import service as subscriptions
+from alerts.subscriptions.schemas import (
+    RESPONSES,
+    Accepted,
+    CodeIn,
+    LeaveIn,
+    SubscribeIn,
+    SubscriptionOut,
+)
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.regions.models import Region, RegionPublic
+from app.reports.models import Language
+
+router = APIRouter(tags=["subscriptions"])
+
+
+def subscription_out(session: Session, subscriber: Subscriber) -> SubscriptionOut:
+    assert subscriber.id is not None
+    codes = subscriptions.region_codes(session, subscriber.id)
+    regions = [session.get(Region, c) for c in codes]
+    return SubscriptionOut(
+        channel=Channel(subscriber.channel),
+        regions=[
+            RegionPublic(code=r.code, name=r.name, level=r.level) for r in regions if r is not None
+        ],
+        language=Language(subscriber.language),
+        min_severity=list(Severity)[subscriber.min_severity_rank],
+    )
+
+
+@router.post(
+    "/subscriptions",
+    status_code=202,
+    summary="Ask for alerts: a code (SMS) or a link (email) comes to confirm",
+    responses=RESPONSES,
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def subscribe(
+    data: SubscribeIn,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    send: MessengerDep,
+) -> Accepted:
+    send.require(data.channel)
+    outgoing = subscriptions.request_subscription(
+        session,
+        channel=data.channel,
+        contact=data.contact,
+        regions=data.regions,
+        language=data.language.value,
+        min_severity=data.min_severity,
+        crypto=crypto,
+        settings=settings,
+        link_base=settings.public_url,
+    )
+    send.send_now(outgoing)
+    return Accepted()
+
+
+@router.post(
+    "/subscriptions/confirm",
+    summary="Confirm with the code (or the email link's token)",
+    responses=RESPONSES,
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def confirm(
+    data: CodeIn, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
+) -> SubscriptionOut:
+    subscriber = subscriptions.confirm(
+        session,
+        channel=data.channel,
+        contact=data.contact,
+        code=data.code,
+        crypto=crypto,
+        settings=settings,
+    )
+    return subscription_out(session, subscriber)
+
+
+@router.post(
+    "/subscriptions/unsubscribe",
+    summary="Stop alerts: without `code` a code is sent; with it, the subscription is deleted",
+    responses=RESPONSES,
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def unsubscribe(
+    data: LeaveIn, session: SessionDep, crypto: CryptoDep, settings: SettingsDep, send: MessengerDep
+) -> Accepted:
+    if data.code is None:
+        outgoing = subscriptions.request_code(
+            session,
+            purpose=CodePurpose.leave,
+            channel=data.channel,
+            contact=data.contact,
+            crypto=crypto,
+            settings=settings,
+        )
+        if outgoing is not None:
+            send.send_now(outgoing)
+        return Accepted()
+    subscriptions.leave(
+        session,
+        channel=data.channel,
+        contact=data.contact,
+        code=data.code,
+        crypto=crypto,
+        settings=settings,
+    )
+    return Accepted(detail="The subscription is deleted; nothing more will be sent.")

@@ -1,0 +1,58 @@
+"""What the subscriptions API takes and answers; member sign-in (alerts/check) takes the
+same contact and code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from alerts.models import Channel, Severity
+from app.regions.models import RegionPublic
+from app.reports.models import Language
+from app.schemas import Strict
+
+ACCEPTED = "If this number or address can be used, a message is on its way."
+
+# The error answers every route here may give, for the API's description.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"description": "A field is missing or wrong; `detail` names each field and problem"},
+    429: {"description": "Too many requests from this client"},
+    503: {"description": "The code could not be sent right now"},
+}
+
+
+class ContactIn(Strict):
+    channel: Channel
+    contact: str = Field(
+        min_length=3, max_length=254, description="A mobile number, or an email address"
+    )
+
+
+class SubscribeIn(ContactIn):
+    regions: list[str] = Field(min_length=1, max_length=20, description="Region codes, any level")
+    language: Language = Language.nl
+    min_severity: Severity | None = Field(
+        default=None, description="Only alerts at least this severe"
+    )
+
+
+class CodeIn(ContactIn):
+    code: str = Field(min_length=4, max_length=64)
+
+
+class LeaveIn(ContactIn):
+    code: str | None = Field(
+        default=None, max_length=64, description="Leave out to get a code first"
+    )
+
+
+class Accepted(BaseModel):
+    detail: str = ACCEPTED
+
+
+class SubscriptionOut(BaseModel):
+    channel: Channel
+    regions: list[RegionPublic]
+    language: Language
+    min_severity: Severity
