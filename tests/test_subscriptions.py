@@ -325,6 +325,31 @@ def test_leaving_through_the_pages(
     assert find(session, crypto) is None
 
 
+@pytest.mark.parametrize(
+    ("ask", "take"),
+    [
+        ("/en/subscribe", "/en/subscribe/code"),
+        ("/en/leave", "/en/leave/code"),
+        ("/en/check/login", "/en/check/verify"),
+    ],
+)
+def test_wrong_codes_run_out_on_the_pages_too(
+    client: TestClient, twilio: Any, settings: Settings, ask: str, take: str
+) -> None:
+    """A page that shows the code form again still keeps the wrong attempt it counted."""
+    if ask != "/en/subscribe":
+        subscribed(client, twilio)
+    asked = client.post(ask, data={"channel": "sms", "contact": PHONE, "place": "Assen"})
+    assert asked.status_code == 200 and 'name="code"' in asked.text
+    right = last_code(twilio)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(settings.code_attempts):
+        refused = client.post(take, data={"channel": "sms", "contact": PHONE, "code": wrong})
+        assert refused.status_code == 422 and 'name="code"' in refused.text
+    too_late = client.post(take, data={"channel": "sms", "contact": PHONE, "code": right})
+    assert too_late.status_code == 422, "the right code no longer works either"
+
+
 # ---- the subscribe page -----------------------------------------------------------------------
 
 
