@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, RedflagError
 from app.settings import Settings
 from moderation import audit, security
-from moderation.models import PURPOSE_TOTP, Moderator, ModeratorPublic, Role
+from moderation.models import PURPOSE_TOTP, Moderator, ModeratorPublic, Role, aware
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 LOGIN_FAILED = (
@@ -154,12 +154,8 @@ def authenticate(
 
 
 def _locked(moderator: Moderator, now: datetime) -> bool:
-    until = moderator.locked_until
-    if until is None:
-        return False
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=now.tzinfo)
-    return until > now
+    until = aware(moderator.locked_until)
+    return until is not None and until > now
 
 
 def get_active(session: Session, *, moderator_id: int) -> Moderator | None:

@@ -24,8 +24,8 @@ from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.regions import service as regions_service
 from app.settings import Settings
-from moderation import audit, claims, decisions, service
-from moderation.models import AlertReview, Moderator
+from moderation import audit, decisions, service
+from moderation.models import AlertReview, Moderator, aware
 from moderation.schemas import (
     AlertAction,
     AlertDetail,
@@ -95,9 +95,9 @@ def _summary(
         categories=alert.categories,
         regions=regions.get(alert.id, []),
         incident_date=alert.incident_date,
-        created_at=claims.aware(alert.created_at),
-        published_at=claims.aware(alert.published_at),
-        expires_at=claims.aware(alert.expires_at),
+        created_at=aware(alert.created_at),
+        published_at=aware(alert.published_at),
+        expires_at=aware(alert.expires_at),
         report_count=alert.report_count,
         published_by=names.get(review.published_by_id) if review else None,
         approved_by=names.get(review.approved_by_id or 0) if review else None,
@@ -169,7 +169,7 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
             AlertUpdatePublic(
                 number=u.number,
                 text=(text := crypto.cipher.decrypt(u.text_enc, purpose=PURPOSE_UPDATE_TEXT)),
-                created_at=claims.aware(u.created_at),
+                created_at=aware(u.created_at),
                 recipients=alerts_service.update_recipients(
                     session, alert_id=alert.id, number=u.number
                 ),

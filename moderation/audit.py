@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from app.db import utcnow
-from moderation.models import AuditEntry, Moderator
+from moderation.models import AuditEntry, Moderator, aware
 
 
 class AppendOnlyError(RuntimeError):
@@ -77,7 +77,7 @@ def entries(
     return [
         AuditEntryPublic(
             id=e.id or 0,
-            at=e.at,
+            at=aware(e.at),
             moderator=username,
             action=e.action,
             target_type=e.target_type,

@@ -9,7 +9,7 @@ so two moderators can never both win.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -21,17 +21,10 @@ from app.reports import service as reports_service
 from app.reports.models import Report, ReportIdentifier, ReportStatus
 from app.settings import Settings
 from moderation import audit
-from moderation.models import Moderator
+from moderation.models import Moderator, aware
 from moderation.schemas import QueueItem
 
 AWAITING = (ReportStatus.submitted.value, ReportStatus.in_review.value)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def claim_is_live(report: Report, now: datetime) -> bool:

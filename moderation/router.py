@@ -13,7 +13,7 @@ from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, Settin
 from app.reports.models import Report, ReportStatus
 from moderation import accounts, alert_review, audit, claims, decisions, security, service
 from moderation.deps import Admin, AnyModerator, CurrentModerator, current_moderator, require_admin
-from moderation.models import ModeratorPublic
+from moderation.models import ModeratorPublic, aware
 from moderation.schemas import (
     AlertAction,
     AlertDetail,
@@ -129,7 +129,7 @@ def _claim_out(report: Report, moderator_name: str | None) -> ClaimOut:
         status=ReportStatus(report.status),
         version=report.version,
         claimed_by=moderator_name if report.claimed_by_id else None,
-        claim_expires_at=claims.aware(report.claim_expires_at),
+        claim_expires_at=aware(report.claim_expires_at),
     )
 
 

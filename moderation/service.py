@@ -28,7 +28,7 @@ from app.reports.models import (
 )
 from app.settings import Settings
 from moderation import audit, claims, redaction
-from moderation.models import PURPOSE_NOTE, ModerationNote, Moderator
+from moderation.models import PURPOSE_NOTE, ModerationNote, Moderator, aware
 from moderation.schemas import (
     FlagOut,
     IdentifierOut,
@@ -98,8 +98,8 @@ def review(
         urgency=report.urgency,
         consent_police=report.consent_police,
         language=report.language,
-        submitted_at=claims.aware(report.submitted_at) or utcnow(),
-        claim_expires_at=claims.aware(report.claim_expires_at),
+        submitted_at=aware(report.submitted_at) or utcnow(),
+        claim_expires_at=aware(report.claim_expires_at),
         what_happened=text,
         what_happened_flags=[FlagOut(**asdict(f)) for f in text_flags],
         description=description,
@@ -133,7 +133,7 @@ def _messages(session: Session, report_id: int, crypto: Crypto) -> list[MessageO
         MessageOut(
             author=m.author,
             text=crypto.cipher.decrypt(m.body_enc, purpose=PURPOSE_MESSAGE),
-            at=claims.aware(m.created_at) or utcnow(),
+            at=aware(m.created_at) or utcnow(),
         )
         for m in rows
     ]
@@ -154,7 +154,7 @@ def notes(
             kind=n.kind,
             text=crypto.cipher.decrypt(n.body_enc, purpose=PURPOSE_NOTE),
             by=username,
-            at=claims.aware(n.created_at) or utcnow(),
+            at=aware(n.created_at) or utcnow(),
         )
         for n, username in session.exec(query.order_by(col(ModerationNote.id))).all()
     ]
