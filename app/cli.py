@@ -61,7 +61,6 @@ def serve(
         )
         + "\nPress Ctrl+C to stop.\n"
     )
-    freeze_what_is_loaded("app.main")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -124,36 +123,10 @@ def worker(
         finally:
             await close_all(providers)
 
-    freeze_what_is_loaded("alerts.delivery.worker")
     try:
         _run_event_loop(run())
     finally:
         engine.dispose()
-
-
-# Collections of the youngest objects: after this many new ones, not Python's 700.
-YOUNG_COLLECTION_EVERY = 50_000
-
-
-def freeze_what_is_loaded(module: str) -> None:
-    """Load the server's code, then keep the garbage collector off everything loaded so
-    far: the libraries' hundreds of thousands of objects live as long as the process, and
-    every full collection walked them all, 50-100 ms during which no request is answered
-    (the slowest 1 % of submissions under load, docs/benchmarks.md).
-
-    And collect the young less often. A request's objects live for its few milliseconds;
-    with dozens in flight, Python's default (a collection every 700 new objects) found
-    them still alive and moved them to the oldest generation, where they died: full
-    collections then came every second under load, 20-40 ms each with every request
-    waiting. Nearly everything here is freed by reference counting; the collector is
-    only for cycles, which are rare."""
-    import gc
-    import importlib
-
-    importlib.import_module(module)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION_EVERY, 20, 100)
 
 
 def _run_event_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -214,20 +214,3 @@ def test_purge_applies_the_retention_policy(sqlite_env: dict[str, str]) -> None:
     refused = redflag("purge", env={**sqlite_env, "REDFLAG_RETENTION_DAYS": "0"})
     assert refused.returncode == 2
     assert "REDFLAG_RETENTION_DAYS must be at least 1" in refused.stderr
-
-
-def test_servers_keep_the_collector_off_what_lives_as_long_as_they_do() -> None:
-    """`serve` and `worker` freeze what they have loaded and collect the young rarely
-    (app.cli.freeze_what_is_loaded): without it, full collections stalled every request
-    for 20-40 ms every second under load (docs/benchmarks.md)."""
-    script = (
-        "import gc; from app import cli; before = gc.get_threshold();"
-        " cli.freeze_what_is_loaded('app.main');"
-        " print(before[0], gc.get_threshold()[0], gc.get_freeze_count())"
-    )
-    shown = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    before, young, frozen = map(int, shown.stdout.split())
-    assert before == 700 and young >= 10_000, "the young are collected as often as ever"
-    assert frozen > 100_000, "the loaded code is not frozen"
