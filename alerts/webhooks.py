@@ -12,11 +12,9 @@ from fastapi.responses import Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from alerts.delivery import outbox as delivery
-from alerts.delivery.providers import OPTED_OUT
-from alerts.models import ProcessedWebhook, Subscriber
+from alerts.delivery import verdict
+from alerts.models import ProcessedWebhook
 from alerts.subscriptions import commands
-from alerts.subscriptions import service as subscriptions
 from app.db import utcnow
 from app.deps import CryptoDep, SessionDep, SettingsDep
 from app.errors import Forbidden
@@ -74,24 +72,14 @@ def inbound_sms(
     return twiml(reply)
 
 
-# Twilio's error codes on a status callback that mean "this number cannot receive SMS".
-_CANNOT_RECEIVE = {"30005", "30006"}
-
-
 @router.post(
     "/status", status_code=204, summary="Delivery reports for sent SMS", response_class=Response
 )
 def status_callback(params: TwilioParams, session: SessionDep) -> Response:
-    provider_id = params.get("MessageSid", "")
-    code = params.get("ErrorCode") or None
-    found = delivery.apply_status(
-        session, provider_id=provider_id, status=params.get("MessageStatus", ""), error_code=code
+    verdict.status_report(
+        session,
+        provider_id=params.get("MessageSid", ""),
+        status=params.get("MessageStatus", ""),
+        error_code=params.get("ErrorCode") or None,
     )
-    if found is not None and found.subscriber_id is not None and code is not None:
-        subscriber = session.get(Subscriber, found.subscriber_id)
-        if subscriber is not None and code in OPTED_OUT:
-            subscriptions.remove(session, subscriber=subscriber)
-        elif subscriber is not None and code in _CANNOT_RECEIVE:
-            subscriber.unreachable_at = utcnow()
-            session.add(subscriber)
     return Response(status_code=204)
