@@ -13,9 +13,10 @@ from sqlalchemy import Connection, update
 from sqlmodel import Session, col, func, select
 
 from alerts import service as alerts_service
-from alerts.delivery import outbox as delivery
+from alerts.delivery import claims, pacing
+from alerts.delivery.pacing import Pacer
 from alerts.delivery.providers import build, close_all
-from alerts.delivery.worker import Pacer, make_worker
+from alerts.delivery.worker import make_worker
 from alerts.models import Alert, Channel, Delivery, DeliveryStatus, Severity, Subscriber
 from alerts.render import render_sms
 from alerts.subscriptions import service as subscriptions
@@ -258,7 +259,7 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     import random
 
     rng = random.Random(7)
-    waits = [delivery.backoff(n, rng=rng).total_seconds() for n in range(1, 12)]
+    waits = [pacing.backoff(n, rng=rng).total_seconds() for n in range(1, 12)]
     assert all(5 <= w <= 900 for w in waits)
     ceilings = [min(900, 5 * 2 ** (n - 1)) for n in range(1, 12)]
     assert all(w <= c for w, c in zip(waits, ceilings, strict=True))
@@ -343,14 +344,14 @@ def test_an_unpaced_worker_claims_more_while_its_senders_wait_for_the_database(
         subscriber(session, crypto, "sms", f"+3162345{n:04d}", [ASSEN])
     alert = publish(session, crypto, [ASSEN])
     sizes: list[int] = []
-    claim = delivery.claim_due
+    claim = claims.claim_due
 
-    def slow_claim(session: Session, *, batch: int, **kwargs: Any) -> list[delivery.Job]:
+    def slow_claim(session: Session, *, batch: int, **kwargs: Any) -> list[claims.Job]:
         sizes.append(batch)
         time.sleep(0.2)  # a database far slower than sending four messages
         return claim(session, batch=batch, **kwargs)
 
-    monkeypatch.setattr(delivery, "claim_due", slow_claim)
+    monkeypatch.setattr(claims, "claim_due", slow_claim)
     run_worker(delivery_settings(worker_rate=rate, worker_batch=4, worker_concurrency=4))
     assert {(r.status, r.attempts) for r in deliveries(session, alert)} == {("sent", 1)}
     assert len(twilio.messages) == 40
@@ -377,7 +378,7 @@ def test_a_claim_reads_its_batch_off_the_index_of_claimable_rows(
 
     event.listen(connection, "before_cursor_execute", keep)
     try:
-        assert len(delivery.claim_due(session, batch=10, lease=timedelta(1), channels=["sms"]))
+        assert len(claims.claim_due(session, batch=10, lease=timedelta(1), channels=["sms"]))
     finally:
         event.remove(connection, "before_cursor_execute", keep)
     [(statement, parameters)] = seen
@@ -399,7 +400,7 @@ def test_a_crashed_workers_deliveries_are_taken_again_when_the_lease_runs_out(
 ) -> None:
     subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
     alert = publish(session, crypto, [ASSEN])
-    claimed = delivery.claim_due(session, batch=10, lease=timedelta(minutes=2), channels=["sms"])
+    claimed = claims.claim_due(session, batch=10, lease=timedelta(minutes=2), channels=["sms"])
     session.commit()  # ... and then this worker dies
     assert len(claimed) == 1
     run_worker(delivery_settings())

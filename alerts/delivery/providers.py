@@ -30,9 +30,8 @@ from twilio.rest import Client
 from alerts.render import mask
 from app.settings import Settings
 
-# Twilio error codes (https://www.twilio.com/docs/api/errors)
-OPTED_OUT = {"21610"}  # the recipient sent STOP to this sender
-UNREACHABLE = {"21211", "21614", "21612", "21408"}  # invalid, not a mobile, unroutable
+# Twilio's error codes for "too many, too fast" (https://www.twilio.com/docs/api/errors);
+# what the other codes say about a number is alerts/delivery/verdict.py's.
 RATE_LIMITED = {"20429", "20003"}
 
 
@@ -47,13 +46,7 @@ class TransientSendError(SendError):
 
 
 class PermanentSendError(SendError):
-    @property
-    def opted_out(self) -> bool:
-        return self.code in OPTED_OUT
-
-    @property
-    def unreachable(self) -> bool:
-        return self.code in UNREACHABLE
+    pass
 
 
 @dataclass(frozen=True)

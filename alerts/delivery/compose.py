@@ -1,0 +1,112 @@
+"""From claimed jobs to messages: each recipient's contact decrypted, the text rendered in
+their language (an alert, an update or a retraction; SMS or email with its unsubscribe
+link)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from sqlmodel import Session
+
+from alerts import service as alerts_service
+from alerts.delivery.claims import Job
+from alerts.delivery.providers import Message
+from alerts.models import PURPOSE_CONTACT, Alert, MessageKind
+from alerts.render import (
+    AlertView,
+    Email,
+    render_email,
+    render_retraction_email,
+    render_retraction_sms,
+    render_sms,
+    render_update_email,
+    render_update_sms,
+)
+from alerts.subscriptions import service as subscriptions
+from app.crypto import Crypto
+from app.settings import Settings
+
+
+class Prepared(NamedTuple):
+    job: Job
+    message: Message | None  # None: the recipient is gone
+
+
+@dataclass
+class Composer:
+    """Composes one round's messages. A published alert never changes (news about it is a
+    new, numbered update), so each alert is read, and each of its SMS texts rendered per
+    language, once a round instead of once a batch."""
+
+    crypto: Crypto
+    settings: Settings
+    views: dict[int, AlertView | None] = field(default_factory=dict)
+    updates: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    sms: dict[tuple[int, str, int, str], str] = field(default_factory=dict)
+
+    def prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
+        self._read(session, jobs)
+        return [Prepared(job, self._message(job)) for job in jobs]
+
+    def _read(self, session: Session, jobs: list[Job]) -> None:
+        """The alerts and update texts these jobs need that this round has not read yet."""
+        cipher = self.crypto.cipher
+        for alert_id in {j.alert_id for j in jobs} - self.views.keys():
+            alert = session.get(Alert, alert_id)
+            self.views[alert_id] = (
+                None if alert is None else alerts_service.view(session, alert=alert, cipher=cipher)
+            )
+        news = {(j.alert_id, j.update_no) for j in jobs if j.kind == MessageKind.update}
+        if news := news - self.updates.keys():
+            texts = alerts_service.update_texts(session, keys=news, cipher=cipher)
+            self.updates.update({key: texts.get(key) for key in news})
+
+    def _message(self, job: Job) -> Message | None:
+        view = self.views[job.alert_id]
+        update_text = self.updates.get((job.alert_id, job.update_no))
+        if (
+            job.contact_enc is None
+            or job.language is None
+            or view is None
+            or (job.kind == MessageKind.update and update_text is None)
+        ):
+            return None
+        contact = self.crypto.cipher.decrypt(job.contact_enc, purpose=PURPOSE_CONTACT)
+        language = job.language
+        if job.channel == "email":
+            url = self._unsubscribe_url(job.subscriber_id)
+            headers = {
+                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+            mail = self._render_email(job, view, language, url, update_text)
+            return Message(job.channel, contact, mail.text, mail.subject, mail.html, headers)
+        key = (job.alert_id, job.kind, job.update_no, language)
+        if key not in self.sms:
+            self.sms[key] = self._render_sms(job, view, language, update_text)
+        return Message(job.channel, contact, self.sms[key])
+
+    def _render_sms(self, job: Job, view: AlertView, lang: str, update_text: str | None) -> str:
+        if job.kind == MessageKind.retraction:
+            return render_retraction_sms(view, lang)
+        if job.kind == MessageKind.update:
+            assert update_text is not None
+            return render_update_sms(view, lang, text=update_text)
+        return render_sms(view, lang, masking=self.settings.identifier_masking)
+
+    def _render_email(
+        self, job: Job, view: AlertView, lang: str, url: str, update_text: str | None
+    ) -> Email:
+        if job.kind == MessageKind.retraction:
+            return render_retraction_email(view, lang, unsubscribe_url=url)
+        if job.kind == MessageKind.update:
+            assert update_text is not None
+            return render_update_email(view, lang, text=update_text, unsubscribe_url=url)
+        return render_email(
+            view, lang, masking=self.settings.identifier_masking, unsubscribe_url=url
+        )
+
+    def _unsubscribe_url(self, subscriber_id: int) -> str:
+        token = subscriptions.unsubscribe_token(self.crypto.index, subscriber_id)
+        return f"{self.settings.public_url.rstrip('/')}/u/{token}"

@@ -1,0 +1,82 @@
+"""How fast and how often: sends paced to the provider's rate, claims sized to the lease,
+and failed sends tried again later, with exponential backoff and jitter, until the
+delivery deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import datetime, timedelta
+
+from alerts.delivery.claims import Job, Outcome
+from alerts.models import DeliveryStatus
+from app.settings import Settings
+
+
+class Pacer:
+    """At most `rate` starts per second, spread evenly (a leaky bucket): each start 1/rate
+    after the one before, or after when that one really started if it started late.
+
+    The senders wait their turn one after another. Times handed out in advance (a slot
+    each, then sleep) would not hold: after the event loop stalls (a long collection, a
+    slow machine) every sleeper whose slot had passed would wake at once, and a burst of
+    starts would reach the provider, whose own limits then refuse them."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        async with self._lock:
+            delay = self._next - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)  # the loop's timers may wake it up to 1 ms early
+            self._next = max(self._next, time.monotonic()) + self.interval
+
+
+def claim_size(settings: Settings) -> int:
+    """A batch small enough to be sent well within its lease at the paced rate, so that
+    no other worker takes it up again while it waits its turn."""
+    if settings.worker_rate <= 0:
+        return settings.worker_batch
+    return max(
+        1, min(settings.worker_batch, int(settings.worker_rate * settings.worker_lease_seconds / 4))
+    )
+
+
+def largest_claim(settings: Settings) -> int:
+    """Unpaced, a claim may grow to four times the batch while senders wait for claims: a
+    claim costs a few round trips and two commits, whatever its size. Paced, the rate is
+    the bound and a batch must stay well within its lease."""
+    batch = claim_size(settings)
+    return batch * 4 if settings.worker_rate <= 0 else batch
+
+
+def backoff(
+    attempts: int, *, base: float = 5.0, cap: float = 900.0, rng: random.Random | None = None
+) -> timedelta:
+    """Exponential backoff with full jitter: a wait somewhere in [base, min(cap, base·2^n)]."""
+    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
+    return timedelta(seconds=(rng or random).uniform(base, max(base, ceiling)))
+
+
+def deadline_passed(job: Job, *, hours: int, now: datetime) -> bool:
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=now.tzinfo)
+    return now - created > timedelta(hours=hours)
+
+
+def retry_or_fail(job: Job, code: str, *, settings: Settings, now: datetime) -> Outcome:
+    """A send that may succeed later: due again after a backoff, or failed for good once
+    REDFLAG_DELIVERY_DEADLINE_HOURS have passed since the message was written."""
+    if deadline_passed(job, hours=settings.delivery_deadline_hours, now=now):
+        return Outcome(
+            job.delivery_id, DeliveryStatus.failed.value, error_code=f"deadline:{code}"[:32]
+        )
+    wait = backoff(job.attempts, base=settings.retry_base_seconds, cap=settings.retry_cap_seconds)
+    return Outcome(
+        job.delivery_id, DeliveryStatus.pending.value, error_code=code, retry_at=now + wait
+    )
