@@ -55,6 +55,11 @@ class Run:
     seconds: float
     latencies: list[float]
     errors: int
+    server_cpu: float = 0.0  # seconds of the serving process's CPU during the run
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu / max(1, self.requests) * 1000
 
     @property
     def rate(self) -> float:
@@ -109,6 +114,12 @@ async def load(
     )
     elapsed = time.perf_counter() - started
     return Run(url.rsplit("/", 1)[-1], concurrency, len(latencies), elapsed, latencies, errors)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start(command: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
@@ -177,7 +188,11 @@ def main() -> None:
                 (f"{base}/reports", report, {}),
                 (f"{base}/check", lambda n: {"number": "06 1234 5678"}, member),
             ]:
-                runs.append(uvloop.run(load(target, level, args.seconds, body, headers)))
+                server = ceiling if target.endswith("/insert") else app
+                cpu_before = cpu_seconds(server.pid)
+                run = uvloop.run(load(target, level, args.seconds, body, headers))
+                run.server_cpu = cpu_seconds(server.pid) - cpu_before
+                runs.append(run)
     finally:
         for process in (app, ceiling):
             process.terminate()
@@ -189,12 +204,14 @@ def main() -> None:
         f"\nintake: {args.seconds:.0f} s per run, {platform.machine()}, {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, PostgreSQL, one uvicorn process each\n"
     )
-    print("| endpoint | clients | requests/s | p50 (ms) | p99 (ms) | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| endpoint | clients | requests/s | p50 (ms) | p99 (ms) | server CPU ms/request | errors |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for run in runs:
         print(
             f"| {run.endpoint} | {run.concurrency} | {run.rate:.0f} | {run.percentile(50):.1f} | "
-            f"{run.percentile(99):.1f} | {run.errors} |"
+            f"{run.percentile(99):.1f} | {run.cpu_ms_per_request:.2f} | {run.errors} |"
         )
     top = max(levels)
     submit = next(r for r in runs if r.endpoint == "reports" and r.concurrency == top)
