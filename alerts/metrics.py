@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from alerts.models import Delivery, DeliveryStatus
-from app.db import SessionFactory, utcnow
+from app.db import SessionFactory, aware, utcnow
 from app.reports.models import Report, ReportStatus
 
 SEND_SECONDS = Histogram(
@@ -80,8 +80,7 @@ class DatabaseCollector(Collector):
         for status in ReportStatus:
             by_status.add_metric([status.value], reports.get(status.value, 0))
         yield by_status
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=now.tzinfo)
+        oldest = aware(oldest)
         yield GaugeMetricFamily(
             "redflag_queue_oldest_seconds",
             "Age of the oldest report waiting for a moderator (0: none waiting)",

@@ -30,7 +30,7 @@ from alerts.models import (
 )
 from alerts.render import AlertView
 from app.crypto import Crypto, FieldCipher
-from app.db import rows_changed, utcnow
+from app.db import aware, rows_changed, utcnow
 from app.errors import Conflict
 from app.receipts import ALPHABET
 from app.regions import service as regions_service
@@ -222,10 +222,7 @@ def link_report(session: Session, *, alert: Alert, report_id: int, count: bool) 
 
 def is_live(alert: Alert, now: datetime | None = None) -> bool:
     now = now or utcnow()
-    expires = (
-        alert.expires_at if alert.expires_at.tzinfo else alert.expires_at.replace(tzinfo=now.tzinfo)
-    )
-    return alert.status == AlertStatus.published and expires > now
+    return alert.status == AlertStatus.published and aware(alert.expires_at) > now
 
 
 def region_codes(session: Session, *, alert_id: int) -> list[str]:

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, func, select
 
 from app.crypto import FieldCipher
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound, RedflagError
 from app.settings import Settings
 from moderation import audit, security
-from moderation.models import PURPOSE_TOTP, Moderator, ModeratorPublic, Role, aware
+from moderation.models import PURPOSE_TOTP, Moderator, ModeratorPublic, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 LOGIN_FAILED = (

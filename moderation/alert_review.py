@@ -18,14 +18,14 @@ from alerts.models import (
 )
 from alerts.render import AlertView, measure, render_sms, render_update_sms
 from app.crypto import Crypto
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.errors import Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.regions import service as regions_service
 from app.settings import Settings
 from moderation import audit, decisions, service
-from moderation.models import AlertReview, Moderator, aware
+from moderation.models import AlertReview, Moderator
 from moderation.schemas import (
     AlertAction,
     AlertDetail,

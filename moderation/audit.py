@@ -15,8 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
-from app.db import utcnow
-from moderation.models import AuditEntry, Moderator, aware
+from app.db import aware, utcnow
+from moderation.models import AuditEntry, Moderator
 
 
 class AppendOnlyError(RuntimeError):

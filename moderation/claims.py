@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.errors import Conflict, NotFound
 from app.regions.models import Region, RegionPublic
 from app.reports import service as reports_service
 from app.reports.models import Report, ReportIdentifier, ReportStatus
 from app.settings import Settings
 from moderation import audit
-from moderation.models import Moderator, aware
+from moderation.models import Moderator
 from moderation.schemas import QueueItem
 
 AWAITING = (ReportStatus.submitted.value, ReportStatus.in_review.value)

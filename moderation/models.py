@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, overload
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, DateTime, LargeBinary
@@ -20,17 +20,6 @@ class Role(StrEnum):
 
 def _when(nullable: bool) -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=nullable)
-
-
-@overload
-def aware(moment: datetime) -> datetime: ...
-@overload
-def aware(moment: datetime | None) -> datetime | None: ...
-def aware(moment: datetime | None) -> datetime | None:
-    """A time read back from the database, in UTC: SQLite hands back naive datetimes."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def _bytes(**kwargs: Any) -> Column[bytes]:

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Form, Query
 from pydantic import BaseModel
 
 from alerts.models import AlertStatus
+from app.db import aware
 from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.reports.models import Report, ReportStatus
 from moderation import accounts, alert_review, audit, claims, decisions, security, service
 from moderation.deps import Admin, AnyModerator, CurrentModerator, current_moderator, require_admin
-from moderation.models import ModeratorPublic, aware
+from moderation.models import ModeratorPublic
 from moderation.schemas import (
     AlertAction,
     AlertDetail,

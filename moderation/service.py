@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from alerts import service as alerts_service
 from alerts.models import Alert, AlertStatus, Severity
 from app.crypto import Crypto
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.errors import NotFound
 from app.identifiers import IdentifierKind
 from app.regions.models import Region, RegionPublic
@@ -28,7 +28,7 @@ from app.reports.models import (
 )
 from app.settings import Settings
 from moderation import audit, claims, redaction
-from moderation.models import PURPOSE_NOTE, ModerationNote, Moderator, aware
+from moderation.models import PURPOSE_NOTE, ModerationNote, Moderator
 from moderation.schemas import (
     FlagOut,
     IdentifierOut,

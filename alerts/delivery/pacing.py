@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from alerts.delivery.claims import Job, Outcome
 from alerts.models import DeliveryStatus
+from app.db import aware
 from app.settings import Settings
 
 
@@ -65,8 +66,7 @@ def backoff(
 
 
 def deadline_passed(job: Job, *, hours: int, now: datetime) -> bool:
-    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=now.tzinfo)
-    return now - created > timedelta(hours=hours)
+    return now - aware(job.created_at) > timedelta(hours=hours)
 
 
 def retry_or_fail(job: Job, code: str, *, settings: Settings, now: datetime) -> Outcome:

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, delete, select
 
 from alerts.models import CodePurpose, OneTimeCode, Subscriber
 from app.crypto import BlindIndex, Crypto
-from app.db import utcnow
+from app.db import aware, utcnow
 from app.errors import FieldError, InvalidInput
 from app.settings import Settings
 
@@ -129,5 +129,4 @@ def redeem_link(session: Session, *, token: str, crypto: Crypto) -> OneTimeCode:
 
 
 def _expired(moment: datetime) -> bool:
-    now = utcnow()
-    return (moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)) <= now
+    return aware(moment) <= utcnow()
