@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import Session, func, select
 
 from app.crypto import Crypto
+from app.db import make_engine
+from app.main import create_app
 from app.reports import service
 from app.reports.models import (
     PURPOSE_DESCRIPTION,
@@ -25,6 +28,7 @@ from app.reports.models import (
     ReportStatusPublic,
 )
 from app.settings import Settings
+from tests.conftest import PostgresDatabase
 from tests.helpers import report_body
 
 CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
@@ -459,3 +463,60 @@ def test_openapi_documents_the_intake(client: TestClient) -> None:
     body = schema["components"]["schemas"]["ReportCreate"]
     assert body["additionalProperties"] is False
     assert {"region", "incident_date", "part_of_day", "categories"} <= set(body["required"])
+
+
+def test_refused_reports_leave_nothing_behind(client: TestClient, session: Session) -> None:
+    """The region's error comes first, each wrong identifier is named, a value the database
+    cannot take is a 422 that does not echo it, and nothing of any of them is stored."""
+    unknown = client.post("/api/v1/reports", json=report_body(region="GM9999"))
+    assert unknown.status_code == 422
+    assert [e["type"] for e in unknown.json()["detail"]] == ["unknown_region"]
+
+    both = client.post(
+        "/api/v1/reports",
+        json=report_body(region="gm9999", perpetrator={"phones": ["06 1234"]}),
+    )
+    assert both.status_code == 422
+    assert [(e["field"], e["type"]) for e in both.json()["detail"]] == [
+        ("region", "unknown_region"),
+        ("perpetrator.phones.0", "invalid_phone"),
+    ]
+    bad_phone = client.post("/api/v1/reports", json=report_body(perpetrator={"phones": ["x"]}))
+    assert [e["field"] for e in bad_phone.json()["detail"]] == ["perpetrator.phones.0"]
+    nul = client.post("/api/v1/reports", json=report_body(region="ZZ12\u000034"))
+    assert nul.status_code == 422, nul.text
+    assert "\x00" not in nul.text and "ZZ12" not in nul.text
+
+    assert (count(session, Report), count(session, ReportIdentifier)) == (0, 0)
+
+
+def test_connections_the_server_closed_are_replaced_without_an_error(
+    postgres: PostgresDatabase, make_settings: Callable[..., Settings]
+) -> None:
+    """After a restart of PostgreSQL every pooled connection is dead: the next reports are
+    stored all the same (the pool tests a connection before handing it out)."""
+    settings = make_settings(database_url=postgres.fresh())
+    engine = make_engine(settings.database_url)
+    try:
+        with TestClient(create_app(settings)) as client:
+            assert client.post("/api/v1/reports", json=report_body()).status_code == 201
+            with engine.connect() as connection:  # what a restart of the server does to them
+                closed = connection.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar_one()
+            assert closed >= 1
+            for _ in range(3):  # and reports that name nobody: no identifier rows
+                response = client.post("/api/v1/reports", json=report_body(perpetrator={}))
+                assert response.status_code == 201
+        with engine.connect() as connection:
+            counts = connection.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM report), (SELECT count(*) FROM report_identifier)"
+                )
+            ).one()
+        assert tuple(counts) == (4, 1)
+    finally:
+        engine.dispose()
