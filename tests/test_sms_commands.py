@@ -321,7 +321,9 @@ def test_delivery_reports_move_a_delivery_on_and_replays_change_nothing(
 
 
 @pytest.mark.parametrize(
-    ("code", "subscribed"), [("21610", False), ("30006", True), ("30003", True)]
+    ("code", "subscribed"),
+    # 21211 means "invalid number" only in the answer to a send (the worker's to act on)
+    [("21610", False), ("30006", True), ("30003", True), ("21211", True)],
 )
 def test_delivery_reports_about_the_number(
     client: TestClient,

@@ -19,22 +19,28 @@ from app.db import utcnow
 
 # Twilio's error codes (https://www.twilio.com/docs/api/errors)
 OPTED_OUT = {"21610"}  # the recipient sent STOP to this sender
-UNREACHABLE = {
-    # in the answer to a send: invalid, not a mobile, unroutable
-    *("21211", "21614", "21612", "21408"),
-    # in a delivery report: unknown destination, landline or unreachable carrier
-    *("30005", "30006"),
-}
+# In the answer to a send: invalid, not a mobile, unroutable.
+UNREACHABLE_WHEN_SENT = frozenset({"21211", "21614", "21612", "21408"})
+# In a delivery report, later: unknown destination, landline or unreachable carrier.
+UNREACHABLE_WHEN_REPORTED = frozenset({"30005", "30006"})
 
 
-def apply(session: Session, *, subscriber_id: int, code: str | None, now: datetime) -> None:
+def apply(
+    session: Session,
+    *,
+    subscriber_id: int,
+    code: str | None,
+    now: datetime,
+    unreachable: frozenset[str] = UNREACHABLE_WHEN_SENT,
+) -> None:
     """Act on what the provider's error `code` says about the subscriber's number (most
-    codes say nothing about it)."""
+    codes say nothing about it); `unreachable`: the codes that mean it cannot receive SMS
+    where this code came from."""
     if code in OPTED_OUT:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is not None:
             subscriptions.remove(session, subscriber=subscriber)
-    elif code in UNREACHABLE:
+    elif code in unreachable:
         session.execute(
             update(Subscriber).where(col(Subscriber.id) == subscriber_id).values(unreachable_at=now)
         )
@@ -49,4 +55,10 @@ def status_report(
         session, provider_id=provider_id, status=status, error_code=error_code
     )
     if found is not None and found.subscriber_id is not None and error_code is not None:
-        apply(session, subscriber_id=found.subscriber_id, code=error_code, now=utcnow())
+        apply(
+            session,
+            subscriber_id=found.subscriber_id,
+            code=error_code,
+            now=utcnow(),
+            unreachable=UNREACHABLE_WHEN_REPORTED,
+        )
