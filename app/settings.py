@@ -181,12 +181,18 @@ def new_jwt_secret() -> str:
     return secrets.token_hex(32)
 
 
+# Settings whose name changed: a deployment that still sets the old one is told, not ignored.
+RENAMED = {"REDFLAG_DATABASE_THREADS": "REDFLAG_DATABASE_POOL_SIZE"}
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the environment; in development fill in secrets from (or into) the local file."""
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if not settings.is_production:
         settings = _with_development_secrets(settings)
-    problems = settings.secret_problems()
+    problems = settings.secret_problems() + [
+        f"{old} is now called {new}: rename it" for old, new in RENAMED.items() if old in os.environ
+    ]
     if problems:
         raise SettingsError(problems)
     return settings

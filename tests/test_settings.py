@@ -130,3 +130,9 @@ def test_database_pool_size_must_be_a_sensible_number(size: int) -> None:
             jwt_secret=new_jwt_secret(),
             database_pool_size=size,
         )
+
+
+def test_a_renamed_setting_is_named_not_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDFLAG_DATABASE_THREADS", "8")
+    with pytest.raises(SettingsError, match="REDFLAG_DATABASE_THREADS is now called"):
+        load_settings(data_key=new_key(), index_key=new_key(), jwt_secret=new_jwt_secret())

@@ -18,6 +18,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from app.rotation import encrypted_column
+from app.schemas import Strict
 
 MAX_TEXT = 5000
 MAX_DESCRIPTION = 2000
@@ -181,9 +182,7 @@ def latest_date_anywhere() -> date:
     return (datetime.now(UTC) + timedelta(hours=14)).date()
 
 
-class PerpetratorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class PerpetratorIn(Strict):
     phones: list[str] = Field(
         default_factory=list,
         max_length=MAX_IDENTIFIERS,
@@ -201,10 +200,8 @@ class PerpetratorIn(BaseModel):
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
 
 
-class ReportCreate(BaseModel):
+class ReportCreate(Strict):
     """A report as a reporter sends it. Unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     region: str = Field(
         max_length=16, description="Municipality code from /api/v1/regions", examples=["GM0106"]
