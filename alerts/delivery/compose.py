@@ -34,7 +34,7 @@ class Prepared(NamedTuple):
 
 
 @dataclass
-class Composer:
+class MessageComposer:
     """Composes one round's messages. A published alert never changes (news about it is a
     new, numbered update), so each alert is read, and each of its SMS texts rendered per
     language, once a round instead of once a batch."""

@@ -31,7 +31,7 @@ from sqlmodel import Session
 from alerts import metrics
 from alerts.delivery import claims, verdict
 from alerts.delivery.claims import Job, Outcome
-from alerts.delivery.compose import Composer, Prepared
+from alerts.delivery.compose import MessageComposer, Prepared
 from alerts.delivery.pacing import Pacer, claim_size, largest_claim, retry_or_fail
 from alerts.delivery.pipeline import Pipeline, Result
 from alerts.delivery.providers import Message, PermanentSendError, Provider, SendError
@@ -113,7 +113,7 @@ class Worker:
             senders=max(1, self.settings.worker_concurrency),
             stop=stop,
         )
-        composer = Composer(crypto=self.crypto, settings=self.settings)
+        composer = MessageComposer(crypto=self.crypto, settings=self.settings)
         try:
             async with asyncio.TaskGroup() as stages:
                 stages.create_task(pipeline.stage(self._claim_stage(pipeline, composer)))
@@ -128,7 +128,7 @@ class Worker:
 
     # ---- the stages ------------------------------------------------------------------------
 
-    async def _claim_stage(self, pipeline: Pipeline, composer: Composer) -> None:
+    async def _claim_stage(self, pipeline: Pipeline, composer: MessageComposer) -> None:
         """Keeps a batch ahead of the senders: the next one is claimed as soon as less than
         a batch waits, with the outcomes so far written first. When none is due while
         messages are still on the wire, those are awaited and written, then one more look:
@@ -184,7 +184,7 @@ class Worker:
             session.commit()
 
     def _record_and_claim(
-        self, finished: list[Result], composer: Composer, size: int
+        self, finished: list[Result], composer: MessageComposer, size: int
     ) -> list[Prepared]:
         """Two transactions on one connection: the outcomes are kept even if the claim fails."""
         with self.session_factory() as session:
