@@ -16,9 +16,9 @@ from moderation.web.session import (
     FormDep,
     FormRejected,
     ModSessionDep,
+    cookie_is_secure,
     render,
     same_origin,
-    secure,
     set_cookie,
 )
 
@@ -83,7 +83,7 @@ def logout(request: Request, ms: ModSessionDep, form: FormDep, session: SessionD
         path="/mod",
         httponly=True,
         samesite="strict",
-        secure=secure(request.app.state.settings),
+        secure=cookie_is_secure(request.app.state.settings),
     )
     return response
 
@@ -128,7 +128,7 @@ def totp_confirm(
         moderator_id=ms.moderator.id or 0,
         role=ms.moderator.role,
         settings=settings,
-        session_id=ms.claims.session_id,
+        session_id=ms.token.session_id,
     )
     response = RedirectResponse("/mod?done=totp", status_code=303)
     set_cookie(response, token, lifetime, settings)

@@ -211,7 +211,7 @@ async def live_preview(
 ) -> Response:
     """The composer's live preview (JSON); the same CSRF token, sent as a header."""
     if not same_origin(request) or not security.csrf_ok(
-        ms.claims.session_id, request.headers.get("x-csrf-token", ""), settings
+        ms.token.session_id, request.headers.get("x-csrf-token", ""), settings
     ):
         raise FormRejected()
     try:

@@ -59,7 +59,7 @@ class FormRejected(Forbidden):
 @dataclass
 class ModSession:
     moderator: Moderator
-    claims: security.TokenClaims
+    token: security.TokenClaims
     csrf: str
     renewed: tuple[str, int] | None
 
@@ -68,7 +68,7 @@ class ModSession:
         return self.moderator.role == Role.admin
 
 
-def secure(settings: Settings) -> bool:
+def cookie_is_secure(settings: Settings) -> bool:
     return settings.public_url.startswith("https://")
 
 
@@ -79,7 +79,7 @@ def set_cookie(response: Response, token: str, lifetime: int, settings: Settings
         max_age=lifetime,
         path="/mod",
         httponly=True,
-        secure=secure(settings),
+        secure=cookie_is_secure(settings),
         samesite="strict",
     )
 
@@ -126,7 +126,7 @@ async def posted_form(request: Request, ms: ModSessionDep, settings: SettingsDep
     if not same_origin(request):
         raise FormRejected()
     form = await request.form()
-    if not security.csrf_ok(ms.claims.session_id, str(form.get("csrf_token", "")), settings):
+    if not security.csrf_ok(ms.token.session_id, str(form.get("csrf_token", "")), settings):
         raise FormRejected()
     return form
 
