@@ -33,7 +33,7 @@ def check_page(
 ) -> HTMLResponse:
     if settings.check_access == "open":
         return pages.render("check.html", lang=lang.value, page="check", token="")
-    return forms.contact_form(pages, lang, "check", messenger)
+    return forms.contact_form(pages, lang, forms.CHECK_FORM, messenger)
 
 
 @router.post("/{lang}/check/login", dependencies=LIMITED)
@@ -50,7 +50,7 @@ def check_login(
     return forms.ask_for_code(
         pages,
         lang,
-        "check",
+        forms.CHECK_FORM,
         session=session,
         crypto=crypto,
         settings=settings,

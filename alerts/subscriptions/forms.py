@@ -43,29 +43,43 @@ CONFIRM = CodeStep("/subscribe/code", "subscribe.code_lead")
 LEAVE = CodeStep("/leave/code", "leave.code_lead", "leave.title", "leave.confirm")
 SIGN_IN = CodeStep("/check/verify", "check.code_lead", "check.title")
 
-ContactKind = Literal["leave", "check"]
-# The forms that ask for a number or address to send a code to: their words, where they
-# post, and what the code is for.
-_CONTACT_FORMS: dict[str, dict[str, str]] = {
-    "leave": {
-        "action": "/leave",
-        "title_key": "leave.title",
-        "lead_key": "leave.lead",
-        "submit_key": "leave.submit",
-        "channel_key": "subscribe.channel",
-    },
-    "check": {
-        "action": "/check/login",
-        "title_key": "check.title",
-        "lead_key": "check.lead",
-        "submit_key": "check.login_submit",
-        "channel_key": "check.channel",
-    },
-}
-_CODES_FOR: dict[str, tuple[Literal[CodePurpose.leave, CodePurpose.login], CodeStep]] = {
-    "leave": (CodePurpose.leave, LEAVE),
-    "check": (CodePurpose.login, SIGN_IN),
-}
+
+@dataclass(frozen=True)
+class ContactForm:
+    """A form that asks for a number or address to send a code to: its own path and where it
+    posts (both after the language), its words, what the code is for and the page that
+    takes the code back."""
+
+    page: str
+    action: str
+    title_key: str
+    lead_key: str
+    submit_key: str
+    channel_key: str
+    purpose: Literal[CodePurpose.leave, CodePurpose.login]
+    step: CodeStep
+
+
+LEAVE_FORM = ContactForm(
+    page="leave",
+    action="/leave",
+    title_key="leave.title",
+    lead_key="leave.lead",
+    submit_key="leave.submit",
+    channel_key="subscribe.channel",
+    purpose=CodePurpose.leave,
+    step=LEAVE,
+)
+CHECK_FORM = ContactForm(
+    page="check",
+    action="/check/login",
+    title_key="check.title",
+    lead_key="check.lead",
+    submit_key="check.login_submit",
+    channel_key="check.channel",
+    purpose=CodePurpose.login,
+    step=SIGN_IN,
+)
 
 
 def error_for(exc: InvalidInput, _: Translator) -> dict[str, str]:
@@ -143,7 +157,7 @@ def refuse_code(
 def contact_form(
     pages: Pages,
     lang: Language,
-    kind: ContactKind,
+    form: ContactForm,
     messenger: Messenger,
     *,
     values: dict[str, Any] | None = None,
@@ -152,20 +166,23 @@ def contact_form(
     return pages.render(
         "contact.html",
         lang=lang.value,
-        page=kind,
+        page=form.page,
         status_code=422 if errors else 200,
         values=values or {},
         errors=errors or {},
-        kind=kind,
         channels=[c for c in ("sms", "email") if messenger.offers(c)],
-        **_CONTACT_FORMS[kind],
+        action=form.action,
+        title_key=form.title_key,
+        lead_key=form.lead_key,
+        submit_key=form.submit_key,
+        channel_key=form.channel_key,
     )
 
 
 def ask_for_code(
     pages: Pages,
     lang: Language,
-    kind: ContactKind,
+    form: ContactForm,
     *,
     session: Session,
     crypto: Crypto,
@@ -177,11 +194,10 @@ def ask_for_code(
     """A contact form posted: a code goes out if there is anyone to send it to, and the
     code page follows either way, so the page never tells who is subscribed."""
     _ = Translator(lang.value)
-    purpose, step = _CODES_FOR[kind]
     try:
         outgoing = subscriptions.request_code(
             session,
-            purpose=purpose,
+            purpose=form.purpose,
             channel=Channel(channel),
             contact=contact,
             crypto=crypto,
@@ -192,6 +208,6 @@ def ask_for_code(
             error_for(exc, _) if isinstance(exc, InvalidInput) else {"channel": _("error.invalid")}
         )
         values = {"channel": channel, "contact": contact}
-        refuse(contact_form(pages, lang, kind, messenger, values=values, errors=errors))
+        refuse(contact_form(pages, lang, form, messenger, values=values, errors=errors))
     send(messenger, outgoing, _)  # a failure would tell that the contact is subscribed
-    return code_page(pages, lang, step, channel=channel, contact=contact, settings=settings)
+    return code_page(pages, lang, form.step, channel=channel, contact=contact, settings=settings)

@@ -260,7 +260,7 @@ def unsubscribe(
 
 @router.get("/{lang}/leave")
 def leave_page(lang: Language, pages: PagesDep, messenger: MessengerDep) -> HTMLResponse:
-    return forms.contact_form(pages, lang, "leave", messenger)
+    return forms.contact_form(pages, lang, forms.LEAVE_FORM, messenger)
 
 
 @router.post("/{lang}/leave", dependencies=LIMITED)
@@ -277,7 +277,7 @@ def leave_request(
     return forms.ask_for_code(
         pages,
         lang,
-        "leave",
+        forms.LEAVE_FORM,
         session=session,
         crypto=crypto,
         settings=settings,
