@@ -47,32 +47,52 @@ def moderators_page(request: Request, ms: ModSessionDep, session: SessionDep) ->
     )
 
 
-# What each button on the moderators page does: (session, the admin, the account it is
-# about, the form) -> the accounts service's call. Each records itself in the audit log.
-Action = Callable[[Session, Moderator, int, FormData], object]
-ACTIONS: dict[str, Action] = {
-    "create": lambda session, admin, _, form: accounts.create(
+def _create(session: Session, admin: Moderator, target: int, form: FormData) -> Moderator:
+    """A new account, from the form's username, password and role."""
+    return accounts.create(
         session,
         admin=admin,
         username=str(form.get("username", "")),
         password=str(form.get("password", "")),
         role=Role(str(form.get("role", "moderator"))),
-    ),
-    "deactivate": lambda session, admin, target, _: accounts.set_active(
-        session, admin=admin, moderator_id=target, active=False
-    ),
-    "activate": lambda session, admin, target, _: accounts.set_active(
-        session, admin=admin, moderator_id=target, active=True
-    ),
-    "make_admin": lambda session, admin, target, _: accounts.set_role(
-        session, admin=admin, moderator_id=target, role=Role.admin
-    ),
-    "make_moderator": lambda session, admin, target, _: accounts.set_role(
-        session, admin=admin, moderator_id=target, role=Role.moderator
-    ),
-    "reset_totp": lambda session, admin, target, _: accounts.reset_totp(
-        session, admin=admin, moderator_id=target
-    ),
+    )
+
+
+def _deactivate(session: Session, admin: Moderator, target: int, form: FormData) -> Moderator:
+    """The account can no longer log in."""
+    return accounts.set_active(session, admin=admin, moderator_id=target, active=False)
+
+
+def _activate(session: Session, admin: Moderator, target: int, form: FormData) -> Moderator:
+    """The account can log in again."""
+    return accounts.set_active(session, admin=admin, moderator_id=target, active=True)
+
+
+def _make_admin(session: Session, admin: Moderator, target: int, form: FormData) -> Moderator:
+    """The account becomes an admin."""
+    return accounts.set_role(session, admin=admin, moderator_id=target, role=Role.admin)
+
+
+def _make_moderator(session: Session, admin: Moderator, target: int, form: FormData) -> Moderator:
+    """The account becomes a plain moderator."""
+    return accounts.set_role(session, admin=admin, moderator_id=target, role=Role.moderator)
+
+
+def _reset_totp(session: Session, admin: Moderator, target: int, form: FormData) -> Moderator:
+    """The account sets up its second factor again at its next login."""
+    return accounts.reset_totp(session, admin=admin, moderator_id=target)
+
+
+# What each button on the moderators page does: (session, the admin, the account it is
+# about, the form) -> the accounts service's call. Each records itself in the audit log.
+Action = Callable[[Session, Moderator, int, FormData], object]
+ACTIONS: dict[str, Action] = {
+    "create": _create,
+    "deactivate": _deactivate,
+    "activate": _activate,
+    "make_admin": _make_admin,
+    "make_moderator": _make_moderator,
+    "reset_totp": _reset_totp,
 }
 
 
