@@ -118,8 +118,8 @@ def submit(
 
     Two statements: the report, inserted only if its region is a municipality in use (so
     the region needs no query of its own), and its identifiers in one batch. Through the
-    ORM's unit of work, with a query for the region first, a submission cost twice the
-    database time and CPU under load (docs/benchmarks.md, 2026-11-30)."""
+    ORM's unit of work, with a query for the region first, the API stored a third fewer
+    reports a second under load (docs/benchmarks.md, intake, 2026-11-30)."""
     token_hash = crypto.index.digest("form-token", form_token) if form_token else None
     prepared = prepare(data, crypto, default_region, token_hash)
     if prepared.errors:  # the region comes first when it is wrong too
