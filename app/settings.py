@@ -8,11 +8,13 @@ a local file (mode 0600, under `var/`, outside git) so `make run` needs nothing.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import secrets
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -159,8 +161,11 @@ class Settings(BaseSettings):
             problems.append(
                 "in production REDFLAG_SMS_PROVIDER and REDFLAG_EMAIL_PROVIDER cannot be console"
             )
-        if self.is_production and self.public_url.startswith("http://127.0.0.1"):
-            problems.append("REDFLAG_PUBLIC_URL must be set to the public https address")
+        if self.is_production and not _is_public_https(self.public_url):
+            # Over http:// the cookies lose Secure and no HSTS is sent (app.main, moderation.web).
+            problems.append(
+                "REDFLAG_PUBLIC_URL must be the public https:// address (not http://, not loopback)"
+            )
         return problems
 
     def key_bytes(self, name: Literal["data_key", "index_key"]) -> bytes:
@@ -243,6 +248,17 @@ def _split(value: SecretStr | None) -> list[str]:
     if value is None:
         return []
     return [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
+
+
+def _is_public_https(url: str) -> bool:
+    """An https:// address on a host other than this machine, spelled as the app compares it."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not url.startswith("https://") or not host or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name, not an address
 
 
 def _looks_like_placeholder(value: str) -> bool:

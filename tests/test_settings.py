@@ -136,3 +136,32 @@ def test_a_renamed_setting_is_named_not_ignored(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("REDFLAG_DATABASE_THREADS", "8")
     with pytest.raises(SettingsError, match="REDFLAG_DATABASE_THREADS is now called"):
         load_settings(data_key=new_key(), index_key=new_key(), jwt_secret=new_jwt_secret())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://redflag.example.org",
+        "HTTPS://redflag.example.org",
+        "redflag.example.org",
+        "https://127.0.0.1:8000",
+        "https://localhost",
+        "https://[::1]",
+    ],
+)
+def test_production_refuses_a_public_url_that_is_not_public_https(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over http:// the session cookie loses Secure and no HSTS header is sent."""
+    monkeypatch.setenv("REDFLAG_ENV", "production")
+    for name in ("DATA_KEY", "INDEX_KEY"):
+        monkeypatch.setenv(f"REDFLAG_{name}", new_key())
+    monkeypatch.setenv("REDFLAG_JWT_SECRET", new_jwt_secret())
+    monkeypatch.setenv("REDFLAG_SMS_PROVIDER", "none")
+    monkeypatch.setenv("REDFLAG_EMAIL_PROVIDER", "smtp")
+    monkeypatch.setenv("REDFLAG_PUBLIC_URL", url)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert info.value.problems == [
+        "REDFLAG_PUBLIC_URL must be the public https:// address (not http://, not loopback)"
+    ]
