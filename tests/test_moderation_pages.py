@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app.reports.models import Report
 from app.settings import Settings
 from moderation import security
 from moderation.models import AuditEntry, Moderator
@@ -216,6 +217,40 @@ def test_review_publish_and_approve_through_the_pages(
     assert "#1 · " in page and "to 0 recipients" in page
     assert f"redflag: news on alert {ref} (" in page, "what each language received"
     assert "alert.update" in page
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"decision": "publish"},  # no text, nor anything else the composer sends: was a 500
+        {"decision": "publish", "text": "Followed a worker home."},
+        {"decision": "reject"},
+        {"decision": "request_info"},
+        {"decision": "duplicate"},
+        {"decision": "publish", "version": "abc", "expires_in_days": "abc"},
+        {},
+    ],
+)
+def test_a_decision_missing_its_fields_is_a_clear_422(
+    fields: dict[str, str], browser_like: Callable[[], TestClient], team: Team, session: Session
+) -> None:
+    alice = browser_like()
+    file_report(alice)
+    log_in(alice, "alice")
+    token = csrf(alice)
+    review_url = alice.post("/mod/queue/next", data={"csrf_token": token}).headers["location"]
+    rid = int(review_url.rsplit("/", 1)[1])
+    before = session.get(Report, rid)
+    assert before is not None
+    status, version = before.status, before.version
+
+    response = alice.post(f"/mod/reports/{rid}/decide", data={"csrf_token": token, **fields})
+    assert response.status_code == 422, response.text
+    if fields:  # a named decision comes back to the review page saying what is wrong
+        assert 'id="errors"' in response.text
+    session.expire_all()
+    after = session.get(Report, rid)
+    assert after is not None and (after.status, after.version) == (status, version), "no write"
 
 
 def test_a_report_you_do_not_hold_is_not_shown(
