@@ -22,6 +22,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 
+# Behind a reverse proxy in another container or on the host, set
+# REDFLAG_FORWARDED_ALLOW_IPS to the proxy's address or CIDR range (never *): the default,
+# 127.0.0.1, trusts no one outside this container, so every client would share one limit.
 # Migrations first (idempotent), then the server. Run exactly one replica with this
 # command per deploy, or run `redflag migrate` as a separate release step.
 CMD ["sh", "-c", "redflag migrate && exec redflag serve --host 0.0.0.0 --port 8000"]

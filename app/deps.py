@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import ipaddress
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -66,8 +68,67 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def client_address(request: Request) -> str:
-    """Only for rate limiting, in memory: never store or log what this returns."""
-    return request.client.host if request.client else "unknown"
+    """The client's address, for rate limiting only: never store or log what this returns.
+
+    The one place that reads X-Forwarded-For (`redflag serve` leaves it to this). Each
+    proxy appends the address it was called from, so the chain is read from the right:
+    the first address not in REDFLAG_FORWARDED_ALLOW_IPS is the client. What a client
+    writes into the header itself is to the left of that and never used.
+    """
+    peer = request.client.host if request.client else ""
+    trusted = trusted_proxies(request.app.state.settings.forwarded_allow_ips)
+    if not trusted(peer):
+        return _canonical(peer) or "unknown"
+    chain = [
+        _host(hop)
+        for value in request.headers.getlist("x-forwarded-for")
+        for hop in value.split(",")
+        if hop.strip()
+    ]
+    for hop in reversed(chain):
+        if not trusted(hop):
+            return _canonical(hop)
+    # Every hop is a trusted proxy (or trust is "*"): the left-most is all there is.
+    return _canonical(chain[0]) if chain else _canonical(peer)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def trusted_proxies(setting: str) -> Callable[[str], bool]:
+    """REDFLAG_FORWARDED_ALLOW_IPS as a test: addresses and CIDR ranges, or "*" for all."""
+    entries = [entry.strip() for entry in setting.split(",") if entry.strip()]
+    if "*" in entries:
+        return lambda _host: True
+    networks: list[Network] = [ipaddress.ip_network(entry, strict=False) for entry in entries]
+
+    def trusted(host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False  # "testclient", a unix socket, a spoofed word: not a proxy of ours
+        return any(address in network for network in networks)
+
+    return trusted
+
+
+def _host(hop: str) -> str:
+    """An X-Forwarded-For entry without its port: "192.0.2.1:4711", "[2001:db8::1]:443"."""
+    hop = hop.strip()
+    if hop.startswith("["):
+        return hop[1:].split("]", 1)[0]
+    if hop.count(":") == 1:
+        return hop.split(":", 1)[0]
+    return hop
+
+
+def _canonical(host: str) -> str:
+    """One spelling per address, so "2001:db8::1" and "2001:DB8:0::1" share a budget."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
 
 
 class RateLimit:
