@@ -5,10 +5,12 @@ Both check Twilio's signature against REDFLAG_PUBLIC_URL; anything unsigned is a
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -18,9 +20,13 @@ from alerts.subscriptions import commands
 from app.db import utcnow
 from app.deps import CryptoDep, SessionDep, SettingsDep
 from app.errors import Forbidden
+from app.handlers import is_unavailable
+from app.i18n import Translator
 from app.settings import Settings
+from app.web import refuse
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+log = logging.getLogger("redflag.webhooks")
 
 
 async def twilio_params(request: Request) -> dict[str, str]:
@@ -39,11 +45,13 @@ async def twilio_params(request: Request) -> dict[str, str]:
 TwilioParams = Annotated[dict[str, str], Depends(twilio_params)]
 
 
-def twiml(text: str | None) -> Response:
+def twiml(text: str | None) -> HTMLResponse:
+    """A reply for Twilio to send (none for None). XML; an HTMLResponse only so that
+    app.web.refuse can answer with it."""
     reply = MessagingResponse()
     if text:
         reply.message(text)
-    return Response(str(reply), media_type="application/xml")
+    return HTMLResponse(str(reply), media_type="application/xml")
 
 
 @router.post("/sms", summary="Inbound SMS: JOIN, STOP, HELP, CHECK, LANG", response_class=Response)
@@ -54,22 +62,36 @@ def inbound_sms(
     crypto: CryptoDep,
     settings: SettingsDep,
 ) -> Response:
-    message_id = params.get("MessageSid") or params.get("SmsSid")
-    if message_id:
-        key = crypto.index.digest("inbound-sms", message_id)
-        if session.get(ProcessedWebhook, key) is not None:
-            return twiml(None)  # a replay: already handled, and already answered
-        session.add(ProcessedWebhook(key_hash=key, received_at=utcnow()))
-        session.flush()
-    reply = commands.handle(
-        session,
-        sender=params.get("From", ""),
-        body=params.get("Body", ""),
-        crypto=crypto,
-        settings=settings,
-        limiter=request.app.state.limiter,
-    )
+    try:
+        message_id = params.get("MessageSid") or params.get("SmsSid")
+        if message_id:
+            key = crypto.index.digest("inbound-sms", message_id)
+            if session.get(ProcessedWebhook, key) is not None:
+                return twiml(None)  # a replay: already handled, and already answered
+            session.add(ProcessedWebhook(key_hash=key, received_at=utcnow()))
+            session.flush()
+        reply = commands.handle(
+            session,
+            sender=params.get("From", ""),
+            body=params.get("Body", ""),
+            crypto=crypto,
+            settings=settings,
+            limiter=request.app.state.limiter,
+        )
+    except DBAPIError as exc:
+        if not is_unavailable(exc):
+            raise
+        try_again_later(params.get("Body", ""))
     return twiml(reply)
+
+
+def try_again_later(body: str) -> NoReturn:
+    """The database is unreachable. Twilio does not retry an inbound SMS, so a 503 would
+    lose a JOIN or CHECK without the sender knowing: tell them to send it again, in the
+    keyword's language (a subscriber's own is in the database), else English."""
+    log.warning("database unavailable; an inbound SMS was answered: try again later")
+    language = commands.parse(body).language or "en"
+    refuse(twiml(Translator(language)("sms.unavailable")))  # 200: Twilio sends the reply
 
 
 @router.post(
