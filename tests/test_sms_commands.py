@@ -353,3 +353,18 @@ def test_unsigned_delivery_reports_are_refused(client: TestClient) -> None:
         ).status_code
         == 403
     )
+
+
+def test_open_checks_by_sms_count_per_sender_not_per_number_checked(
+    make_client: Callable[..., TestClient], delivery_settings: Callable[..., Settings]
+) -> None:
+    """A stranger's CHECKs were counted against the number checked: anyone could use up
+    the checks of a client's number for everybody, and check other numbers without end."""
+    settings = delivery_settings(check_access="open", rate_limit_check="2/hour")
+    limited = "redflag: te veel checks. Probeer het later opnieuw."  # strangers: in Dutch
+    with make_client(settings) as client:
+        first = [sms(client, settings, "CHECK 0612345678", sender=PHONE) for _ in range(3)]
+        assert first[:2] != [limited] * 2 and first[2] == limited
+        assert sms(client, settings, "CHECK 0687654321", sender=PHONE) == limited
+        other = sms(client, settings, "CHECK 0612345678", sender="+31613131313")
+    assert other.startswith("redflag: geen meldingen over +31 6 1234**78."), other

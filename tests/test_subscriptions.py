@@ -511,3 +511,67 @@ def test_pending_and_confirmed_codes_are_keyed_hashes(
     code = last_code(twilio)
     row = session.exec(select(OneTimeCode)).one()
     assert code.encode() not in row.code_hash and len(row.code_hash) == 32
+
+
+# ---- whose checks count against whose limit ---------------------------------------------------
+
+
+def from_address(client: TestClient, address: str) -> TestClient:
+    """The same test client, its next requests coming from `address`."""
+    client._transport.client = (address, 50000)  # type: ignore[attr-defined]
+    return client
+
+
+def confirmed_subscriber(session: Session, crypto: Crypto, number: str = PHONE) -> None:
+    """A subscriber made without sending anything, so that no code is counted yet."""
+    subscriber = subscriptions._new_subscriber(
+        session, channel="sms", contact=number, language="en", crypto=crypto
+    )
+    subscriber.confirmed_at = utcnow()
+    session.commit()
+
+
+@pytest.mark.parametrize("page", [False, True])
+def test_open_checks_count_per_client_not_for_everyone(
+    make_client: Callable[..., TestClient],
+    delivery_settings: Callable[..., Settings],
+    page: bool,
+) -> None:
+    """With checks open to all, one person running out of checks does not switch
+    checking off for everybody else."""
+    settings = delivery_settings(check_access="open", rate_limit_check="2/hour")
+
+    def check(client: TestClient) -> int:
+        if page:
+            return client.post("/en/check", data={"number": "0612345678"}).status_code
+        return client.post("/api/v1/check", json={"number": "0612345678"}).status_code
+
+    with make_client(settings) as client:
+        greedy = from_address(client, "192.0.2.1")
+        assert [check(greedy) for _ in range(3)] == [200, 200, 429]
+        assert check(from_address(client, "192.0.2.2")) == 200
+        assert check(from_address(client, "198.51.100.7")) == 200
+
+
+def test_a_members_checks_count_wherever_they_check_from(
+    make_client: Callable[..., TestClient],
+    delivery_settings: Callable[..., Settings],
+    session: Session,
+    crypto: Crypto,
+) -> None:
+    from alerts.check import members
+
+    confirmed_subscriber(session, crypto)
+    member = subscriptions.find(session, index=crypto.index, channel="sms", contact=PHONE)
+    assert member is not None and member.id is not None
+    settings = delivery_settings(rate_limit_check="2/hour")
+    token, _ = members.issue(member.id, settings)
+    bearer = {"Authorization": f"Bearer {token}"}
+    with make_client(settings) as client:
+        statuses = [
+            from_address(client, f"192.0.2.{i}")
+            .post("/api/v1/check", json={"number": "0612345678"}, headers=bearer)
+            .status_code
+            for i in range(3)
+        ]
+    assert statuses == [200, 200, 429]

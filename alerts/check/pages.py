@@ -18,7 +18,7 @@ from alerts.deps import MessengerDep
 from alerts.models import Channel
 from alerts.subscriptions import forms
 from alerts.subscriptions.forms import LIMITED, Text
-from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep
+from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep, client_address
 from app.errors import InvalidInput, RateLimited, Unauthorized
 from app.i18n import Translator
 from app.reports.models import Language
@@ -108,7 +108,8 @@ def check(
             lang=lang.value, title=_("error.title"), message=_("check.expired"), status_code=401
         )
     try:
-        request.app.state.limiter.hit("check", limit_key(crypto.index, member_id, "web"))
+        who = limit_key(member_id=member_id, client=client_address(request))
+        request.app.state.limiter.hit("check", who)
         result = check_number(session, number=number, crypto=crypto, settings=settings)
     except RateLimited:
         return pages.message(

@@ -14,7 +14,7 @@ from alerts.deps import MessengerDep
 from alerts.models import CodePurpose
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.schemas import RESPONSES, Accepted, CodeIn, ContactIn
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, client_address
 from app.errors import Unauthorized
 
 router = APIRouter(tags=["subscriptions"])
@@ -103,5 +103,6 @@ def check(
 ) -> CheckResult:
     if member_id is not None:
         members.confirmed(session, member_id)
-    request.app.state.limiter.hit("check", limit_key(crypto.index, member_id, "web"))
+    who = limit_key(member_id=member_id, client=client_address(request))
+    request.app.state.limiter.hit("check", who)
     return check_number(session, number=data.number, crypto=crypto, settings=settings)

@@ -13,16 +13,18 @@ from alerts import service as alerts_service
 from alerts.check.schemas import CheckedAlert, CheckResult
 from alerts.models import PURPOSE_ALERT_TEXT, Severity
 from alerts.render import mask
-from app.crypto import BlindIndex, Crypto
+from app.crypto import Crypto
 from app.errors import FieldError, InvalidInput
 from app.identifiers import InvalidIdentifier, normalise_phone
 from app.settings import Settings
 
 
-def limit_key(index: BlindIndex, subscriber_id: int | None, fallback: str) -> str:
-    """Who is checking, for the rate limit: the member, never their number."""
-    who = f"member:{subscriber_id}" if subscriber_id is not None else f"anon:{fallback}"
-    return index.digest("check-limit", who).hex()[:32]
+def limit_key(*, member_id: int | None, client: str) -> str:
+    """Who is checking, for the rate limit (which keeps only a daily pseudonym of it): the
+    member, wherever they check from; anyone else by `client` (the web client's address,
+    or the SMS sender's number). Never the number checked, nor one bucket for everybody:
+    either would let one person switch checking off for others."""
+    return f"member:{member_id}" if member_id is not None else f"client:{client}"
 
 
 def check_number(

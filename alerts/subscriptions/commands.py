@@ -108,7 +108,7 @@ def handle(
     if command.action == "language":
         return _language(session, subscriber, command, lang)
     if command.action == "check":
-        return _check(session, t, subscriber, command, crypto, settings, limiter)
+        return _check(session, t, subscriber, phone, command, crypto, settings, limiter)
     return t("sms.help")
 
 
@@ -193,6 +193,7 @@ def _check(
     session: Session,
     t: Translator,
     subscriber: Subscriber | None,
+    sender: str,
     command: Command,
     crypto: Crypto,
     settings: Settings,
@@ -205,10 +206,8 @@ def _check(
     if not command.argument:
         return t("sms.check_usage")
     try:
-        limiter.hit(
-            "check",
-            limit_key(crypto.index, subscriber.id if subscriber else None, command.argument),
-        )
+        who = limit_key(member_id=subscriber.id if subscriber else None, client=sender)
+        limiter.hit("check", who)
         result = check_number(session, number=command.argument, crypto=crypto, settings=settings)
     except RateLimited:
         return t("sms.check_limit")
