@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
 from alerts.delivery.providers import build, close_all
@@ -31,7 +32,7 @@ from app.crypto import Crypto
 from app.db import make_engine, make_session_factory
 from app.settings import Settings
 from tests.conftest import PostgresDatabase
-from tests.fakes import ACCOUNT_SID, AUTH_TOKEN
+from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, TcpGate
 from tests.helpers import ROOT, add_sms_subscribers, publish_alert, subscriber_number
 
 HANG_GUARD = 180  # seconds
@@ -272,3 +273,67 @@ def test_a_worker_leaves_a_provider_that_is_down_alone_but_for_one_probe_a_pause
     [down] = worker_log(caplog, logging.WARNING)
     assert "sms provider failing" in down.getMessage()
     assert [r for r in worker_log(caplog, logging.INFO) if "answers again" in r.getMessage()]
+
+
+def test_without_its_database_the_worker_says_so_once_and_waits_longer_each_time(
+    postgres: PostgresDatabase,
+    delivery_settings: Callable[..., Settings],
+    twilio: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database behind a gate that is shut: the worker logs one line (no traceback
+    every poll) and tries again after growing pauses; when the database is back, the
+    alert written meanwhile reaches everyone once."""
+    url = make_url(postgres.fresh())
+    gate = TcpGate(url.port or 5432, url.host or "127.0.0.1")
+    gated = url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False)
+    settings = delivery_settings(database_url=gated)  # polls every 0.05 s
+    crypto = Crypto.from_settings(settings)
+    direct = make_engine(url.render_as_string(hide_password=False))
+    with Session(direct) as seeding:
+        add_sms_subscribers(seeding, crypto, 5)
+    through_gate = make_engine(gated)
+    tries = Counter[str]()
+
+    def counting_factory() -> Session:
+        tries["session"] += 1
+        return Session(through_gate, expire_on_commit=False)
+
+    caplog.set_level(logging.INFO, logger="redflag.worker")
+    gate.shut()
+
+    async def down_then_back() -> int:
+        providers = build(settings)
+        stop = asyncio.Event()
+        task = asyncio.create_task(make_worker(settings, counting_factory, providers).run(stop))
+        while not worker_log(caplog, logging.WARNING):
+            await asyncio.sleep(0.02)
+        before = tries["session"]
+        await asyncio.sleep(2.0)  # a window to count tries in: polling, 40 would fit
+        tried = tries["session"] - before
+        with Session(direct) as writing:
+            publish_alert(writing, crypto)
+        gate.open()
+        deadline = time.monotonic() + HANG_GUARD
+        while len(twilio.messages) < 5 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+        await close_all(providers)
+        return tried
+
+    try:
+        tried = asyncio.run(down_then_back())
+    finally:
+        gate.shut()
+        through_gate.dispose()
+        direct.dispose()
+    print(f"\ndatabase down: {tried} tries in 2 s (polling every 0.05 s: 40)")
+    assert tried <= 8, "growing pauses"
+    [down] = worker_log(caplog, logging.WARNING)
+    assert "database unreachable" in down.getMessage() and down.exc_info is None
+    assert not any(r.exc_info for r in caplog.records), "no traceback"
+    assert [r for r in worker_log(caplog, logging.INFO) if "work again" in r.getMessage()]
+    received = Counter(m["to"] for m in twilio.messages)
+    assert set(received) == {subscriber_number(i) for i in range(5)}
+    assert set(received.values()) == {1}, "exactly once"

@@ -14,7 +14,8 @@ round runs three kinds of stage together, in one asyncio.TaskGroup:
 Transient failures come back later with exponential backoff and jitter, until
 REDFLAG_DELIVERY_DEADLINE_HOURS; permanent ones are final. When most sends to a provider
 fail transiently, it is down: the worker leaves it alone but for one probe after each of
-growing pauses (pacing.Breaker).
+growing pauses (pacing.Breaker). A round that fails (the database is unreachable) is
+logged once and tried again after growing pauses.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from alerts import metrics
@@ -39,6 +41,7 @@ from alerts.delivery.pacing import (
     Pacer,
     Turn,
     claim_size,
+    growing_pause,
     largest_claim,
     retry_or_fail,
 )
@@ -83,11 +86,13 @@ class Worker:
         self._db: ThreadPoolExecutor | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; a failed round is logged and tried again."""
+        """Work until `stop` is set; a failed round is logged once and tried again after
+        growing pauses until one works."""
         log.info(
             "delivery worker started (channels: %s)", ", ".join(sorted(self.providers)) or "none"
         )
         housekeeping_due = time.monotonic()
+        failed_rounds = 0
         with self._database_thread():
             while not stop.is_set():
                 if self.housekeeping is not None and time.monotonic() >= housekeeping_due:
@@ -96,16 +101,21 @@ class Worker:
                         await self._in_db(self._housekeep)
                     except Exception:
                         log.exception("retention failed; trying again at the next run")
+                pause = self.settings.worker_poll_seconds
                 try:
                     claimed = await self._round(stop)
-                except Exception:
-                    log.exception("delivery round failed; trying again shortly")
-                    claimed = 0
+                except Exception as exc:
+                    failed_rounds += 1
+                    if failed_rounds == 1:
+                        _log_failed_round(exc)
+                    claimed, pause = 0, growing_pause(failed_rounds, base=pause)
+                else:
+                    if failed_rounds:
+                        log.info("delivery rounds work again after %d failed", failed_rounds)
+                    failed_rounds = 0
                 if claimed == 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            stop.wait(), timeout=self.settings.worker_poll_seconds
-                        )
+                        await asyncio.wait_for(stop.wait(), timeout=pause)
         log.info("delivery worker stopped")
 
     async def drain(self) -> int:
@@ -294,6 +304,18 @@ class Worker:
             code = type(exc).__name__[:32]
             return retry_or_fail(job, code, settings=self.settings, now=self.clock()), True
         return Outcome(job.delivery_id, DeliveryStatus.sent.value, provider_id=provider_id), False
+
+
+def _log_failed_round(exc: Exception) -> None:
+    """Said once for a run of failed rounds: an unreachable database in a line (its name
+    only, no address), anything else with its traceback."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.warning(
+            "database unreachable (%s); delivery paused, tried again after growing pauses",
+            type(exc.orig).__name__,
+        )
+    else:
+        log.exception("delivery round failed; tried again after growing pauses")
 
 
 def make_worker(
