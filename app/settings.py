@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     sms_max_segments: int = 3
     check_access: Literal["members", "open"] = "members"
     rate_limit_check: str = "20/hour;100/day"
+    rate_limit_codes: str = "3/hour;5/day"  # codes and links to one number or address, whoever asks
+    sms_countries: str | None = None  # ISO codes, comma-separated ("NL,BE"); unset: default_country
     member_token_minutes: int = 30
     code_minutes: int = 15  # one-time codes by SMS
     link_hours: int = 24  # confirmation links by email
@@ -115,6 +118,12 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def sms_country_codes(self) -> frozenset[str]:
+        """The countries whose numbers may be sent codes by SMS (REDFLAG_SMS_COUNTRIES)."""
+        listed = [c.strip().upper() for c in (self.sms_countries or "").split(",") if c.strip()]
+        return frozenset(listed or [self.default_country.upper()])
+
     def secret_problems(self) -> list[str]:
         problems = [
             p
@@ -146,6 +155,12 @@ class Settings(BaseSettings):
             problems.append("REDFLAG_METRICS_TOKEN must be at least 24 characters")
         if not 1 <= self.database_pool_size <= 100:
             problems.append("REDFLAG_DATABASE_POOL_SIZE must be between 1 and 100")
+        unknown_countries = sorted(self.sms_country_codes - phonenumbers.SUPPORTED_REGIONS)
+        if unknown_countries:
+            problems.append(
+                f"REDFLAG_SMS_COUNTRIES names no country: {', '.join(unknown_countries)} "
+                "(two-letter codes, comma-separated: NL,BE)"
+            )
         if not 1 <= self.token_minutes <= 15:
             problems.append("REDFLAG_TOKEN_MINUTES must be between 1 and 15")
         if self.sms_provider == "twilio":

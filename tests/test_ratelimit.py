@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -100,3 +102,32 @@ def test_a_client_over_its_budget_waits_and_others_do_not(
         limiter.hit("x", "192.0.2.7")
     assert 1 <= over.value.retry_after <= 60
     limiter.hit("x", "192.0.2.8")  # someone else is not held up
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_codes_to_one_destination_are_counted_whoever_asks(
+    storage: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against SMS pumping: a destination's count is keyed on its blind index, not on a
+    client, and not by day either, so that "5 a day" does not start again at midnight."""
+    import app.ratelimit
+    from app.ratelimit import RateLimiter
+
+    uri = "memory://" if storage == "memory" else request.getfixturevalue("redis_url")
+    limiter = RateLimiter(storage_uri=uri, key=uuid.uuid4().bytes, rules={"codes": "3/hour"})
+    index = os.urandom(32)
+    assert [limiter.allow_destination("codes", index) for _ in range(3)] == [True] * 3
+
+    class Tomorrow(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) + timedelta(days=1)
+
+    monkeypatch.setattr(app.ratelimit, "datetime", Tomorrow)
+    assert limiter.allow_destination("codes", index) is False, "still over after midnight"
+    assert limiter.allow_destination("codes", os.urandom(32)), "another destination is not"
+    if storage == "redis":
+        import redis
+
+        keys = b" ".join(redis.Redis.from_url(uri).keys("*"))
+        assert index.hex().encode() not in keys, "not the blind index itself"

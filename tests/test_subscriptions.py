@@ -575,3 +575,118 @@ def test_a_members_checks_count_wherever_they_check_from(
             for i in range(3)
         ]
     assert statuses == [200, 200, 429]
+
+
+# ---- SMS pumping: codes per destination, and countries ----------------------------------------
+
+# Every route that sends a code to a number: (path, whether it is a page, whether the number
+# must already be a confirmed subscriber for a code to go).
+CODE_ROUTES = [
+    ("/api/v1/subscriptions", False, False),
+    ("/api/v1/subscriptions/unsubscribe", False, True),
+    ("/api/v1/members/login", False, True),
+    ("/en/subscribe", True, False),
+    ("/en/leave", True, True),
+    ("/en/check/login", True, True),
+]
+
+
+def ask_for_code(client: TestClient, path: str, page: bool, number: str) -> Any:
+    body = {"channel": "sms", "contact": number}
+    if page:
+        return client.post(path, data={**body, "place": "Assen"})
+    if path == "/api/v1/subscriptions":
+        return client.post(path, json={**body, "regions": ["GM0106"]})
+    return client.post(path, json=body)
+
+
+@pytest.mark.parametrize(("path", "page", "needs_subscriber"), CODE_ROUTES)
+def test_a_number_gets_three_codes_an_hour_whoever_asks(
+    client: TestClient,
+    twilio: Any,
+    session: Session,
+    crypto: Crypto,
+    path: str,
+    page: bool,
+    needs_subscriber: bool,
+) -> None:
+    """One client sent 30 codes to one number in a minute: now the fourth and fifth go
+    nowhere, whichever client asks, and their answers are the same as the first's."""
+    if needs_subscriber:
+        confirmed_subscriber(session, crypto)
+    answers = [
+        ask_for_code(from_address(client, f"192.0.2.{i}"), path, page, PHONE) for i in range(5)
+    ]
+    assert len(twilio.sent_to(PHONE)) == 3
+    assert answers[0].status_code in {200, 202}
+    assert {(a.status_code, a.text) for a in answers} == {(answers[0].status_code, answers[0].text)}
+
+
+def test_a_number_gets_five_codes_a_day_and_the_last_one_still_works(
+    make_client: Callable[..., TestClient],
+    delivery_settings: Callable[..., Settings],
+    twilio: Any,
+    session: Session,
+    crypto: Crypto,
+) -> None:
+    assert Settings().rate_limit_codes == "3/hour;5/day"
+    with make_client(delivery_settings(rate_limit_codes="100/hour;5/day")) as client:
+        for _ in range(7):
+            ask_for_code(client, "/api/v1/subscriptions", False, PHONE)
+        assert len(twilio.sent_to(PHONE)) == 5
+        confirmed = client.post(
+            "/api/v1/subscriptions/confirm",
+            json={"channel": "sms", "contact": PHONE, "code": last_code(twilio)},
+        )
+    assert confirmed.status_code == 200, "asking past the limit changed nothing"
+
+
+def test_the_code_limit_is_per_number(client: TestClient, twilio: Any) -> None:
+    for _ in range(4):
+        ask_for_code(client, "/api/v1/subscriptions", False, PHONE)
+    ask_for_code(client, "/api/v1/subscriptions", False, "+31611223344")
+    assert (len(twilio.sent_to(PHONE)), len(twilio.sent_to("+31611223344"))) == (3, 1)
+
+
+# Mobile numbers of three countries that are not the default (NL): all were accepted.
+ABROAD = ["+25271123456", "+12015550123", "+37251234567"]
+
+
+@pytest.mark.parametrize("number", ABROAD)
+@pytest.mark.parametrize(("path", "page", "needs_subscriber"), CODE_ROUTES)
+def test_numbers_of_other_countries_are_refused(
+    client: TestClient,
+    twilio: Any,
+    session: Session,
+    crypto: Crypto,
+    number: str,
+    path: str,
+    page: bool,
+    needs_subscriber: bool,
+) -> None:
+    if needs_subscriber:
+        confirmed_subscriber(session, crypto, number)
+    response = ask_for_code(client, path, page, number)
+    assert response.status_code == 422
+    if page:
+        assert "We cannot send SMS to numbers from this country." in response.text
+    else:
+        assert number not in response.text and number[1:] not in response.text
+        [error] = response.json()["detail"]
+        assert (error["field"], error["type"]) == ("contact", "country_not_served")
+    assert twilio.messages == []
+
+
+def test_the_countries_served_are_a_setting(
+    make_client: Callable[..., TestClient],
+    delivery_settings: Callable[..., Settings],
+    twilio: Any,
+) -> None:
+    assert Settings(default_country="BE").sms_country_codes == {"BE"}
+    problems = Settings(sms_countries="NL,XX").secret_problems()
+    assert any(p.startswith("REDFLAG_SMS_COUNTRIES") and "XX" in p for p in problems)
+    with make_client(delivery_settings(sms_countries="nl, ee")) as client:
+        estonian = ask_for_code(client, "/api/v1/subscriptions", False, "+37251234567")
+        somali = ask_for_code(client, "/api/v1/subscriptions", False, "+25271123456")
+    assert (estonian.status_code, somali.status_code) == (202, 422)
+    assert len(twilio.sent_to("+37251234567")) == 1

@@ -38,6 +38,7 @@ def check_page(
 
 @router.post("/{lang}/check/login", dependencies=LIMITED)
 def check_login(
+    request: Request,
     lang: Language,
     session: SessionDep,
     crypto: CryptoDep,
@@ -54,6 +55,7 @@ def check_login(
         session=session,
         crypto=crypto,
         settings=settings,
+        limiter=request.app.state.limiter,
         messenger=messenger,
         channel=channel,
         contact=contact,

@@ -29,6 +29,7 @@ router = APIRouter(tags=["subscriptions"])
 )
 def member_login(
     data: ContactIn,
+    request: Request,
     session: SessionDep,
     crypto: CryptoDep,
     settings: SettingsDep,
@@ -42,6 +43,7 @@ def member_login(
         contact=data.contact,
         crypto=crypto,
         settings=settings,
+        limiter=request.app.state.limiter,
     )
     if outgoing is not None:
         send.send_now(outgoing)

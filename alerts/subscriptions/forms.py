@@ -21,6 +21,7 @@ from app.crypto import Crypto
 from app.deps import RateLimit
 from app.errors import InvalidInput
 from app.i18n import Translator
+from app.ratelimit import RateLimiter
 from app.reports.models import Language
 from app.settings import Settings
 from app.web import Pages, refuse
@@ -88,6 +89,7 @@ def error_for(exc: InvalidInput, _: Translator) -> dict[str, str]:
         "invalid_phone": "error.invalid_contact",
         "invalid_email": "error.invalid_contact",
         "not_mobile": "error.not_mobile",
+        "country_not_served": "error.country_not_served",
         "invalid_code": "error.code",
         "channel_unavailable": "error.channel_unavailable",
     }
@@ -187,12 +189,14 @@ def ask_for_code(
     session: Session,
     crypto: Crypto,
     settings: Settings,
+    limiter: RateLimiter,
     messenger: Messenger,
     channel: str,
     contact: str,
 ) -> HTMLResponse:
-    """A contact form posted: a code goes out if there is anyone to send it to, and the
-    code page follows either way, so the page never tells who is subscribed."""
+    """A contact form posted: a code goes out if there is anyone to send it to (and the
+    contact has not had its share of codes), and the code page follows either way, so the
+    page never tells who is subscribed."""
     _ = Translator(lang.value)
     try:
         outgoing = subscriptions.request_code(
@@ -202,6 +206,7 @@ def ask_for_code(
             contact=contact,
             crypto=crypto,
             settings=settings,
+            limiter=limiter,
         )
     except (InvalidInput, ValueError) as exc:
         errors = (

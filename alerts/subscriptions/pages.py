@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
@@ -105,6 +105,7 @@ def subscribe_page(
 
 @router.post("/{lang}/subscribe", dependencies=LIMITED)
 def subscribe(
+    request: Request,
     lang: Language,
     session: SessionDep,
     crypto: CryptoDep,
@@ -144,6 +145,7 @@ def subscribe(
             min_severity=Severity.high if severity == "serious" else None,
             crypto=crypto,
             settings=settings,
+            limiter=request.app.state.limiter,
             link_base=settings.public_url,
         )
     except InvalidInput as exc:
@@ -265,6 +267,7 @@ def leave_page(lang: Language, pages: PagesDep, messenger: MessengerDep) -> HTML
 
 @router.post("/{lang}/leave", dependencies=LIMITED)
 def leave_request(
+    request: Request,
     lang: Language,
     session: SessionDep,
     crypto: CryptoDep,
@@ -281,6 +284,7 @@ def leave_request(
         session=session,
         crypto=crypto,
         settings=settings,
+        limiter=request.app.state.limiter,
         messenger=messenger,
         channel=channel,
         contact=contact,

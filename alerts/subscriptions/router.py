@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
 from alerts.deps import MessengerDep
@@ -46,6 +46,7 @@ def subscription_out(session: Session, subscriber: Subscriber) -> SubscriptionOu
 )
 def subscribe(
     data: SubscribeIn,
+    request: Request,
     session: SessionDep,
     crypto: CryptoDep,
     settings: SettingsDep,
@@ -61,9 +62,11 @@ def subscribe(
         min_severity=data.min_severity,
         crypto=crypto,
         settings=settings,
+        limiter=request.app.state.limiter,
         link_base=settings.public_url,
     )
-    send.send_now(outgoing)
+    if outgoing is not None:  # None: this contact had its share of codes; the same answer
+        send.send_now(outgoing)
     return Accepted()
 
 
@@ -94,7 +97,12 @@ def confirm(
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def unsubscribe(
-    data: LeaveIn, session: SessionDep, crypto: CryptoDep, settings: SettingsDep, send: MessengerDep
+    data: LeaveIn,
+    request: Request,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    send: MessengerDep,
 ) -> Accepted:
     if data.code is None:
         outgoing = subscriptions.request_code(
@@ -104,6 +112,7 @@ def unsubscribe(
             contact=data.contact,
             crypto=crypto,
             settings=settings,
+            limiter=request.app.state.limiter,
         )
         if outgoing is not None:
             send.send_now(outgoing)

@@ -33,6 +33,7 @@ from app.db import rows_changed, utcnow
 from app.errors import FieldError, InvalidInput
 from app.i18n import Translator
 from app.identifiers import InvalidIdentifier, normalise_email, normalise_phone
+from app.ratelimit import RateLimiter
 from app.regions import service as regions_service
 from app.retention import Policy
 from app.settings import Settings
@@ -48,15 +49,22 @@ class Outgoing:
     subject: str | None = None
 
 
-def normalise_contact(channel: Channel, raw: str, *, default_region: str) -> str:
+def normalise_contact(channel: Channel, raw: str, *, settings: Settings) -> str:
+    """The contact as stored and indexed; InvalidInput naming `contact` if it cannot be
+    used: not valid, not a mobile, or (against SMS pumping) a number in a country not
+    listed in REDFLAG_SMS_COUNTRIES."""
     try:
         if channel is Channel.email:
             return normalise_email(raw)
-        number = normalise_phone(raw, default_region)
+        number = normalise_phone(raw, settings.default_country)
     except InvalidIdentifier as exc:
         raise InvalidInput([FieldError(("contact",), exc.code, exc.message)]) from None
-    kind = phonenumbers.number_type(phonenumbers.parse(number))
-    if kind not in {
+    parsed = phonenumbers.parse(number)
+    if phonenumbers.region_code_for_number(parsed) not in settings.sms_country_codes:
+        raise InvalidInput(
+            [FieldError(("contact",), "country_not_served", "no SMS to this country from here")]
+        )
+    if phonenumbers.number_type(parsed) not in {
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     }:
@@ -68,6 +76,13 @@ def normalise_contact(channel: Channel, raw: str, *, default_region: str) -> str
 
 def contact_index(index: BlindIndex, channel: str, contact: str) -> bytes:
     return index.digest(f"contact:{channel}", contact)
+
+
+def may_send_code(limiter: RateLimiter, index: BlindIndex, channel: str, contact: str) -> bool:
+    """Whether one more code or link may go to this number or address, whoever asks
+    (REDFLAG_RATE_LIMIT_CODES: SMS pumping sends many to one number). When not, nothing
+    is sent and the asker gets the same answer as always."""
+    return limiter.allow_destination("codes", contact_index(index, channel, contact))
 
 
 def find(
@@ -138,11 +153,15 @@ def request_subscription(
     min_severity: Severity | None,
     crypto: Crypto,
     settings: Settings,
+    limiter: RateLimiter,
     link_base: str,
-) -> Outgoing:
-    """Start (or change) a subscription: nothing takes effect until the code or link comes back."""
-    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+) -> Outgoing | None:
+    """Start (or change) a subscription: nothing takes effect until the code or link comes
+    back. None, and nothing changed, when this contact has had its share of codes."""
+    contact = normalise_contact(channel, contact, settings=settings)
     wanted = regions_service.check_codes(session, regions)
+    if not may_send_code(limiter, crypto.index, channel, contact):
+        return None
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
     if subscriber is None:
         subscriber = _new_subscriber(
@@ -280,10 +299,15 @@ def request_code(
     contact: str,
     crypto: Crypto,
     settings: Settings,
+    limiter: RateLimiter,
 ) -> Outgoing | None:
     """A code to leave, or to sign in for the client check (confirmed subscribers only);
-    None, and the same answer to the caller, when there is nobody to send it to."""
-    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    None, and the same answer to the caller, when there is nobody to send it to or the
+    contact has had its share of codes."""
+    contact = normalise_contact(channel, contact, settings=settings)
+    # Counted whether or not the contact is subscribed, so the count tells nothing either.
+    if not may_send_code(limiter, crypto.index, channel, contact):
+        return None
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
     if subscriber is None:
         return None
@@ -310,7 +334,7 @@ def redeem(
 ) -> tuple[Subscriber, dict[str, Any]]:
     """The subscriber with this contact and what their `purpose` code carries, if `code`
     is right and current; CodeRejected, with the attempt counted, otherwise."""
-    contact = normalise_contact(channel, contact, default_region=settings.default_country)
+    contact = normalise_contact(channel, contact, settings=settings)
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
     row = one_time.redeem(
         session,
