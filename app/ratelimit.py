@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -44,7 +45,6 @@ class RateLimiter:
         for item in items:
             self._limiter.hit(item, bucket, who)
 
-
     def allow_destination(self, bucket: str, index: bytes) -> bool:
         """Count one message to a destination (a number or address, by its blind index)
         against `bucket`; False, and nothing counted, when it has had its share.
@@ -59,5 +59,64 @@ class RateLimiter:
             self._limiter.hit(item, bucket, who)
         return True
 
+
 def _limited(reset_at: float) -> RateLimited:
     return RateLimited(retry_after=max(1, int(reset_at - time.time())))
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """After `failures` failures of one client on one subject (an account), that client is
+    kept out of that subject for `minutes`; others are not. More than `crowd` clients
+    failing on one subject within an hour is a distributed guess, worth an admin's eye."""
+
+    failures: int
+    minutes: int
+    crowd: int = 20
+
+
+class FailureCounter:
+    """Failed attempts per subject AND client pseudonym, so nobody can lock anyone else out.
+
+    Subjects are kept only as an HMAC too: the storage never holds a username. Uses the
+    rate limiter's storage (memory, or Redis shared by replicas) and its pseudonyms."""
+
+    def __init__(self, limiter: RateLimiter, *, bucket: str, lockout: Lockout) -> None:
+        self._limiter = limiter
+        self._bucket = bucket
+        self._failures = RateLimitItemPerMinute(lockout.failures, lockout.minutes)
+        self._lock = RateLimitItemPerMinute(1, lockout.minutes)
+        self._once_an_hour = RateLimitItemPerHour(1)
+        self._crowd = RateLimitItemPerHour(lockout.crowd)
+
+    def _keys(self, client: str, subject: str) -> tuple[str, str]:
+        mac = hmac.new(self._limiter._key, f"subject|{subject}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32], self._limiter._pseudonym(client)
+
+    def refuse_if_locked_out(self, client: str, subject: str) -> None:
+        """RateLimited (429, Retry-After) while `client` is locked out of `subject`."""
+        strategy = self._limiter._limiter
+        about, who = self._keys(client, subject)
+        if not strategy.test(self._lock, f"{self._bucket}-lock", about, who):
+            reset_at, _ = strategy.get_window_stats(self._lock, f"{self._bucket}-lock", about, who)
+            raise _limited(reset_at)
+
+    def failed(self, client: str, subject: str) -> bool:
+        """Count one failure. True once an hour, when more than `crowd` clients have failed
+        on `subject` within the hour."""
+        strategy = self._limiter._limiter
+        about, who = self._keys(client, subject)
+        counted = strategy.hit(self._failures, f"{self._bucket}-failures", about, who)
+        if not counted or not strategy.test(self._failures, f"{self._bucket}-failures", about, who):
+            strategy.hit(self._lock, f"{self._bucket}-lock", about, who)
+            strategy.clear(self._failures, f"{self._bucket}-failures", about, who)
+        if not strategy.hit(self._once_an_hour, f"{self._bucket}-seen", about, who):
+            return False  # this client was counted among the hour's clients already
+        if strategy.hit(self._crowd, f"{self._bucket}-crowd", about):
+            return False
+        return strategy.hit(self._once_an_hour, f"{self._bucket}-crowd-flagged", about)
+
+    def succeeded(self, client: str, subject: str) -> None:
+        """A success forgets this client's earlier failures on `subject`."""
+        about, who = self._keys(client, subject)
+        self._limiter._limiter.clear(self._failures, f"{self._bucket}-failures", about, who)

@@ -1,18 +1,25 @@
 """How fast and how often: sends paced to the provider's rate, claims sized to the lease,
-and failed sends tried again later, with exponential backoff and jitter, until the
-delivery deadline."""
+failed sends tried again later, with exponential backoff and jitter, until the delivery
+deadline, and a provider that is down left alone but for one probe after each pause."""
 
 from __future__ import annotations
 
 import asyncio
+import enum
+import logging
 import random
 import time
+from collections import deque
 from datetime import datetime, timedelta
 
 from alerts.delivery.claims import Job, Outcome
 from alerts.models import DeliveryStatus
 from app.db import aware
 from app.settings import Settings
+
+log = logging.getLogger("redflag.worker")
+TRIP_WINDOW = 20  # a provider is down when most of its last this many sends failed transiently
+LONGEST_PAUSE = 60.0  # seconds: the longest pause between probes, or after a failed round
 
 
 class Pacer:
@@ -80,3 +87,77 @@ def retry_or_fail(job: Job, code: str, *, settings: Settings, now: datetime) -> 
     return Outcome(
         job.delivery_id, DeliveryStatus.pending.value, error_code=code, retry_at=now + wait
     )
+
+
+def growing_pause(failures: int, *, base: float, cap: float = LONGEST_PAUSE) -> float:
+    """base after the first failure in a row, doubling with each one after it, up to cap."""
+    return min(cap, base * 2 ** max(failures - 1, 0))
+
+
+class Turn(enum.Enum):
+    send = "send"
+    probe = "probe"  # the provider is down: this one send asks whether it is back
+
+
+class Breaker:
+    """One channel's provider as its answers show it. When most of the last TRIP_WINDOW
+    sends failed transiently (a 5xx, a 429, a timeout), it is down: nothing more goes to it
+    until a pause is over, then one message goes as a probe. An answer to the probe ends
+    the outage; a failure makes the next pause twice as long (up to LONGEST_PAUSE). A
+    provider that is down thus costs one request a pause, not one a message, and its
+    outage is logged once."""
+
+    def __init__(self, channel: str, *, base: float) -> None:
+        self.channel = channel
+        self.base = base
+        self.recent: deque[bool] = deque(maxlen=TRIP_WINDOW)  # True: failed transiently
+        self.down = False
+        self.failed_probes = 0
+        self.paused_until = 0.0
+        self.probing = False
+
+    def may_claim(self) -> bool:
+        """Whether to claim messages for this channel now: up, or due for a probe."""
+        return not self.down or (not self.probing and time.monotonic() >= self.paused_until)
+
+    def turn(self) -> Turn | None:
+        """A message may go out now (Turn.send), as the probe (Turn.probe), or not (None)."""
+        if not self.down:
+            return Turn.send
+        if self.probing or time.monotonic() < self.paused_until:
+            return None
+        self.probing = True
+        return Turn.probe
+
+    def answered(self, turn: Turn, *, failed: bool) -> None:
+        """The provider's answer to a send: `failed`, it did not take it and might later."""
+        if turn is Turn.probe:
+            self.probing = False
+            if failed:
+                self.failed_probes += 1
+                self._pause()
+            else:
+                log.info(
+                    "%s provider answers again after %d failed probes; sending resumes",
+                    self.channel,
+                    self.failed_probes,
+                )
+                self.down, self.failed_probes = False, 0
+                self.recent.clear()
+        elif not self.down:  # answers to sends made before it went down say nothing new
+            self.recent.append(failed)
+            if sum(self.recent) > TRIP_WINDOW // 2:
+                self.down = True
+                self._pause()
+                log.warning(
+                    "%s provider failing (%d of its last %d sends); sending paused, "
+                    "one probe after each pause, pauses growing to %.0f s",
+                    self.channel,
+                    sum(self.recent),
+                    len(self.recent),
+                    LONGEST_PAUSE,
+                )
+
+    def _pause(self) -> None:
+        pause = growing_pause(self.failed_probes + 1, base=self.base)
+        self.paused_until = time.monotonic() + pause

@@ -34,7 +34,7 @@ class Pipeline:
         self.over = asyncio.Event()  # senders take no more messages
         self.quiet.set()
         self.written_at = time.monotonic()
-        self.unsent: list[Prepared] = []  # taken after the round ended: handed back
+        self.unsent: list[Prepared] = []  # not sent (the round ended, its provider is down)
         self.failure: Exception | None = None
 
     @property
@@ -102,6 +102,15 @@ class Pipeline:
     def answered(self, job: Job, outcome: Outcome) -> None:
         """A sender's message is answered: its outcome waits to be written."""
         self.outcomes.append((job, outcome))
+        self._off_the_wire()
+
+    def hand_back(self, item: Prepared) -> None:
+        """A sender's message is not sent after all (its provider is down): it waits to be
+        handed back, due again at once."""
+        self.unsent.append(item)
+        self._off_the_wire()
+
+    def _off_the_wire(self) -> None:
         self.on_the_wire -= 1
         if not self.on_the_wire and self.waiting.empty():
             self.quiet.set()
@@ -110,6 +119,11 @@ class Pipeline:
         """The outcomes to write now; the next ones are collected afresh."""
         taken, self.outcomes = self.outcomes, []
         self.written_at = time.monotonic()
+        return taken
+
+    def take_handed_back(self) -> list[Prepared]:
+        """What senders handed back so far, to be released with the next claim."""
+        taken, self.unsent = self.unsent, []
         return taken
 
     def close(self) -> None:

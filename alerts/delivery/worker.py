@@ -12,7 +12,10 @@ round runs three kinds of stage together, in one asyncio.TaskGroup:
   (verdict.py).
 
 Transient failures come back later with exponential backoff and jitter, until
-REDFLAG_DELIVERY_DEADLINE_HOURS; permanent ones are final.
+REDFLAG_DELIVERY_DEADLINE_HOURS; permanent ones are final. When most sends to a provider
+fail transiently, it is down: the worker leaves it alone but for one probe after each of
+growing pauses (pacing.Breaker). A round that fails (the database is unreachable) is
+logged once and tried again after growing pauses.
 """
 
 from __future__ import annotations
@@ -26,13 +29,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from alerts import metrics
 from alerts.delivery import claims, verdict
 from alerts.delivery.claims import Job, Outcome
 from alerts.delivery.compose import MessageComposer, Prepared
-from alerts.delivery.pacing import Pacer, claim_size, largest_claim, retry_or_fail
+from alerts.delivery.pacing import (
+    Breaker,
+    Pacer,
+    Turn,
+    claim_size,
+    growing_pause,
+    largest_claim,
+    retry_or_fail,
+)
 from alerts.delivery.pipeline import Pipeline, Result
 from alerts.delivery.providers import Message, PermanentSendError, Provider, SendError
 from alerts.models import DeliveryStatus
@@ -68,14 +80,19 @@ class Worker:
         self.providers = providers
         self.clock = clock
         self.pacer = Pacer(settings.worker_rate)
+        self.breakers = {
+            channel: Breaker(channel, base=settings.retry_base_seconds) for channel in providers
+        }
         self._db: ThreadPoolExecutor | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; a failed round is logged and tried again."""
+        """Work until `stop` is set; a failed round is logged once and tried again after
+        growing pauses until one works."""
         log.info(
             "delivery worker started (channels: %s)", ", ".join(sorted(self.providers)) or "none"
         )
         housekeeping_due = time.monotonic()
+        failed_rounds = 0
         with self._database_thread():
             while not stop.is_set():
                 if self.housekeeping is not None and time.monotonic() >= housekeeping_due:
@@ -84,16 +101,21 @@ class Worker:
                         await self._in_db(self._housekeep)
                     except Exception:
                         log.exception("retention failed; trying again at the next run")
+                pause = self.settings.worker_poll_seconds
                 try:
                     claimed = await self._round(stop)
-                except Exception:
-                    log.exception("delivery round failed; trying again shortly")
-                    claimed = 0
+                except Exception as exc:
+                    failed_rounds += 1
+                    if failed_rounds == 1:
+                        _log_failed_round(exc)
+                    claimed, pause = 0, growing_pause(failed_rounds, base=pause)
+                else:
+                    if failed_rounds:
+                        log.info("delivery rounds work again after %d failed", failed_rounds)
+                    failed_rounds = 0
                 if claimed == 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            stop.wait(), timeout=self.settings.worker_poll_seconds
-                        )
+                        await asyncio.wait_for(stop.wait(), timeout=pause)
         log.info("delivery worker stopped")
 
     async def drain(self) -> int:
@@ -136,7 +158,12 @@ class Worker:
         try:
             while not pipeline.ending:
                 batch = await self._in_db(
-                    self._record_and_claim, pipeline.take_outcomes(), composer, pipeline.size
+                    self._record_and_claim,
+                    pipeline.take_outcomes(),
+                    pipeline.take_handed_back(),
+                    composer,
+                    pipeline.size,
+                    [channel for channel, up in self.breakers.items() if up.may_claim()],
                 )
                 if batch:
                     pipeline.add(batch)
@@ -153,7 +180,10 @@ class Worker:
         one client of many. (No task per message: at thousands of messages a second that
         costs more than the sending itself.)"""
         while (item := await pipeline.next_message()) is not None:
-            pipeline.answered(item.job, await self._send(item))
+            if (outcome := await self._send(item)) is None:
+                pipeline.hand_back(item)
+            else:
+                pipeline.answered(item.job, outcome)
 
     async def _record_stage(self, pipeline: Pipeline) -> None:
         """While a long batch goes out, its outcomes so far are written too: a provider's
@@ -184,16 +214,27 @@ class Worker:
             session.commit()
 
     def _record_and_claim(
-        self, finished: list[Result], composer: MessageComposer, size: int
+        self,
+        finished: list[Result],
+        handed_back: list[Prepared],
+        composer: MessageComposer,
+        size: int,
+        channels: list[str],
     ) -> list[Prepared]:
-        """Two transactions on one connection: the outcomes are kept even if the claim fails."""
+        """Two transactions on one connection: the outcomes are kept even if the claim fails.
+        What senders handed back is due again at once, for this claim or another worker's."""
         with self.session_factory() as session:
             self._write(session, finished)
-            jobs = claims.claim_due(
-                session,
-                batch=size,
-                lease=timedelta(seconds=self.settings.worker_lease_seconds),
-                channels=list(self.providers),
+            claims.release(session, ids=[p.job.delivery_id for p in handed_back])
+            jobs = (
+                claims.claim_due(
+                    session,
+                    batch=size,
+                    lease=timedelta(seconds=self.settings.worker_lease_seconds),
+                    channels=channels,
+                )
+                if channels
+                else []
             )
             session.commit()
             return composer.prepare(session, jobs) if jobs else []
@@ -227,32 +268,54 @@ class Worker:
 
     # ---- sending ---------------------------------------------------------------------------
 
-    async def _send(self, item: Prepared) -> Outcome:
+    async def _send(self, item: Prepared) -> Outcome | None:
+        """The message's outcome, or None: not sent, as its provider is down."""
         job = item.job
         if item.message is None:
             return Outcome(
                 job.delivery_id, DeliveryStatus.cancelled.value, error_code="recipient-gone"
             )
+        breaker = self.breakers[job.channel]
+        if (turn := breaker.turn()) is None:
+            return None
         await self.pacer.wait()
+        if turn is Turn.send and breaker.down:  # it went down while this one waited its turn
+            return None
         started = time.perf_counter()
-        outcome = await self._hand_to_provider(job, item.message)
+        outcome, failed = await self._hand_to_provider(job, item.message)
+        breaker.answered(turn, failed=failed)
         took, count = metrics.send_meters(job.channel, _METER_OUTCOME.get(outcome.status, "failed"))
         took.observe(time.perf_counter() - started)
         count.inc()
         return outcome
 
-    async def _hand_to_provider(self, job: Job, message: Message) -> Outcome:
+    async def _hand_to_provider(self, job: Job, message: Message) -> tuple[Outcome, bool]:
+        """The outcome, and whether the send failed transiently: the provider did not take
+        the message and might later (a sign that it may be down)."""
         try:
             provider_id = await self.providers[job.channel].send(message)
         except PermanentSendError as exc:
-            return Outcome(job.delivery_id, DeliveryStatus.failed.value, error_code=exc.code)
+            failed = Outcome(job.delivery_id, DeliveryStatus.failed.value, error_code=exc.code)
+            return failed, False
         except SendError as exc:  # transient, or of a kind we do not know: tried again later
-            return retry_or_fail(job, exc.code, settings=self.settings, now=self.clock())
+            return retry_or_fail(job, exc.code, settings=self.settings, now=self.clock()), True
         except Exception as exc:  # a bug or an unexpected library error: retried, never lost
             log.warning("send raised %s; will retry", type(exc).__name__)
             code = type(exc).__name__[:32]
-            return retry_or_fail(job, code, settings=self.settings, now=self.clock())
-        return Outcome(job.delivery_id, DeliveryStatus.sent.value, provider_id=provider_id)
+            return retry_or_fail(job, code, settings=self.settings, now=self.clock()), True
+        return Outcome(job.delivery_id, DeliveryStatus.sent.value, provider_id=provider_id), False
+
+
+def _log_failed_round(exc: Exception) -> None:
+    """Said once for a run of failed rounds: an unreachable database in a line (its name
+    only, no address), anything else with its traceback."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.warning(
+            "database unreachable (%s); delivery paused, tried again after growing pauses",
+            type(exc.orig).__name__,
+        )
+    else:
+        log.exception("delivery round failed; tried again after growing pauses")
 
 
 def make_worker(
