@@ -5,12 +5,15 @@ so the renderer counts segments the way the network does: GSM-7 when every chara
 is in the GSM 03.38 alphabet (160 per single message, 153 per part, extension
 characters take two), otherwise UCS-2 (70 per single message, 67 per part, characters
 outside the BMP take two). A two-unit character is never split across parts.
+
+The moderator's text is cleaned again here (app.text.clean), however it was stored: an
+invisible character would switch a message to UCS-2 or fake a line of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 
@@ -18,6 +21,7 @@ import phonenumbers
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.i18n import Translator, translate
+from app.text import clean
 
 GSM7_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -134,7 +138,7 @@ def render_sms(view: AlertView, lang: str, *, masking: str) -> str:
     ]
     if shown:
         parts.append("; ".join(shown) + ".")
-    parts.append(view.text.strip())
+    parts.append(clean(view.text).strip())
     parts.append(t("sms.footer", ref=view.ref))
     return " ".join(p for p in parts if p)
 
@@ -153,7 +157,7 @@ def render_update_sms(view: AlertView, lang: str, *, text: str) -> str:
     t = _translator(lang)
     when = t("sms.date", day=view.incident_date.day, month=view.incident_date.month)
     header = t("sms.update", ref=view.ref, date=when, regions=", ".join(view.region_names[:3]))
-    return f"{header} {text.strip()} {t('sms.update_footer')}"
+    return f"{header} {clean(text).strip()} {t('sms.update_footer')}"
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,7 @@ def render_email(view: AlertView, lang: str, *, masking: str, unsubscribe_url: s
     context = {
         "_": t,
         "lang": lang,
-        "view": view,
+        "view": replace(view, text=clean(view.text)),
         "severity": t(f"sms.severity.{view.severity}"),
         "categories": [t(f"category.{c}") for c in view.categories],
         "when": t.date(view.incident_date)
@@ -220,7 +224,7 @@ def render_update_email(view: AlertView, lang: str, *, text: str, unsubscribe_ur
     return _plain_email(
         t,
         t("email.update_subject", ref=view.ref),
-        [intro, text.strip()],
+        [intro, clean(text).strip()],
         unsubscribe_url=unsubscribe_url,
     )
 

@@ -31,11 +31,12 @@ from alerts.models import (
 from alerts.render import AlertView
 from app.crypto import Crypto, FieldCipher
 from app.db import aware, rows_changed, utcnow
-from app.errors import Conflict
+from app.errors import Conflict, FieldError, InvalidInput
 from app.receipts import ALPHABET
 from app.regions import service as regions_service
 from app.regions.models import Region
 from app.retention import Policy
+from app.text import clean
 
 REF_PREFIX = "RF-"
 REF_SYMBOLS = 6
@@ -56,6 +57,16 @@ class AlertDraft:
     expires_at: datetime
 
 
+def readable_text(typed: str) -> str:
+    """A moderator's text as subscribers may receive it (app.text.clean), never empty."""
+    text = clean(typed).strip()
+    if not text:
+        raise InvalidInput(
+            [FieldError(("text",), "string_too_short", "write something subscribers can read")]
+        )
+    return text
+
+
 def new_ref() -> str:
     return REF_PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(REF_SYMBOLS))
 
@@ -67,6 +78,7 @@ def normalise_ref(typed: str) -> str:
 
 def create(session: Session, *, draft: AlertDraft, crypto: Crypto, needs_approval: bool) -> Alert:
     """Store an alert, published at once or waiting for a second moderator."""
+    text = readable_text(draft.text)
     now = utcnow()
     ref = new_ref()
     while session.exec(select(Alert.id).where(Alert.ref == ref)).first() is not None:
@@ -75,7 +87,7 @@ def create(session: Session, *, draft: AlertDraft, crypto: Crypto, needs_approva
         ref=ref,
         status=(AlertStatus.pending_approval if needs_approval else AlertStatus.published).value,
         severity=draft.severity.value,
-        text_enc=crypto.cipher.encrypt(draft.text, purpose=PURPOSE_ALERT_TEXT),
+        text_enc=crypto.cipher.encrypt(text, purpose=PURPOSE_ALERT_TEXT),
         categories=draft.categories,
         incident_date=draft.incident_date,
         part_of_day=draft.part_of_day,
@@ -139,6 +151,7 @@ def add_update(
     session: Session, *, alert: Alert, text: str, cipher: FieldCipher
 ) -> tuple[int, int]:
     """News about a live alert, for everyone it went to. Returns (its number, recipients)."""
+    text = readable_text(text)
     if not is_live(alert):
         state = "expired" if alert.status == AlertStatus.published else alert.status
         raise Conflict(
@@ -349,7 +362,7 @@ def draft_view(session: Session, *, draft: AlertDraft) -> AlertView:
     return AlertView(
         ref=PLACEHOLDER_REF,
         severity=draft.severity.value,
-        text=draft.text,
+        text=readable_text(draft.text),
         region_names=regions_service.names(session, draft.region_codes),
         categories=draft.categories,
         incident_date=draft.incident_date,

@@ -4,6 +4,9 @@ Reporters write in a hurry and often put in their own number, the hotel, their n
 These spans are flagged for the moderator, who decides; nothing is removed
 automatically. A phone number or email that is one of the reported person's
 identifiers is marked as such: that one probably belongs in the alert.
+
+The patterns read the text as app.text.clean leaves it, so a zero-width space or a soft
+hyphen inside an address does not hide it; the spans are positions in the text as given.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Protocol, TypeVar
 import phonenumbers
 
 from app.identifiers import InvalidIdentifier, normalise_email, normalise_phone
+from app.text import clean, readable
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,11 @@ class Flag:
     reported_identifier: bool = False
 
 
+# What a phone shows as a link: one written as such, or a bare domain (bit.ly/x, example.nl)
+# that is not part of an email address.
+_LINK = re.compile(
+    r"\b(?i:https?://|www\.)|(?<![\w@.-])(?:[\w-]+\.)+(?:[a-z]{2,}|[A-Z]{2,})\b(?![.-]?\w|@)"
+)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(
     r"(?:\b(?:https?://|www\.)|\b[\w-]+\.(?:nl|com|org|net|eu|be|es|uk|de)/)[^\s<>\"]*[^\s<>\".,;:!?)]",
@@ -52,21 +61,51 @@ _NAME_INTRO = re.compile(
 
 def flag(text: str, *, default_region: str, reported: set[tuple[str, str]]) -> list[Flag]:
     """Every span worth a second look, in text order, without overlaps."""
+    plain, starts, ends = _plain(text)
     found: list[Flag] = []
     for number in phonenumbers.PhoneNumberMatcher(
-        text, default_region, leniency=phonenumbers.Leniency.POSSIBLE
+        plain, default_region, leniency=phonenumbers.Leniency.POSSIBLE
     ):
         found.append(
-            _identifier_flag("phone", number.start, number.end, text, default_region, reported)
+            _identifier_flag("phone", number.start, number.end, plain, default_region, reported)
         )
-    for email in _EMAIL.finditer(text):
+    for email in _EMAIL.finditer(plain):
         found.append(
-            _identifier_flag("email", email.start(), email.end(), text, default_region, reported)
+            _identifier_flag("email", email.start(), email.end(), plain, default_region, reported)
         )
     for kind, pattern in (("url", _URL), ("address", _ADDRESS), ("postcode", _POSTCODE)):
-        found.extend(Flag(m.start(), m.end(), kind, m.group()) for m in pattern.finditer(text))
-    found.extend(Flag(m.start(1), m.end(1), "name", m.group(1)) for m in _NAME_INTRO.finditer(text))
-    return _without_overlaps(found)
+        found.extend(Flag(m.start(), m.end(), kind, m.group()) for m in pattern.finditer(plain))
+    found.extend(
+        Flag(m.start(1), m.end(1), "name", m.group(1)) for m in _NAME_INTRO.finditer(plain)
+    )
+    return [
+        Flag(
+            start=(start := starts[f.start]),
+            end=(end := ends[f.end - 1]),
+            kind=f.kind,
+            text=text[start:end],
+            reported_identifier=f.reported_identifier,
+        )
+        for f in _without_overlaps(found)
+    ]
+
+
+def has_link(text: str) -> bool:
+    """Whether subscribers' phones would show a link in this text (the composer warns)."""
+    return _LINK.search(clean(text)) is not None
+
+
+def _plain(text: str) -> tuple[str, list[int], list[int]]:
+    """The text as app.text.clean leaves it, and where each of its characters starts and
+    ends in `text`."""
+    plain: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for piece, start, end in readable(text):
+        plain.append(piece)
+        starts.extend([start] * len(piece))
+        ends.extend([end] * len(piece))
+    return "".join(plain), starts, ends
 
 
 def _identifier_flag(
@@ -121,7 +160,9 @@ REMOVED = "[...]"
 
 def suggested_text(text: str, flags: list[Flag]) -> str:
     """A first draft for the alert: the flagged spans left out, unless they are the client's."""
-    return "".join(
-        piece if f is None or f.reported_identifier else REMOVED
-        for piece, f in segments(text, flags)
+    return clean(
+        "".join(
+            piece if f is None or f.reported_identifier else REMOVED
+            for piece, f in segments(text, flags)
+        )
     )
