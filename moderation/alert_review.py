@@ -24,7 +24,7 @@ from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.regions import service as regions_service
 from app.settings import Settings
-from moderation import audit, decisions, service
+from moderation import audit, decisions, redaction, service
 from moderation.models import AlertReview, Moderator
 from moderation.schemas import (
     AlertAction,
@@ -60,7 +60,14 @@ def _sms_preview(text: str, settings: Settings) -> SmsPreview:
     )
 
 
+LINK_WARNING = (
+    "The text has a link. Subscribers are warned about messages with links, and a link"
+    " can make an alert look like a scam: leave it out unless it must be there."
+)
+
+
 def preview(session: Session, *, data: PreviewIn, settings: Settings) -> PreviewOut:
+    """What subscribers would receive, whom it would reach, and what is worth a second look."""
     draft = alerts_service.AlertDraft(
         text=data.text,
         severity=data.severity,
@@ -80,6 +87,7 @@ def preview(session: Session, *, data: PreviewIn, settings: Settings) -> Preview
         recipients=recipients,
         needs_approval=decisions.needs_four_eyes(data.severity, recipients, settings),
         max_segments=settings.sms_max_segments,
+        warnings=[LINK_WARNING] if redaction.has_link(data.text) else [],
     )
 
 

@@ -203,6 +203,9 @@ class PreviewOut(BaseModel):
     recipients: int
     needs_approval: bool
     max_segments: int
+    warnings: list[str] = Field(
+        default_factory=list, description="Worth a second look, but no reason to refuse"
+    )
 
 
 class AlertSummary(BaseModel):

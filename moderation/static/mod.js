@@ -29,6 +29,7 @@
     } else {
       html += '<p><strong>Reaches ' + data.recipients + " subscriber" + (data.recipients === 1 ? "" : "s") + ".</strong></p>";
       if (data.needs_approval) { html += '<p class="warn">A second moderator must approve this alert before it goes out.</p>'; }
+      (data.warnings || []).forEach(function (w) { html += '<p class="warn">' + escape(w) + "</p>"; });
       Object.keys(data.sms).forEach(function (lang) {
         var s = data.sms[lang];
         html += '<div class="sms' + (s.too_long ? " too-long" : "") + '" data-lang="' + lang + '"><strong>' + lang.toUpperCase() + "</strong> · " +
