@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -205,17 +206,36 @@ def decide(
     return redirect(request, ms, location)
 
 
+NOT_JSON = object()  # the live preview's body, when it is not JSON at all
+
+
+async def json_body(request: Request) -> object:
+    """The request's body as JSON, read on the event loop so the route need not be async."""
+    try:
+        return await request.json()
+    except ValueError:  # not JSON, or not UTF-8
+        return NOT_JSON
+
+
 @router.post("/preview")
-async def live_preview(
-    request: Request, ms: ModSessionDep, session: SessionDep, settings: SettingsDep
+def live_preview(
+    request: Request,
+    ms: ModSessionDep,
+    body: Annotated[object, Depends(json_body)],
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
-    """The composer's live preview (JSON); the same CSRF token, sent as a header."""
+    """The composer's live preview (JSON); the same CSRF token, sent as a header.
+
+    An ordinary (sync) route: its database work runs in the thread pool, not on the loop."""
     if not same_origin(request) or not security.csrf_ok(
         ms.token.session_id, request.headers.get("x-csrf-token", ""), settings
     ):
         raise FormRejected()
+    if body is NOT_JSON:
+        return JSONResponse({"errors": ["The preview takes a JSON body."]}, status_code=400)
     try:
-        data = PreviewIn.model_validate(await request.json())
+        data = PreviewIn.model_validate(body)
         result = alert_review.preview(session, data=data, settings=settings)
     except (ValidationError, InvalidInput) as exc:
         return JSONResponse({"errors": messages(exc)}, status_code=422)
