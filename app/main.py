@@ -34,7 +34,7 @@ from app.db import SessionFactory, make_engine, make_session_factory
 from app.errors import NotFound, Unauthorized
 from app.middleware import AccessLog, BodyLimit, SecurityHeaders
 from app.migrate import migration_head
-from app.ratelimit import RateLimiter
+from app.ratelimit import FailureCounter, Lockout, RateLimiter
 from app.regions.router import router as regions_router
 from app.reports.pages import router as report_pages
 from app.reports.router import router as reports_router
@@ -127,8 +127,14 @@ def create_app(
             "lookup": settings.rate_limit_lookup,
             "login": settings.rate_limit_login,
             "check": settings.rate_limit_check,
-            "codes": settings.rate_limit_codes,  # per destination, not per client
         },
+    )
+    app.state.login_failures = FailureCounter(
+        app.state.limiter,
+        bucket="login",
+        lockout=Lockout(
+            failures=settings.login_max_failures, minutes=settings.login_lockout_minutes
+        ),
     )
 
     handlers.install(app)

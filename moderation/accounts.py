@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session, col, func, select
 
@@ -24,14 +24,28 @@ LOGIN_FAILED = (
 class LoginFailed(RedflagError):
     """One message for every way a login fails, so it tells nobody which accounts exist.
 
-    The failure count and the audit entry must survive the failed request, or guessing
-    would never lock an account: the request's session commits them (keeps_writes)."""
+    The audit entry (and a crowd mark) must survive the failed request: the request's
+    session commits them (keeps_writes)."""
 
     status_code = 401
     keeps_writes = True
 
     def __init__(self) -> None:
         super().__init__(LOGIN_FAILED)
+
+
+class Attempts(Protocol):
+    """One client's failed logins per account, counted outside the database under the
+    client's pseudonym (moderation.deps.LoginAttempts): one client's guesses lock out
+    that client, never the account."""
+
+    def refuse_if_locked_out(self, username: str) -> None: ...
+
+    def failed(self, username: str) -> bool:
+        """Count a failure; True when many clients have failed on `username` this hour."""
+        ...
+
+    def succeeded(self, username: str) -> None: ...
 
 
 def public(moderator: Moderator) -> ModeratorPublic:
@@ -41,6 +55,7 @@ def public(moderator: Moderator) -> ModeratorPublic:
         role=Role(moderator.role),
         active=moderator.active,
         totp_enabled=moderator.totp_confirmed,
+        crowd_guess_at=aware(moderator.crowd_guess_at),
     )
 
 
@@ -98,48 +113,24 @@ def authenticate(
     otp: str | None,
     settings: Settings,
     cipher: FieldCipher,
+    attempts: Attempts,
 ) -> LoginResult:
-    """Check a login; count failures and lock the account for a while after too many.
+    """Check a login. A client with too many failures on this account is refused first
+    (RateLimited, 429), whether or not the account exists.
 
-    Raises LoginFailed, which keeps what was written here: the count and the audit entry.
+    Raises LoginFailed, which keeps what was written here: the audit entries.
     """
-    now = utcnow()
-    moderator = session.exec(
-        select(Moderator).where(Moderator.username == username.strip().lower()).with_for_update()
-    ).first()
+    name = username.strip().lower()
+    attempts.refuse_if_locked_out(name)
+    moderator = session.exec(select(Moderator).where(Moderator.username == name)).first()
     password_ok = security.verify_password(password, moderator.password_hash if moderator else None)
-    if moderator is None or not moderator.active:
-        raise LoginFailed()
-    if _locked(moderator, now):
-        audit.record(
-            session,
-            moderator_id=moderator.id,
-            action="login.locked",
-            target_type="moderator",
-            target_id=moderator.id,
-        )
-        raise LoginFailed()
     second_ok = True
-    if moderator.totp_confirmed and moderator.totp_secret_enc:
+    if moderator is not None and moderator.totp_confirmed and moderator.totp_secret_enc:
         secret = cipher.decrypt(moderator.totp_secret_enc, purpose=PURPOSE_TOTP)
         second_ok = security.totp_ok(secret, otp)
-    if not (password_ok and second_ok):
-        moderator.failed_logins += 1
-        if moderator.failed_logins >= settings.login_max_failures:
-            moderator.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            moderator.failed_logins = 0
-        session.add(moderator)
-        audit.record(
-            session,
-            moderator_id=moderator.id,
-            action="login.failed",
-            target_type="moderator",
-            target_id=moderator.id,
-        )
-        raise LoginFailed()
-    moderator.failed_logins = 0
-    moderator.locked_until = None
-    session.add(moderator)
+    if moderator is None or not moderator.active or not (password_ok and second_ok):
+        raise _failed(session, moderator, many_clients=attempts.failed(name))
+    attempts.succeeded(name)
     audit.record(
         session,
         moderator_id=moderator.id,
@@ -153,9 +144,56 @@ def authenticate(
     return LoginResult(moderator, needs_setup)
 
 
-def _locked(moderator: Moderator, now: datetime) -> bool:
-    until = aware(moderator.locked_until)
-    return until is not None and until > now
+def _failed(session: Session, moderator: Moderator | None, *, many_clients: bool) -> LoginFailed:
+    """Audit a failure on an account; mark it when it is guessed at from many clients.
+    The audit log never says which clients: it has no way of knowing."""
+    if moderator is None:
+        return LoginFailed()
+    if moderator.active:
+        audit.record(
+            session,
+            moderator_id=moderator.id,
+            action="login.failed",
+            target_type="moderator",
+            target_id=moderator.id,
+        )
+    if many_clients:
+        moderator.crowd_guess_at = utcnow()
+        session.add(moderator)
+        audit.record(
+            session,
+            moderator_id=None,
+            action="login.failed_from_many_clients",
+            target_type="moderator",
+            target_id=moderator.id,
+        )
+    return LoginFailed()
+
+
+def get_signed_in(session: Session, *, moderator_id: int, token_version: int) -> Moderator | None:
+    """The active account behind a token, unless the token was ended (logout, a new
+    password, deactivation: each moves the account's token_version on)."""
+    moderator = get_active(session, moderator_id=moderator_id)
+    if moderator is None or moderator.token_version != token_version:
+        return None
+    return moderator
+
+
+def log_out(session: Session, *, moderator: Moderator) -> None:
+    """Ends every token of the account, on every device: a copied cookie stops working."""
+    _end_tokens(moderator)
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="logout",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+
+
+def _end_tokens(moderator: Moderator) -> None:
+    moderator.token_version += 1
 
 
 def get_active(session: Session, *, moderator_id: int) -> Moderator | None:
@@ -223,6 +261,8 @@ def set_active(session: Session, *, admin: Moderator, moderator_id: int, active:
     moderator = _get(session, moderator_id)
     if not active:
         _keep_an_admin(session, moderator)
+    if moderator.active and not active:
+        _end_tokens(moderator)
     moderator.active = active
     session.add(moderator)
     audit.record(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from app import tokens
-from app.deps import SessionDep, SettingsDep
+from app.deps import SessionDep, SettingsDep, client_address
 from app.errors import Forbidden, Unauthorized
+from app.ratelimit import FailureCounter
 from moderation import accounts, security
 from moderation.models import Moderator, Role
 
@@ -31,10 +32,13 @@ ClaimsDep = Annotated[security.TokenClaims, Depends(token_claims)]
 
 
 def any_moderator(session: SessionDep, claims: ClaimsDep) -> Moderator:
-    """The account behind the token, as it is now: deactivated accounts' tokens stop working."""
-    moderator = accounts.get_active(session, moderator_id=claims.moderator_id)
+    """The account behind the token, as it is now: a deactivated account's tokens, and any
+    token from before a logout or a new password, stop working."""
+    moderator = accounts.get_signed_in(
+        session, moderator_id=claims.moderator_id, token_version=claims.version
+    )
     if moderator is None:
-        raise Unauthorized("This account is not active.")
+        raise Unauthorized("The token has been ended, or the account is not active: log in again.")
     return moderator
 
 
@@ -53,6 +57,25 @@ def require_admin(moderator: Annotated[Moderator, Depends(current_moderator)]) -
     return moderator
 
 
+class LoginAttempts:
+    """accounts.Attempts for this request's client: failed logins counted per account and
+    client pseudonym by the rate limiter (app.ratelimit.FailureCounter), never stored."""
+
+    def __init__(self, request: Request) -> None:
+        self._counter: FailureCounter = request.app.state.login_failures
+        self._client = client_address(request)
+
+    def refuse_if_locked_out(self, username: str) -> None:
+        self._counter.refuse_if_locked_out(self._client, username)
+
+    def failed(self, username: str) -> bool:
+        return self._counter.failed(self._client, username)
+
+    def succeeded(self, username: str) -> None:
+        self._counter.succeeded(self._client, username)
+
+
+LoginAttemptsDep = Annotated[LoginAttempts, Depends(LoginAttempts)]
 AnyModerator = Annotated[Moderator, Depends(any_moderator)]
 CurrentModerator = Annotated[Moderator, Depends(current_moderator)]
 Admin = Annotated[Moderator, Depends(require_admin)]

@@ -34,8 +34,11 @@ class Moderator(SQLModel, table=True):
     active: bool = True
     totp_secret_enc: bytes | None = Field(default=None, sa_column=_bytes())
     totp_confirmed: bool = False
-    failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=_when(True))
+    # Every token carries the number it was issued under; logging out, a new password or
+    # deactivation moves it on, and every earlier token of the account stops working.
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The last time wrong passwords for this account came from many clients at once.
+    crowd_guess_at: datetime | None = Field(default=None, sa_column=_when(True))
     created_at: datetime = Field(sa_column=_when(False))
 
 
@@ -95,3 +98,4 @@ class ModeratorPublic(BaseModel):
     role: Role
     active: bool
     totp_enabled: bool
+    crowd_guess_at: datetime | None = None  # wrong passwords from many clients, last time

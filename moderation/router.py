@@ -13,7 +13,14 @@ from app.db import aware
 from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.reports.models import Report, ReportStatus
 from moderation import accounts, alert_review, audit, claims, decisions, security, service
-from moderation.deps import Admin, AnyModerator, CurrentModerator, current_moderator, require_admin
+from moderation.deps import (
+    Admin,
+    AnyModerator,
+    CurrentModerator,
+    LoginAttemptsDep,
+    current_moderator,
+    require_admin,
+)
 from moderation.models import ModeratorPublic
 from moderation.schemas import (
     AlertAction,
@@ -54,7 +61,10 @@ auth_router = APIRouter(prefix="/auth", tags=["auth"])
 @auth_router.post(
     "/token",
     summary="Log in (OAuth2 password flow, with `otp` when two-factor is on)",
-    responses={401: {"description": "Wrong username, password or code, or locked for a while"}},
+    responses={
+        401: {"description": "Wrong username, password or code"},
+        429: {"description": "Too many failures from this client for this account: Retry-After"},
+    },
     dependencies=[Depends(RateLimit("login"))],
 )
 def login(
@@ -63,6 +73,7 @@ def login(
     session: SessionDep,
     crypto: CryptoDep,
     settings: SettingsDep,
+    attempts: LoginAttemptsDep,
     otp: Annotated[str | None, Form(max_length=8)] = None,
 ) -> TokenOut:
     result = accounts.authenticate(
@@ -72,13 +83,28 @@ def login(
         otp=otp,
         settings=settings,
         cipher=crypto.cipher,
+        attempts=attempts,
     )
     moderator = result.moderator
     scope = security.SCOPE_TOTP_SETUP if result.needs_totp_setup else security.SCOPE_FULL
     token, lifetime = security.issue_token(
-        moderator_id=moderator.id or 0, role=moderator.role, settings=settings, scope=scope
+        moderator_id=moderator.id or 0,
+        role=moderator.role,
+        settings=settings,
+        scope=scope,
+        version=moderator.token_version,
     )
     return TokenOut(access_token=token, expires_in=lifetime, scope=scope)
+
+
+@auth_router.post(
+    "/logout",
+    status_code=204,
+    summary="Log out: ends every token of this account, here and on other devices",
+    responses=_UNAUTHORIZED,
+)
+def logout(moderator: AnyModerator, session: SessionDep) -> None:
+    accounts.log_out(session, moderator=moderator)
 
 
 @auth_router.post(
@@ -101,7 +127,10 @@ def totp_confirm(
 ) -> TokenOut:
     accounts.confirm_totp(session, moderator=moderator, code=data.code, cipher=crypto.cipher)
     token, lifetime = security.issue_token(
-        moderator_id=moderator.id or 0, role=moderator.role, settings=settings
+        moderator_id=moderator.id or 0,
+        role=moderator.role,
+        settings=settings,
+        version=moderator.token_version,
     )
     return TokenOut(access_token=token, expires_in=lifetime, scope=security.SCOPE_FULL)
 

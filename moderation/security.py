@@ -50,6 +50,7 @@ class TokenClaims:
     session_id: str  # stays the same across refreshes; CSRF tokens hang on it
     scope: str
     expires_at: int
+    version: int  # the account's token_version when issued: an older one is ended
 
 
 def issue_token(
@@ -59,8 +60,9 @@ def issue_token(
     settings: Settings,
     session_id: str | None = None,
     scope: str = SCOPE_FULL,
+    version: int = 0,
 ) -> tuple[str, int]:
-    """A signed token and its lifetime in seconds."""
+    """A signed token and its lifetime in seconds, under the account's `version`."""
     return tokens.issue(
         subject=moderator_id,
         audience=AUDIENCE,
@@ -69,6 +71,7 @@ def issue_token(
         role=role,
         sid=session_id or uuid.uuid4().hex,
         scope=scope,
+        ver=version,
     )
 
 
@@ -82,6 +85,7 @@ def decode_token(token: str, settings: Settings) -> TokenClaims:
             session_id=str(claims["sid"]),
             scope=str(claims["scope"]),
             expires_at=int(claims["exp"]),
+            version=int(claims["ver"]),
         )
     except (KeyError, ValueError, TypeError):
         raise tokens.InvalidToken from None

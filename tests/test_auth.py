@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyotp
@@ -16,10 +16,9 @@ from fastapi.testclient import TestClient
 from jose import jwt
 from sqlmodel import Session, select
 
-from app.db import utcnow
-from app.settings import Settings
+from app.settings import Settings, new_key
 from moderation.accounts import LOGIN_FAILED
-from moderation.models import AuditEntry, Moderator
+from moderation.models import AuditEntry
 from tests.conftest import PASSWORD, Team
 from tests.helpers import all_routes
 
@@ -65,29 +64,106 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(
     assert wrong.json() == unknown.json() == {"detail": LOGIN_FAILED}
 
 
-def test_repeated_failures_lock_the_account_for_a_while(
-    client: TestClient, session: Session, team: Team, settings: Settings
-) -> None:
-    for _ in range(settings.login_max_failures):
-        assert login(client, "alice", "guess").status_code == 401
-    locked = login(client, "alice")
-    assert locked.status_code == 401 and locked.json() == {"detail": LOGIN_FAILED}, (
-        "even the right password"
+@pytest.fixture(params=["memory", "redis"])
+def guarded_app(
+    request: pytest.FixtureRequest,
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Settings],
+) -> Iterator[TestClient]:
+    """An app whose failure counts live in memory, or in Redis as replicas share them. A
+    fresh index key gives each test its own pseudonyms, so earlier runs do not count."""
+    redis_url = os.environ.get("REDFLAG_TEST_REDIS_URL")
+    if request.param == "redis" and not redis_url:
+        pytest.skip("Redis tests need REDFLAG_TEST_REDIS_URL (CI sets it)")
+    settings = make_settings(
+        database_url="sqlite://",
+        index_key=new_key(),
+        redis_url=redis_url if request.param == "redis" else None,
     )
-    assert login(client, "carol").status_code == 200, "other accounts are not affected"
+    with make_client(settings) as client:
+        yield client
 
-    session.expire_all()
-    alice = session.get(Moderator, team.alice.id)
-    assert alice is not None and alice.locked_until is not None
-    alice.locked_until = utcnow() - timedelta(seconds=1)
-    session.add(alice)
-    session.commit()
-    assert login(client, "alice").status_code == 200
+
+def from_address(app_client: TestClient, address: str) -> TestClient:
+    """Another client of the same app (and the same counters), from `address`."""
+    return TestClient(app_client.app, client=(address, 50000))
+
+
+def test_failures_lock_out_that_client_not_the_account(
+    guarded_app: TestClient, session: Session, team: Team, settings: Settings
+) -> None:
+    here, there = from_address(guarded_app, "192.0.2.1"), from_address(guarded_app, "192.0.2.2")
+    for _ in range(settings.login_max_failures):
+        assert login(here, "alice", "guess").status_code == 401
+    locked = login(here, "alice")
+    assert locked.status_code == 429, "this client is out, even with the right password"
+    assert 0 < int(locked.headers["retry-after"]) <= settings.login_lockout_minutes * 60
+    assert login(there, "alice").status_code == 200, "no account-wide lock: others get in"
+    assert login(here, "carol").status_code == 200, "and this client can use other accounts"
     actions = session.exec(
         select(AuditEntry.action).where(AuditEntry.moderator_id == team.alice.id)
     ).all()
     assert actions.count("login.failed") == settings.login_max_failures
-    assert "login.locked" in actions and actions[-1] == "login"
+
+
+def test_unknown_accounts_lock_out_the_same_way(
+    guarded_app: TestClient, team: Team, settings: Settings
+) -> None:
+    here = from_address(guarded_app, "192.0.2.3")
+    for name in ("alice", "nobody-here"):
+        statuses = [login(here, name, "guess").status_code for _ in range(6)]
+        assert statuses == [401] * settings.login_max_failures + [429], name
+
+
+def test_a_success_forgets_the_clients_failures(
+    guarded_app: TestClient, team: Team, settings: Settings
+) -> None:
+    here = from_address(guarded_app, "192.0.2.4")
+    for _ in range(2):
+        for _ in range(settings.login_max_failures - 1):
+            assert login(here, "alice", "guess").status_code == 401
+        assert login(here, "alice").status_code == 200
+
+
+def test_an_account_guessed_at_from_many_clients_is_shown_to_admins(
+    guarded_app: TestClient, session: Session, team: Team, auth: Auth
+) -> None:
+    def moderators() -> dict[str, Any]:
+        listed = guarded_app.get("/api/v1/admin/moderators", headers=auth(team.bob)).json()
+        return {m["username"]: m for m in listed}
+
+    for n in range(20):
+        assert login(from_address(guarded_app, f"198.51.100.{n}"), "alice", "x").status_code == 401
+    assert moderators()["alice"]["crowd_guess_at"] is None, "20 clients are not yet a crowd"
+    for n in range(20, 30):
+        assert login(from_address(guarded_app, f"198.51.100.{n}"), "alice", "x").status_code == 401
+    assert moderators()["alice"]["crowd_guess_at"] is not None
+    assert moderators()["carol"]["crowd_guess_at"] is None
+    marked = session.exec(
+        select(AuditEntry).where(AuditEntry.action == "login.failed_from_many_clients")
+    ).all()
+    assert [(e.moderator_id, e.target_type, e.target_id) for e in marked] == [
+        (None, "moderator", str(team.alice.id))
+    ], "once an hour, about the account, and nothing about the clients"
+    assert login(from_address(guarded_app, "203.0.113.9"), "alice").status_code == 200
+
+
+def test_failure_counts_hold_no_username_or_address_in_redis(
+    make_client: Callable[..., TestClient], make_settings: Callable[..., Settings], team: Team
+) -> None:
+    import redis
+
+    redis_url = os.environ.get("REDFLAG_TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("Redis tests need REDFLAG_TEST_REDIS_URL (CI sets it)")
+    store = redis.Redis.from_url(redis_url)
+    before = set(store.keys("*"))  # other tests may share this database: never flush it
+    settings = make_settings(database_url="sqlite://", index_key=new_key(), redis_url=redis_url)
+    with make_client(settings) as client:
+        assert login(from_address(client, "192.0.2.77"), "alice", "guess").status_code == 401
+    keys = [k.decode() for k in set(store.keys("*")) - before]
+    assert any("login-failures" in k for k in keys), keys
+    assert not any("alice" in k or "192.0.2.77" in k for k in keys), keys
 
 
 # ---- token attacks ------------------------------------------------------------------------------
@@ -151,6 +227,26 @@ def test_a_deactivated_moderators_token_stops_working(
     assert login(client, "alice").status_code == 401
 
 
+def test_logging_out_ends_every_token_of_the_account(client: TestClient, team: Team) -> None:
+    here = login(client, "alice").json()["access_token"]
+    elsewhere = login(client, "alice").json()["access_token"]
+    assert client.post("/api/v1/auth/logout", headers=bearer(here)).status_code == 204
+    for token in (here, elsewhere):
+        assert client.get("/api/v1/moderation/queue", headers=bearer(token)).status_code == 401
+        assert client.post("/api/v1/auth/totp/setup", headers=bearer(token)).status_code == 401
+    fresh = login(client, "alice").json()["access_token"]
+    assert client.get("/api/v1/moderation/queue", headers=bearer(fresh)).status_code == 200
+    assert login(client, "carol").status_code == 200, "other accounts are untouched"
+
+
+def test_a_deactivation_ends_tokens_for_good(client: TestClient, team: Team, auth: Auth) -> None:
+    token = login(client, "alice").json()["access_token"]
+    for action in ("deactivate", "activate"):
+        client.post(f"/api/v1/admin/moderators/{team.alice.id}/{action}", headers=auth(team.bob))
+    assert client.get("/api/v1/moderation/queue", headers=bearer(token)).status_code == 401
+    assert login(client, "alice").status_code == 200
+
+
 def test_a_demotion_takes_effect_at_once(client: TestClient, team: Team, auth: Auth) -> None:
     bob = auth(team.bob)  # the token still says "admin"
     client.post(
@@ -209,6 +305,7 @@ def test_the_admin_api(client: TestClient, team: Team, auth: Auth) -> None:
         "role": "moderator",
         "active": True,
         "totp_enabled": False,
+        "crowd_guess_at": None,
     }
     assert (
         client.post(

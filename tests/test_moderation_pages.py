@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from app.reports.models import Report
 from app.settings import Settings
 from moderation import security
-from moderation.models import AuditEntry, Moderator
+from moderation.models import AuditEntry
 from tests.conftest import PASSWORD, Team
 from tests.helpers import all_routes
 
@@ -35,8 +35,15 @@ def browser_like(
         client.close()
 
 
+def login_form(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """The login form as a browser sends it: with the token from the page it came from."""
+    page = client.get("/mod/login")
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    return {"username": username, "password": password, "csrf_token": match[1] if match else ""}
+
+
 def log_in(client: TestClient, username: str) -> None:
-    response = client.post("/mod/login", data={"username": username, "password": PASSWORD})
+    response = client.post("/mod/login", data=login_form(client, username))
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/mod"
 
@@ -67,7 +74,7 @@ def test_logging_in_sets_a_protected_session_cookie(
 ) -> None:
     client = browser_like()
     assert client.get("/mod").headers["location"] == "/mod/login"
-    response = client.post("/mod/login", data={"username": "alice", "password": PASSWORD})
+    response = client.post("/mod/login", data=login_form(client, "alice"))
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("redflag_mod=")
     for flag in ["HttpOnly", "SameSite=strict", "Path=/mod", "Max-Age=900"]:
@@ -81,9 +88,11 @@ def test_the_cookie_is_secure_over_https(
     make_client: Callable[..., TestClient], make_settings: Callable[..., Settings], team: Team
 ) -> None:
     with make_client(
-        make_settings(public_url="https://redflag.example.org"), follow_redirects=False
+        make_settings(public_url="https://redflag.example.org"),
+        follow_redirects=False,
+        base_url="https://testserver",  # the login form's cookie is Secure too
     ) as client:
-        response = client.post("/mod/login", data={"username": "alice", "password": PASSWORD})
+        response = client.post("/mod/login", data=login_form(client, "alice"))
     assert "; secure" in response.headers["set-cookie"].lower()
     assert response.headers["strict-transport-security"].startswith("max-age=")
 
@@ -91,13 +100,12 @@ def test_the_cookie_is_secure_over_https(
 def test_a_failed_login_says_so_on_the_page(
     browser_like: Callable[[], TestClient], team: Team, session: Session
 ) -> None:
-    response = browser_like().post("/mod/login", data={"username": "alice", "password": "nope"})
+    client = browser_like()
+    response = client.post("/mod/login", data=login_form(client, "alice", "nope"))
     assert response.status_code == 401
     assert "Wrong username, password or code" in response.text
     assert "set-cookie" not in response.headers
     session.expire_all()
-    alice = session.get(Moderator, team.alice.id)
-    assert alice is not None and alice.failed_logins == 1, "the failure is counted"
     logged = session.exec(
         select(AuditEntry.action).where(AuditEntry.moderator_id == team.alice.id)
     ).all()
@@ -355,3 +363,98 @@ def test_logging_out_ends_the_session(browser_like: Callable[[], TestClient], te
         and "Max-Age=0" in response.headers["set-cookie"]
     )
     assert client.get("/mod").status_code == 303
+
+
+def test_the_login_form_is_protected_like_every_other_form(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    """A forged login (say, from a sandboxed frame: `Origin: null`) has neither the login
+    page's cookie nor its token, so it cannot log the victim into anyone's account."""
+    forged = browser_like().post(
+        "/mod/login",
+        data={"username": "alice", "password": PASSWORD},
+        headers={"origin": "null"},
+    )
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers
+
+    client = browser_like()
+    form = login_form(client, "alice")
+    assert client.post("/mod/login", data={**form, "csrf_token": "0" * 64}).status_code == 403
+    other = browser_like()
+    assert other.post("/mod/login", data=form).status_code == 403, "another browser's token"
+    cross_site = client.post("/mod/login", data=form, headers={"sec-fetch-site": "cross-site"})
+    assert cross_site.status_code == 403
+    assert client.post("/mod/login", data=form).status_code == 303
+
+
+def test_a_cookie_captured_before_logout_is_dead_after_it(
+    browser_like: Callable[[], TestClient], team: Team, settings: Settings
+) -> None:
+    client, other_device = browser_like(), browser_like()
+    log_in(client, "alice")
+    log_in(other_device, "alice")
+    captured = client.cookies.get("redflag_mod")
+    assert captured
+    client.post("/mod/logout", data={"csrf_token": csrf(client)})
+
+    thief = browser_like()
+    thief.cookies.set("redflag_mod", captured, path="/mod")
+    as_cookie = thief.get("/mod")
+    assert as_cookie.status_code == 303 and as_cookie.headers["location"] == "/mod/login"
+    assert "Max-Age=0" in as_cookie.headers["set-cookie"], "cleared, not renewed"
+    as_bearer = thief.get(
+        "/api/v1/moderation/queue", headers={"authorization": f"Bearer {captured}"}
+    )
+    assert as_bearer.status_code == 401
+    assert other_device.get("/mod").status_code == 303, "every session of the account ends"
+    log_in(client, "alice")
+    assert client.get("/mod").status_code == 200, "a new login works"
+
+
+def test_a_token_from_before_a_deactivation_stays_dead_after_reactivation(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    alice, bob = browser_like(), browser_like()
+    log_in(alice, "alice")
+    log_in(bob, "bob")
+    captured = alice.cookies.get("redflag_mod")
+    for action in ("deactivate", "activate"):
+        response = bob.post(
+            "/mod/moderators",
+            data={"csrf_token": csrf(bob), "action": action, "moderator_id": str(team.alice.id)},
+        )
+        assert response.status_code == 303
+    assert alice.get("/mod").status_code == 303
+    as_bearer = alice.get(
+        "/api/v1/moderation/queue", headers={"authorization": f"Bearer {captured}"}
+    )
+    assert as_bearer.status_code == 401
+
+
+@pytest.mark.parametrize("moderator_id", ["abc", "-1", "1.5", "99999999999999999999", "١"])
+def test_a_moderator_id_that_is_not_one_is_a_clear_422(
+    browser_like: Callable[[], TestClient], team: Team, moderator_id: str
+) -> None:
+    bob = browser_like()
+    log_in(bob, "bob")
+    response = bob.post(
+        "/mod/moderators",
+        data={"csrf_token": csrf(bob), "action": "deactivate", "moderator_id": moderator_id},
+    )
+    assert response.status_code == 422 and "No such moderator." in response.text
+
+
+def test_the_moderators_page_shows_an_account_guessed_at_from_many_clients(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    bob = browser_like()
+    log_in(bob, "bob")
+    for n in range(21):
+        guesser = TestClient(bob.app, client=(f"198.51.100.{n}", 50000))
+        assert guesser.post("/mod/login", data=login_form(guesser, "carol", "x")).status_code == 401
+    rows = {
+        row.split("</td>", 1)[0]: row
+        for row in bob.get("/mod/moderators").text.split("<tr><td>")[1:]
+    }
+    assert "from many places" in rows["carol"]
+    assert "from many places" not in rows["alice"]

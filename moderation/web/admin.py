@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.deps import SessionDep
+from app.deps import MAX_ROW_ID, SessionDep
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.web import refuse
 from moderation import accounts, audit
@@ -96,16 +96,27 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def _row_id(value: object) -> int | None:
+    """The form's account id; None for anything that is not one ("abc", -1, 10**20).
+    Creating an account sends none: 0 then, as no account is meant."""
+    text = str(value or "0").strip()
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_ROW_ID:
+        return None
+    return int(text)
+
+
 @router.post("/moderators")
 def moderators_action(
     request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep
 ) -> Response:
     _admin(ms)
     action = ACTIONS.get(str(form.get("action", "")))
-    target = int(str(form.get("moderator_id", "0")) or 0)
+    target = _row_id(form.get("moderator_id"))
     try:
         if action is None:
             raise Conflict("Unknown action.")
+        if target is None:
+            raise NotFound("No such moderator.")
         action(session, ms.moderator, target, form)
     except (InvalidInput, Conflict, NotFound) as exc:
         error = exc.message

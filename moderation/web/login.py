@@ -2,32 +2,55 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, RateLimited
+from app.settings import Settings
 from app.web import refuse
-from moderation import accounts, audit, security
+from moderation import accounts, security
+from moderation.deps import LoginAttemptsDep
 from moderation.web.session import (
     COOKIE,
     FormDep,
     FormRejected,
     ModSessionDep,
     cookie_is_secure,
+    login_form_key,
+    login_form_ok,
     render,
-    same_origin,
     set_cookie,
+    set_login_cookie,
 )
 
 router = APIRouter(prefix="/mod")
+TOO_MANY = "Too many wrong tries from here for this account: wait a while and try again."
 
 
 @router.get("/login")
-def login_page(request: Request) -> HTMLResponse:
-    return render(request, None, "mod_login.html", error=None, username="")
+def login_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    key = login_form_key(request) or secrets.token_hex(16)
+    response = _login_form(request, key, settings, status=200, error=None, username="")
+    set_login_cookie(response, key, settings)
+    return response
+
+
+def _login_form(
+    request: Request, key: str, settings: Settings, *, status: int, error: str | None, username: str
+) -> HTMLResponse:
+    return render(
+        request,
+        None,
+        "mod_login.html",
+        status=status,
+        error=error,
+        username=username,
+        login_csrf=security.csrf_token(f"login:{key}", settings),
+    )
 
 
 @router.post("/login", dependencies=[Depends(RateLimit("login"))])
@@ -36,11 +59,14 @@ def login(
     session: SessionDep,
     crypto: CryptoDep,
     settings: SettingsDep,
+    attempts: LoginAttemptsDep,
     username: Annotated[str, Form(max_length=40)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     otp: Annotated[str, Form(max_length=8)] = "",
+    csrf_token: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    if not same_origin(request):
+    key = login_form_key(request)
+    if key is None or not login_form_ok(request, csrf_token, settings):
         raise FormRejected()
     try:
         result = accounts.authenticate(
@@ -50,18 +76,22 @@ def login(
             otp=otp or None,
             settings=settings,
             cipher=crypto.cipher,
+            attempts=attempts,
         )
     except accounts.LoginFailed as exc:
-        page = render(
-            request, None, "mod_login.html", status=401, error=exc.message, username=username
-        )
-        refuse(page, keeps_writes=True)  # the failure count and the audit entry stay
+        page = _login_form(request, key, settings, status=401, error=exc.message, username=username)
+        refuse(page, keeps_writes=True)  # the audit entries stay
+    except RateLimited as exc:
+        page = _login_form(request, key, settings, status=429, error=TOO_MANY, username=username)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        refuse(page)
     scope = security.SCOPE_TOTP_SETUP if result.needs_totp_setup else security.SCOPE_FULL
     token, lifetime = security.issue_token(
         moderator_id=result.moderator.id or 0,
         role=result.moderator.role,
         settings=settings,
         scope=scope,
+        version=result.moderator.token_version,
     )
     response = RedirectResponse("/mod/totp" if result.needs_totp_setup else "/mod", status_code=303)
     set_cookie(response, token, lifetime, settings)
@@ -70,13 +100,8 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep) -> Response:
-    audit.record(
-        session,
-        moderator_id=ms.moderator.id,
-        action="logout",
-        target_type="moderator",
-        target_id=ms.moderator.id,
-    )
+    """Ends every token of the account, so a copied cookie is worthless after this."""
+    accounts.log_out(session, moderator=ms.moderator)
     response = RedirectResponse("/mod/login", status_code=303)
     response.delete_cookie(
         COOKIE,
@@ -129,6 +154,7 @@ def totp_confirm(
         role=ms.moderator.role,
         settings=settings,
         session_id=ms.token.session_id,
+        version=ms.moderator.token_version,
     )
     response = RedirectResponse("/mod?done=totp", status_code=303)
     set_cookie(response, token, lifetime, settings)

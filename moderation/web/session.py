@@ -26,6 +26,10 @@ from moderation import accounts, security
 from moderation.models import Moderator, Role
 
 COOKIE = "redflag_mod"
+# Before logging in there is no session to bind a form to: the login form's CSRF token is
+# bound to a random value in this cookie instead (SameSite=Strict: a forged form has none).
+LOGIN_COOKIE = "redflag_mod_login"
+LOGIN_COOKIE_SECONDS = 12 * 3600
 
 
 def make_pages(settings: Settings) -> Pages:
@@ -102,8 +106,10 @@ def mod_session(request: Request, session: SessionDep, settings: SettingsDep) ->
         claims = security.decode_token(token, settings)
     except tokens.InvalidToken:
         raise SeeOther("/mod/login", clear_cookie=True) from None
-    moderator = accounts.get_active(session, moderator_id=claims.moderator_id)
-    if moderator is None:
+    moderator = accounts.get_signed_in(
+        session, moderator_id=claims.moderator_id, token_version=claims.version
+    )
+    if moderator is None:  # deactivated, or the token was ended by a logout
         raise SeeOther("/mod/login", clear_cookie=True)
     if claims.scope != security.SCOPE_FULL and request.url.path != "/mod/totp":
         raise SeeOther("/mod/totp")
@@ -115,11 +121,39 @@ def mod_session(request: Request, session: SessionDep, settings: SettingsDep) ->
             settings=settings,
             session_id=claims.session_id,
             scope=claims.scope,
+            version=moderator.token_version,
         )
     return ModSession(moderator, claims, security.csrf_token(claims.session_id, settings), renewed)
 
 
 ModSessionDep = Annotated[ModSession, Depends(mod_session)]
+
+
+def login_form_key(request: Request) -> str | None:
+    """The value the login form's CSRF token is bound to, if the browser has one."""
+    value = request.cookies.get(LOGIN_COOKIE, "")
+    return value if len(value) == 32 and value.isalnum() else None
+
+
+def login_form_ok(request: Request, presented: str, settings: Settings) -> bool:
+    key = login_form_key(request)
+    return (
+        key is not None
+        and same_origin(request)
+        and security.csrf_ok(f"login:{key}", presented, settings)
+    )
+
+
+def set_login_cookie(response: Response, key: str, settings: Settings) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE,
+        key,
+        max_age=LOGIN_COOKIE_SECONDS,
+        path="/mod/login",
+        httponly=True,
+        secure=cookie_is_secure(settings),
+        samesite="strict",
+    )
 
 
 async def posted_form(request: Request, ms: ModSessionDep, settings: SettingsDep) -> FormData:
