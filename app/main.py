@@ -127,6 +127,7 @@ def create_app(
             "lookup": settings.rate_limit_lookup,
             "login": settings.rate_limit_login,
             "check": settings.rate_limit_check,
+            "codes": settings.rate_limit_codes,  # per destination, not per client
         },
     )
     app.state.login_failures = FailureCounter(
