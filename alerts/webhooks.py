@@ -25,7 +25,11 @@ from app.i18n import Translator
 from app.settings import Settings
 from app.web import refuse
 
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+router = APIRouter(
+    prefix="/webhooks/twilio",
+    tags=["webhooks"],
+    responses={403: {"description": "Not signed by Twilio for this address"}},
+)
 log = logging.getLogger("redflag.webhooks")
 
 

@@ -12,6 +12,7 @@ from alerts.models import AlertStatus
 from app.db import aware
 from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.reports.models import Report, ReportStatus
+from app.schemas import BODY_ERRORS
 from moderation import accounts, alert_review, audit, claims, decisions, security, service
 from moderation.deps import (
     Admin,
@@ -54,6 +55,7 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "Wrong state, claimed by someone else, or a stale version"},
     422: {"description": "A field is missing or wrong"},
 }
+_BODY_CONFLICT = {**BODY_ERRORS, **_CONFLICT}
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -108,7 +110,9 @@ def logout(moderator: AnyModerator, session: SessionDep) -> None:
 
 
 @auth_router.post(
-    "/totp/setup", summary="Start setting up a second factor", responses=_UNAUTHORIZED
+    "/totp/setup",
+    summary="Start setting up a second factor",
+    responses={409: {"description": "A second factor is already set up"}, **_UNAUTHORIZED},
 )
 def totp_setup(moderator: AnyModerator, session: SessionDep, crypto: CryptoDep) -> TotpSetupOut:
     secret = accounts.begin_totp_setup(session, moderator=moderator, cipher=crypto.cipher)
@@ -116,7 +120,13 @@ def totp_setup(moderator: AnyModerator, session: SessionDep, crypto: CryptoDep) 
 
 
 @auth_router.post(
-    "/totp/confirm", summary="Confirm the second factor with a code", responses=_UNAUTHORIZED
+    "/totp/confirm",
+    summary="Confirm the second factor with a code",
+    responses={
+        409: {"description": "No set-up is waiting to be confirmed"},
+        **BODY_ERRORS,
+        **_UNAUTHORIZED,
+    },
 )
 def totp_confirm(
     data: TotpConfirmIn,
@@ -211,7 +221,9 @@ def read_report(
 
 
 @router.post(
-    "/reports/{report_id}/publish", summary="Publish the report as an alert", responses=_CONFLICT
+    "/reports/{report_id}/publish",
+    summary="Publish the report as an alert",
+    responses=_BODY_CONFLICT,
 )
 def publish(
     report_id: RowId,
@@ -231,7 +243,7 @@ def publish(
     )
 
 
-@router.post("/reports/{report_id}/reject", summary="Reject the report", responses=_CONFLICT)
+@router.post("/reports/{report_id}/reject", summary="Reject the report", responses=_BODY_CONFLICT)
 def reject(
     report_id: RowId,
     data: RejectIn,
@@ -245,7 +257,9 @@ def reject(
 
 
 @router.post(
-    "/reports/{report_id}/request-info", summary="Ask the reporter a question", responses=_CONFLICT
+    "/reports/{report_id}/request-info",
+    summary="Ask the reporter a question",
+    responses=_BODY_CONFLICT,
 )
 def request_info(
     report_id: RowId,
@@ -262,7 +276,7 @@ def request_info(
 @router.post(
     "/reports/{report_id}/duplicate",
     summary="Add the report to an existing alert",
-    responses=_CONFLICT,
+    responses=_BODY_CONFLICT,
 )
 def duplicate(
     report_id: RowId, data: DuplicateIn, moderator: CurrentModerator, session: SessionDep
@@ -270,7 +284,11 @@ def duplicate(
     return decisions.duplicate(session, report_id=report_id, moderator=moderator, data=data)
 
 
-@router.post("/preview", summary="What an alert would look like, and whom it would reach")
+@router.post(
+    "/preview",
+    summary="What an alert would look like, and whom it would reach",
+    responses=BODY_ERRORS,
+)
 def preview(data: PreviewIn, session: SessionDep, settings: SettingsDep) -> PreviewOut:
     return alert_review.preview(session, data=data, settings=settings)
 
@@ -299,7 +317,7 @@ def approve(ref: str, moderator: CurrentModerator, session: SessionDep) -> Alert
 @router.post(
     "/alerts/{ref}/updates",
     summary="Send news about a live alert to everyone it went to",
-    responses=_CONFLICT,
+    responses=_BODY_CONFLICT,
     status_code=201,
 )
 def send_update(
@@ -308,7 +326,7 @@ def send_update(
     return alert_review.send_update(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
 
 
-@router.post("/alerts/{ref}/retract", summary="Retract an alert", responses=_CONFLICT)
+@router.post("/alerts/{ref}/retract", summary="Retract an alert", responses=_BODY_CONFLICT)
 def retract(
     ref: str, data: RetractIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
 ) -> AlertAction:
@@ -342,7 +360,10 @@ def list_moderators(session: SessionDep) -> list[ModeratorPublic]:
 
 
 @admin_router.post(
-    "/moderators", status_code=201, summary="Create a moderator account", responses=_CONFLICT
+    "/moderators",
+    status_code=201,
+    summary="Create a moderator account",
+    responses=_BODY_CONFLICT,
 )
 def create_moderator(data: ModeratorCreate, admin: Admin, session: SessionDep) -> ModeratorPublic:
     moderator = accounts.create(
@@ -370,7 +391,9 @@ def activate(moderator_id: RowId, admin: Admin, session: SessionDep) -> Moderato
 
 
 @admin_router.post(
-    "/moderators/{moderator_id}/role", summary="Change an account's role", responses=_CONFLICT
+    "/moderators/{moderator_id}/role",
+    summary="Change an account's role",
+    responses=_BODY_CONFLICT,
 )
 def change_role(
     moderator_id: RowId, data: RoleIn, admin: Admin, session: SessionDep

@@ -16,6 +16,7 @@ from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.schemas import RESPONSES, Accepted, CodeIn, ContactIn
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, client_address
 from app.errors import Unauthorized
+from app.schemas import BODY_ERRORS
 
 router = APIRouter(tags=["subscriptions"])
 
@@ -24,7 +25,7 @@ router = APIRouter(tags=["subscriptions"])
     "/members/login",
     status_code=202,
     summary="A sign-in code for the client check, sent to a subscribed number or address",
-    responses=RESPONSES,
+    responses={**BODY_ERRORS, **RESPONSES},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def member_login(
@@ -53,7 +54,7 @@ def member_login(
 @router.post(
     "/members/verify",
     summary="Exchange the sign-in code for a short-lived member token",
-    responses=RESPONSES,
+    responses={**BODY_ERRORS, **RESPONSES},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def member_verify(
@@ -92,7 +93,7 @@ async def checker_claim(
 @router.post(
     "/check",
     summary="Is this number named in a live alert?",
-    responses={401: {"description": "A member token is needed"}, **RESPONSES},
+    responses={401: {"description": "A member token is needed"}, **BODY_ERRORS, **RESPONSES},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def check(

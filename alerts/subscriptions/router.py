@@ -19,6 +19,7 @@ from alerts.subscriptions.schemas import (
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
 from app.regions.models import Region, RegionPublic
 from app.reports.models import Language
+from app.schemas import BODY_ERRORS
 
 router = APIRouter(tags=["subscriptions"])
 
@@ -41,7 +42,7 @@ def subscription_out(session: Session, subscriber: Subscriber) -> SubscriptionOu
     "/subscriptions",
     status_code=202,
     summary="Ask for alerts: a code (SMS) or a link (email) comes to confirm",
-    responses=RESPONSES,
+    responses={**BODY_ERRORS, **RESPONSES},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def subscribe(
@@ -73,7 +74,7 @@ def subscribe(
 @router.post(
     "/subscriptions/confirm",
     summary="Confirm with the code (or the email link's token)",
-    responses=RESPONSES,
+    responses={**BODY_ERRORS, **RESPONSES},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def confirm(
@@ -93,7 +94,7 @@ def confirm(
 @router.post(
     "/subscriptions/unsubscribe",
     summary="Stop alerts: without `code` a code is sent; with it, the subscription is deleted",
-    responses=RESPONSES,
+    responses={**BODY_ERRORS, **RESPONSES},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def unsubscribe(

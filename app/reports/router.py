@@ -14,6 +14,7 @@ from app.reports.models import (
     ReportStatus,
     ReportStatusPublic,
 )
+from app.schemas import BODY_ERRORS
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -26,13 +27,14 @@ _LOOKUP_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No report matches this receipt code"},
     **_ERRORS,
 }
+_BODY_LOOKUP_ERRORS = {**BODY_ERRORS, **_LOOKUP_ERRORS}
 
 
 @router.post(
     "",
     status_code=201,
     summary="Submit a report anonymously",
-    responses=_ERRORS,
+    responses={**BODY_ERRORS, **_ERRORS},
     dependencies=[Depends(RateLimit("submit"))],
 )
 def submit_report(
@@ -62,7 +64,7 @@ def report_status(
 @router.post(
     "/reply",
     summary="Answer a moderator's question",
-    responses={409: {"description": "There is no open question"}, **_LOOKUP_ERRORS},
+    responses={409: {"description": "There is no open question"}, **_BODY_LOOKUP_ERRORS},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def reply_to_question(data: ReplyIn, session: SessionDep, crypto: CryptoDep) -> ReportStatusPublic:
@@ -74,7 +76,7 @@ def reply_to_question(data: ReplyIn, session: SessionDep, crypto: CryptoDep) -> 
 @router.post(
     "/withdraw",
     summary="Withdraw a report before it is published; its text is deleted at once",
-    responses={409: {"description": "Already published or withdrawn"}, **_LOOKUP_ERRORS},
+    responses={409: {"description": "Already published or withdrawn"}, **_BODY_LOOKUP_ERRORS},
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def withdraw_report(
