@@ -47,17 +47,14 @@ class RateLimiter:
 
     def allow_destination(self, bucket: str, index: bytes) -> bool:
         """Count one message to a destination (a number or address, by its blind index)
-        against `bucket`; False, and nothing counted, when it has had its share.
+        against `bucket`; False when it has had its share.
 
-        Keyed on an HMAC of the blind index without the day: the index is already a
-        pseudonym, and a limit of so many a day must not start again at midnight."""
+        Each window is taken in one step (no test-then-hit), so requests at the same
+        moment cannot all slip under the limit. Keyed on an HMAC of the blind index
+        without the day: the index is already a pseudonym, and a limit of so many a day
+        must not start again at midnight."""
         who = hmac.new(self._key, b"destination|" + index, hashlib.sha256).hexdigest()[:32]
-        items = self._rules[bucket]
-        if not all(self._limiter.test(item, bucket, who) for item in items):
-            return False
-        for item in items:
-            self._limiter.hit(item, bucket, who)
-        return True
+        return all(self._limiter.hit(item, bucket, who) for item in self._rules[bucket])
 
 
 def _limited(reset_at: float) -> RateLimited:

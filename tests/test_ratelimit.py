@@ -131,3 +131,28 @@ def test_codes_to_one_destination_are_counted_whoever_asks(
 
         keys = b" ".join(redis.Redis.from_url(uri).keys("*"))
         assert index.hex().encode() not in keys, "not the blind index itself"
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_codes_asked_for_at_the_same_moment_stay_within_the_limit(
+    storage: str, request: pytest.FixtureRequest
+) -> None:
+    """Twenty requests at once for one number: three codes, not one per request that
+    looked before any of them counted."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from app.ratelimit import RateLimiter
+
+    uri = "memory://" if storage == "memory" else request.getfixturevalue("redis_url")
+    limiter = RateLimiter(storage_uri=uri, key=uuid.uuid4().bytes, rules={"codes": "3/hour;5/day"})
+    index = os.urandom(32)
+    start = Barrier(20)
+
+    def ask(_: int) -> bool:
+        start.wait()
+        return limiter.allow_destination("codes", index)
+
+    with ThreadPoolExecutor(20) as pool:
+        allowed = list(pool.map(ask, range(20)))
+    assert allowed.count(True) == 3
