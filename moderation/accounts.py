@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,6 +56,7 @@ def public(moderator: Moderator) -> ModeratorPublic:
         role=Role(moderator.role),
         active=moderator.active,
         totp_enabled=moderator.totp_confirmed,
+        must_change_password=moderator.must_change_password,
         crowd_guess_at=aware(moderator.crowd_guess_at),
     )
 
@@ -71,12 +73,7 @@ def create(
                 ("username",), "invalid_username", "3 to 40 of a-z, 0-9, dot, dash, underscore"
             )
         )
-    if len(password) < security.MIN_PASSWORD:
-        errors.append(
-            FieldError(
-                ("password",), "weak_password", f"at least {security.MIN_PASSWORD} characters"
-            )
-        )
+    errors += _weak(password, field="password")
     if errors:
         raise InvalidInput(errors)
     if session.exec(select(Moderator.id).where(Moderator.username == name)).first() is not None:
@@ -102,7 +99,17 @@ def create(
 @dataclass(frozen=True)
 class LoginResult:
     moderator: Moderator
-    needs_totp_setup: bool  # REDFLAG_REQUIRE_TOTP and an admin without a second factor
+    scope: str  # what its token may do (token_scope)
+
+
+def token_scope(moderator: Moderator, *, settings: Settings) -> str:
+    """What the account's token may do: first choose a new password (after an admin's
+    reset), then set up a required second factor, then everything."""
+    if moderator.must_change_password:
+        return security.SCOPE_PASSWORD
+    if settings.require_totp and moderator.role == Role.admin and not moderator.totp_confirmed:
+        return security.SCOPE_TOTP_SETUP
+    return security.SCOPE_FULL
 
 
 def authenticate(
@@ -138,10 +145,7 @@ def authenticate(
         target_type="moderator",
         target_id=moderator.id,
     )
-    needs_setup = (
-        settings.require_totp and moderator.role == Role.admin and not moderator.totp_confirmed
-    )
-    return LoginResult(moderator, needs_setup)
+    return LoginResult(moderator, token_scope(moderator, settings=settings))
 
 
 def _failed(session: Session, moderator: Moderator | None, *, many_clients: bool) -> LoginFailed:
@@ -194,6 +198,39 @@ def log_out(session: Session, *, moderator: Moderator) -> None:
 
 def _end_tokens(moderator: Moderator) -> None:
     moderator.token_version += 1
+
+
+def _weak(password: str, *, field: str) -> list[FieldError]:
+    if len(password) >= security.MIN_PASSWORD:
+        return []
+    return [FieldError((field,), "weak_password", f"at least {security.MIN_PASSWORD} characters")]
+
+
+def change_password(session: Session, *, moderator: Moderator, current: str, new: str) -> Moderator:
+    """The moderator's own new password. Ends every token of the account, including the
+    one used for this: the caller issues a fresh one."""
+    errors = []
+    if not security.verify_password(current, moderator.password_hash):
+        errors.append(
+            FieldError(("current_password",), "wrong_password", "that is not your password")
+        )
+    errors += _weak(new, field="new_password")
+    if not errors and new == current:
+        errors.append(FieldError(("new_password",), "same_password", "choose a new password"))
+    if errors:
+        raise InvalidInput(errors)
+    moderator.password_hash = security.hash_password(new)
+    moderator.must_change_password = False
+    _end_tokens(moderator)
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="password.change",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+    return moderator
 
 
 def get_active(session: Session, *, moderator_id: int) -> Moderator | None:
@@ -289,6 +326,31 @@ def set_role(session: Session, *, admin: Moderator, moderator_id: int, role: Rol
         target_id=moderator.id,
     )
     return moderator
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    moderator: Moderator
+    one_time_password: str  # shown to the admin once, never stored or logged
+
+
+def reset_password(session: Session, *, admin: Moderator, moderator_id: int) -> PasswordReset:
+    """A forgotten password: a one-time password for the admin to hand over, which only
+    allows choosing a new one. Ends every token of the account."""
+    moderator = _get(session, moderator_id)
+    one_time = secrets.token_urlsafe(12)  # 16 characters, 96 bits
+    moderator.password_hash = security.hash_password(one_time)
+    moderator.must_change_password = True
+    _end_tokens(moderator)
+    session.add(moderator)
+    audit.record(
+        session,
+        moderator_id=admin.id,
+        action="moderator.reset_password",
+        target_type="moderator",
+        target_id=moderator.id,
+    )
+    return PasswordReset(moderator, one_time)
 
 
 def reset_totp(session: Session, *, admin: Moderator, moderator_id: int) -> Moderator:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Column, DateTime, LargeBinary
+from sqlalchemy import Column, DateTime, LargeBinary, false
 from sqlmodel import Field, SQLModel
 
 from app.rotation import encrypted_column
@@ -37,6 +37,8 @@ class Moderator(SQLModel, table=True):
     # Every token carries the number it was issued under; logging out, a new password or
     # deactivation moves it on, and every earlier token of the account stops working.
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Set by an admin's password reset: the one-time password only allows choosing a new one.
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # The last time wrong passwords for this account came from many clients at once.
     crowd_guess_at: datetime | None = Field(default=None, sa_column=_when(True))
     created_at: datetime = Field(sa_column=_when(False))
@@ -98,4 +100,5 @@ class ModeratorPublic(BaseModel):
     role: Role
     active: bool
     totp_enabled: bool
+    must_change_password: bool = False  # an admin reset it: a new one at the next login
     crowd_guess_at: datetime | None = None  # wrong passwords from many clients, last time

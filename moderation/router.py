@@ -30,6 +30,8 @@ from moderation.schemas import (
     DecisionOut,
     DuplicateIn,
     ModeratorCreate,
+    PasswordChangeIn,
+    PasswordResetOut,
     PreviewIn,
     PreviewOut,
     PublishIn,
@@ -88,7 +90,7 @@ def login(
         attempts=attempts,
     )
     moderator = result.moderator
-    scope = security.SCOPE_TOTP_SETUP if result.needs_totp_setup else security.SCOPE_FULL
+    scope = result.scope
     token, lifetime = security.issue_token(
         moderator_id=moderator.id or 0,
         role=moderator.role,
@@ -107,6 +109,35 @@ def login(
 )
 def logout(moderator: AnyModerator, session: SessionDep) -> None:
     accounts.log_out(session, moderator=moderator)
+
+
+@auth_router.post(
+    "/password",
+    summary="Change your password: ends every other token of the account; a new one is returned",
+    responses={
+        422: {"description": "The current password is wrong, or the new one too weak"},
+        **BODY_ERRORS,
+        **_UNAUTHORIZED,
+    },
+)
+def change_password(
+    data: PasswordChangeIn,
+    moderator: AnyModerator,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenOut:
+    accounts.change_password(
+        session, moderator=moderator, current=data.current_password, new=data.new_password
+    )
+    scope = accounts.token_scope(moderator, settings=settings)
+    token, lifetime = security.issue_token(
+        moderator_id=moderator.id or 0,
+        role=moderator.role,
+        settings=settings,
+        scope=scope,
+        version=moderator.token_version,
+    )
+    return TokenOut(access_token=token, expires_in=lifetime, scope=scope)
 
 
 @auth_router.post(
@@ -136,13 +167,15 @@ def totp_confirm(
     settings: SettingsDep,
 ) -> TokenOut:
     accounts.confirm_totp(session, moderator=moderator, code=data.code, cipher=crypto.cipher)
+    scope = accounts.token_scope(moderator, settings=settings)  # a reset password still first
     token, lifetime = security.issue_token(
         moderator_id=moderator.id or 0,
         role=moderator.role,
         settings=settings,
+        scope=scope,
         version=moderator.token_version,
     )
-    return TokenOut(access_token=token, expires_in=lifetime, scope=security.SCOPE_FULL)
+    return TokenOut(access_token=token, expires_in=lifetime, scope=scope)
 
 
 # ---- the queue and decisions ----------------------------------------------------------------
@@ -410,3 +443,15 @@ def change_role(
 )
 def reset_totp(moderator_id: RowId, admin: Admin, session: SessionDep) -> ModeratorPublic:
     return accounts.public(accounts.reset_totp(session, admin=admin, moderator_id=moderator_id))
+
+
+@admin_router.post(
+    "/moderators/{moderator_id}/reset-password",
+    summary="A one-time password for a forgotten one; a new one must be chosen at login",
+    responses=_CONFLICT,
+)
+def reset_password(moderator_id: RowId, admin: Admin, session: SessionDep) -> PasswordResetOut:
+    reset = accounts.reset_password(session, admin=admin, moderator_id=moderator_id)
+    return PasswordResetOut(
+        moderator=accounts.public(reset.moderator), one_time_password=reset.one_time_password
+    )

@@ -12,7 +12,7 @@ from app.identifiers import IdentifierKind
 from app.regions.models import RegionPublic
 from app.reports.models import Category, PartOfDay, ReportStatus
 from app.schemas import Strict
-from moderation.models import Role
+from moderation.models import ModeratorPublic, Role
 
 MAX_ALERT_TEXT = 480
 MAX_NOTE = 1000
@@ -271,3 +271,15 @@ class ModeratorCreate(Strict):
 
 class RoleIn(Strict):
     role: Role
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class PasswordResetOut(BaseModel):
+    moderator: ModeratorPublic
+    one_time_password: str = Field(
+        description="Shown once: hand it over in person; it only allows choosing a new password"
+    )

@@ -18,6 +18,7 @@ from app.settings import Settings
 AUDIENCE = "redflag-moderator"  # a member's token (alerts) has its own audience
 SCOPE_FULL = "moderate"
 SCOPE_TOTP_SETUP = "totp-setup"  # only enough to set up a required second factor
+SCOPE_PASSWORD = "password-change"  # noqa: S105 (a scope): only enough to choose a password
 MIN_PASSWORD = 12
 
 

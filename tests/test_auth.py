@@ -247,6 +247,64 @@ def test_a_deactivation_ends_tokens_for_good(client: TestClient, team: Team, aut
     assert login(client, "alice").status_code == 200
 
 
+NEW_PASSWORD = "another long password"
+
+
+def test_moderators_change_their_own_password(client: TestClient, team: Team) -> None:
+    here = login(client, "alice").json()["access_token"]
+    elsewhere = login(client, "alice").json()["access_token"]
+
+    def change(current: str, new: str) -> Any:
+        body = {"current_password": current, "new_password": new}
+        return client.post("/api/v1/auth/password", headers=bearer(here), json=body)
+
+    wrong = change("not my password", NEW_PASSWORD)
+    assert wrong.status_code == 422 and wrong.json()["detail"][0]["field"] == "current_password"
+    weak = change(PASSWORD, "short")
+    assert weak.status_code == 422 and weak.json()["detail"][0]["field"] == "new_password"
+    changed = change(PASSWORD, NEW_PASSWORD)
+    assert changed.status_code == 200 and changed.json()["scope"] == "moderate"
+    for token in (here, elsewhere):
+        assert client.get("/api/v1/moderation/queue", headers=bearer(token)).status_code == 401
+    fresh = bearer(changed.json()["access_token"])
+    assert client.get("/api/v1/moderation/queue", headers=fresh).status_code == 200
+    assert login(client, "alice").status_code == 401
+    assert login(client, "alice", NEW_PASSWORD).status_code == 200
+
+
+def test_an_admin_resets_a_forgotten_password(
+    client: TestClient, session: Session, team: Team, auth: Auth
+) -> None:
+    before = login(client, "alice").json()["access_token"]
+    reset = client.post(
+        f"/api/v1/admin/moderators/{team.alice.id}/reset-password", headers=auth(team.bob)
+    )
+    assert reset.status_code == 200
+    one_time = reset.json()["one_time_password"]
+    assert len(one_time) >= 16 and reset.json()["moderator"]["must_change_password"] is True
+    assert client.get("/api/v1/moderation/queue", headers=bearer(before)).status_code == 401
+    assert login(client, "alice").status_code == 401, "the old password is gone"
+
+    first = login(client, "alice", one_time).json()
+    assert first["scope"] == "password-change"
+    limited = bearer(first["access_token"])
+    assert client.get("/api/v1/moderation/queue", headers=limited).status_code == 403
+    changed = client.post(
+        "/api/v1/auth/password",
+        headers=limited,
+        json={"current_password": one_time, "new_password": NEW_PASSWORD},
+    ).json()
+    assert changed["scope"] == "moderate"
+    full = bearer(changed["access_token"])
+    assert client.get("/api/v1/moderation/queue", headers=full).status_code == 200
+    assert login(client, "alice", one_time).status_code == 401, "used once"
+    assert login(client, "alice", NEW_PASSWORD).json()["scope"] == "moderate"
+    logged = session.exec(
+        select(AuditEntry.moderator_id).where(AuditEntry.action == "moderator.reset_password")
+    ).all()
+    assert logged == [team.bob.id], "the admin's doing, without the password"
+
+
 def test_a_demotion_takes_effect_at_once(client: TestClient, team: Team, auth: Auth) -> None:
     bob = auth(team.bob)  # the token still says "admin"
     client.post(
@@ -305,6 +363,7 @@ def test_the_admin_api(client: TestClient, team: Team, auth: Auth) -> None:
         "role": "moderator",
         "active": True,
         "totp_enabled": False,
+        "must_change_password": False,
         "crowd_guess_at": None,
     }
     assert (

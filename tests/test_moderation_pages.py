@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -458,3 +459,61 @@ def test_the_moderators_page_shows_an_account_guessed_at_from_many_clients(
     }
     assert "from many places" in rows["carol"]
     assert "from many places" not in rows["alice"]
+
+
+def change_password(client: TestClient, current: str, new: str, again: str | None = None) -> Any:
+    return client.post(
+        "/mod/password",
+        data={
+            "csrf_token": csrf(client, "/mod/password"),
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if again is None else again,
+        },
+    )
+
+
+def test_changing_your_password_on_the_pages(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    client, other_device = browser_like(), browser_like()
+    log_in(client, "alice")
+    log_in(other_device, "alice")
+    new = "another long password"
+    mismatch = change_password(client, PASSWORD, new, again="something else entirely")
+    assert mismatch.status_code == 422 and "the new passwords differ" in mismatch.text
+    wrong = change_password(client, "not my password", new)
+    assert wrong.status_code == 422 and "that is not your password" in wrong.text
+    changed = change_password(client, PASSWORD, new)
+    assert changed.status_code == 303 and changed.headers["location"] == "/mod?done=password"
+    assert client.get("/mod").status_code == 200, "this browser stays in"
+    assert other_device.get("/mod").status_code == 303, "every other session ends"
+    fresh = browser_like()
+    assert fresh.post("/mod/login", data=login_form(fresh, "alice", new)).status_code == 303
+
+
+def test_an_admin_resets_a_password_on_the_pages(
+    browser_like: Callable[[], TestClient], team: Team
+) -> None:
+    alice, bob = browser_like(), browser_like()
+    log_in(alice, "alice")
+    log_in(bob, "bob")
+    response = bob.post(
+        "/mod/moderators",
+        data={"csrf_token": csrf(bob), "action": "reset_password", "moderator_id": team.alice.id},
+    )
+    assert response.status_code == 200
+    match = re.search(r'id="one-time-password">([^<]+)<', response.text)
+    assert match
+    one_time = match[1]
+    assert one_time not in bob.get("/mod/moderators").text, "shown once"
+    assert bob.get("/mod/audit").text.count(one_time) == 0
+    assert alice.get("/mod").status_code == 303, "her sessions have ended"
+
+    fresh = browser_like()
+    first = fresh.post("/mod/login", data=login_form(fresh, "alice", one_time))
+    assert first.status_code == 303 and first.headers["location"] == "/mod/password"
+    assert fresh.get("/mod").headers["location"] == "/mod/password", "nothing else until then"
+    changed = change_password(fresh, one_time, "alice's very own password")
+    assert changed.status_code == 303 and changed.headers["location"] == "/mod?done=password"
+    assert fresh.get("/mod").status_code == 200

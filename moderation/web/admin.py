@@ -83,6 +83,13 @@ def _reset_totp(session: Session, admin: Moderator, target: int, form: FormData)
     return accounts.reset_totp(session, admin=admin, moderator_id=target)
 
 
+def _reset_password(
+    session: Session, admin: Moderator, target: int, form: FormData
+) -> accounts.PasswordReset:
+    """A one-time password, shown to the admin once; a new one is chosen at login."""
+    return accounts.reset_password(session, admin=admin, moderator_id=target)
+
+
 # What each button on the moderators page does: (session, the admin, the account it is
 # about, the form) -> the accounts service's call. Each records itself in the audit log.
 Action = Callable[[Session, Moderator, int, FormData], object]
@@ -93,6 +100,7 @@ ACTIONS: dict[str, Action] = {
     "make_admin": _make_admin,
     "make_moderator": _make_moderator,
     "reset_totp": _reset_totp,
+    "reset_password": _reset_password,
 }
 
 
@@ -117,12 +125,21 @@ def moderators_action(
             raise Conflict("Unknown action.")
         if target is None:
             raise NotFound("No such moderator.")
-        action(session, ms.moderator, target, form)
+        done = action(session, ms.moderator, target, form)
     except (InvalidInput, Conflict, NotFound) as exc:
         error = exc.message
     except ValueError:  # a role that does not exist
         error = "Choose a valid role."
     else:
+        if isinstance(done, accounts.PasswordReset):  # shown in this answer only, never a URL
+            return render(
+                request,
+                ms,
+                "mod_moderators.html",
+                moderators=accounts.list_all(session),
+                error=None,
+                reset=done,
+            )
         return redirect(request, ms, "/mod/moderators?done=saved")
     page = render(
         request,

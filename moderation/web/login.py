@@ -9,13 +9,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
-from app.errors import Conflict, InvalidInput, RateLimited
+from app.errors import Conflict, FieldError, InvalidInput, RateLimited
 from app.settings import Settings
 from app.web import refuse
 from moderation import accounts, security
 from moderation.deps import LoginAttemptsDep
+from moderation.models import Moderator
 from moderation.web.session import (
     COOKIE,
+    LIMITED_SCOPES,
     FormDep,
     FormRejected,
     ModSessionDep,
@@ -85,15 +87,22 @@ def login(
         page = _login_form(request, key, settings, status=429, error=TOO_MANY, username=username)
         page.headers["Retry-After"] = str(exc.retry_after)
         refuse(page)
-    scope = security.SCOPE_TOTP_SETUP if result.needs_totp_setup else security.SCOPE_FULL
+    return _signed_in(result.moderator, result.scope, settings, done=None)
+
+
+def _signed_in(
+    moderator: Moderator, scope: str, settings: Settings, *, done: str | None
+) -> Response:
+    """A new session cookie, and on to the one page the scope allows (or the queue)."""
     token, lifetime = security.issue_token(
-        moderator_id=result.moderator.id or 0,
-        role=result.moderator.role,
+        moderator_id=moderator.id or 0,
+        role=moderator.role,
         settings=settings,
         scope=scope,
-        version=result.moderator.token_version,
+        version=moderator.token_version,
     )
-    response = RedirectResponse("/mod/totp" if result.needs_totp_setup else "/mod", status_code=303)
+    location = LIMITED_SCOPES.get(scope) or ("/mod?done=" + done if done else "/mod")
+    response = RedirectResponse(location, status_code=303)
     set_cookie(response, token, lifetime, settings)
     return response
 
@@ -111,6 +120,31 @@ def logout(request: Request, ms: ModSessionDep, form: FormDep, session: SessionD
         secure=cookie_is_secure(request.app.state.settings),
     )
     return response
+
+
+@router.get("/password")
+def password_page(request: Request, ms: ModSessionDep) -> HTMLResponse:
+    return render(request, ms, "mod_password.html", error=None)
+
+
+@router.post("/password")
+def change_password(
+    request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Ends every token of the account (other devices too); this browser gets a new one."""
+    new = str(form.get("new_password", ""))
+    try:
+        if new != str(form.get("confirm_password", "")):
+            raise InvalidInput(
+                [FieldError(("confirm_password",), "mismatch", "the new passwords differ")]
+            )
+        accounts.change_password(
+            session, moderator=ms.moderator, current=str(form.get("current_password", "")), new=new
+        )
+    except InvalidInput as exc:
+        refuse(render(request, ms, "mod_password.html", status=422, error=exc.message))
+    scope = accounts.token_scope(ms.moderator, settings=settings)
+    return _signed_in(ms.moderator, scope, settings, done="password")
 
 
 @router.get("/totp")

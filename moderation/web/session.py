@@ -30,6 +30,8 @@ COOKIE = "redflag_mod"
 # bound to a random value in this cookie instead (SameSite=Strict: a forged form has none).
 LOGIN_COOKIE = "redflag_mod_login"
 LOGIN_COOKIE_SECONDS = 12 * 3600
+# The one page a token with less than the full scope may use (besides logging out).
+LIMITED_SCOPES = {security.SCOPE_TOTP_SETUP: "/mod/totp", security.SCOPE_PASSWORD: "/mod/password"}
 
 
 def make_pages(settings: Settings) -> Pages:
@@ -111,8 +113,9 @@ def mod_session(request: Request, session: SessionDep, settings: SettingsDep) ->
     )
     if moderator is None:  # deactivated, or the token was ended by a logout
         raise SeeOther("/mod/login", clear_cookie=True)
-    if claims.scope != security.SCOPE_FULL and request.url.path != "/mod/totp":
-        raise SeeOther("/mod/totp")
+    limited_to = LIMITED_SCOPES.get(claims.scope)
+    if claims.scope != security.SCOPE_FULL and request.url.path not in {limited_to, "/mod/logout"}:
+        raise SeeOther(limited_to or "/mod/login", clear_cookie=limited_to is None)
     renewed = None
     if claims.expires_at - utcnow().timestamp() < settings.token_minutes * 30:  # past half-life
         renewed = security.issue_token(
