@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import Session
 
 from alerts import service as alerts_service
@@ -47,6 +49,82 @@ def test_clean_composes_and_keeps_lines_and_the_joiners_scripts_need() -> None:
     assert clean(DIRTY) == TEXT
 
 
+# Invisible, but neither control nor format characters: variation selectors (1, 15, 16, 17
+# and 256), the combining grapheme joiner, the Khmer inherent vowels, the braille blank, the
+# Hangul fillers, a Mongolian selector after a Latin letter and two reserved ignorables.
+IGNORABLE = (
+    "\ufe00\ufe0e\ufe0f\U000e0100\U000e01ef\u034f\u17b4\u17b5\u2800"
+    "\u115f\u1160\u3164\uffa0\u180b\u2065\ufff0"
+)
+NO_REPORT: dict[str, Any] = {"default_region": "NL", "reported": set()}
+
+
+@pytest.mark.parametrize("ch", list(IGNORABLE), ids=lambda ch: f"U+{ord(ch):04X}")
+def test_other_invisible_characters_are_left_out(ch: str) -> None:
+    from app.text import clean
+
+    assert clean(f"a{ch}b") == "ab"
+    assert clean(f"bit{ch}.ly/x") == "bit.ly/x"
+
+
+def test_emoji_keep_their_selectors_and_subdivision_flags_their_tags() -> None:
+    from app.text import clean
+
+    england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    wales = "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
+    for emoji in [england, wales, "❤️", "☎︎", "‼️", "1️⃣", "#️⃣", "🏳️\u200d🌈", "👁️\u200d🗨️"]:
+        assert clean(f"Seen {emoji} here") == f"Seen {emoji} here", ascii(emoji)
+    assert clean("a\U000e0067\U000e007fb") == "ab", "tags only after a black flag"
+    assert clean(f"{england}\U000e0067") == england, "the cancel tag ends the flag"
+    assert clean("1\ufe0f2") == "12", "a selector after a digit only in a keycap"
+    assert clean("a\ufe0f\u200dб") == "aб", "no joiner beside a dropped selector"
+
+
+def test_languages_and_emoji_sequences_come_through_as_typed() -> None:
+    from app.text import clean
+
+    typed = [
+        "ลูกค้าคนนี้อันตราย ระวังตัวด้วย",  # Thai
+        "Опасен клиент, пазете се.",  # Bulgarian
+        "Bărbat periculos în București, Timișoara și Constanța.",  # Romanian
+        "Veszélyes ügyfél Győrben, árvíztűrő tükörfúrógép.",  # Hungarian
+        "Zażółć gęślą jaźń, niebezpieczny klient.",  # Polish
+        "Não vá, cliente perigoso em São João, você também.",  # Portuguese
+        "👨\u200d👩\u200d👧 🧑🏽\u200d💻 ❤️\u200d🔥 🏴\u200d☠️ 🇳🇱",  # ZWJ emoji and a flag
+        "ᠮᠣᠩᠭᠣᠯ ᠨᠠ\u180eᠠ ᠭ\u180bᠠ",  # Mongolian: a vowel separator, a variation selector
+    ]
+    for text in typed:
+        assert clean(text) == text, text
+    decomposed = "Bucures\u0326ti, Constant\u0326a"  # s and t with a combining comma below
+    assert clean(decomposed) == "Bucure\u0219ti, Constan\u021ba"
+
+
+# Letters, marks, emoji and every invisible character that stays somewhere.
+PARTS = list(
+    "aé\u0301б🏴❤1\u20e3ᠭ \n\u200d\u200c\ufe0f\U000e0067\U000e007f\u180b\u180e" + IGNORABLE
+)
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from(PARTS))))
+def test_clean_text_stays_as_it_is(text: str) -> None:
+    """Alert text is cleaned when stored and again when sent: the second time changes nothing."""
+    from app.text import clean
+
+    assert clean(clean(text)) == clean(text)
+
+
+def test_a_variation_selector_does_not_hide_an_email_or_a_link() -> None:
+    text = "Call nina\ufe0f@mail.example or bit\ufe0f.ly/x"
+    flags = redaction.flag(text, **NO_REPORT)
+    assert [(f.kind, text[f.start : f.end]) for f in flags] == [
+        ("email", "nina\ufe0f@mail.example")
+    ]
+    assert redaction.has_link(text)
+    for ch in IGNORABLE:
+        assert redaction.has_link(f"Reply STOP. bit{ch}.ly/x"), f"U+{ord(ch):04X}"
+        assert [f.kind for f in redaction.flag(f"n{ch}ina@mail.example", **NO_REPORT)] == ["email"]
+
+
 def test_an_invisible_character_does_not_hide_an_email_or_a_phone_number() -> None:
     text = (
         "Call me: nina\u200b@mail.exa\u00admple or 06\u200b1112\u00ad2233. His: 06\ufeff12345678."
@@ -84,6 +162,19 @@ def test_the_preview_shows_the_text_clean_and_in_gsm7(
     assert dirty.json()["sms"] == clean_sms["sms"]
     assert dirty.json()["sms"]["en"]["encoding"] == "GSM-7"
     assert dirty.json()["warnings"] == []
+
+
+def test_a_variation_selector_does_not_force_ucs2(
+    client: TestClient, team: Team, auth: Auth
+) -> None:
+    selected = DIRTY.replace("worker", "wor\ufe0fker\u034f").replace("her", "h\U000e0100er\u2800")
+    clean_sms = client.post(f"{M}/preview", headers=auth(team.alice), json=preview_body()).json()
+    preview = client.post(
+        f"{M}/preview", headers=auth(team.alice), json=preview_body(text=selected)
+    )
+    assert preview.status_code == 200
+    assert preview.json()["sms"] == clean_sms["sms"]
+    assert preview.json()["sms"]["en"]["encoding"] == "GSM-7"
 
 
 def test_text_of_invisible_characters_only_is_refused(
