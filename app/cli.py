@@ -35,29 +35,13 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
     """Run the web application (API and pages)."""
-    import logging.config
-
     import uvicorn
 
-    from app.deps import trusted_proxies
     from app.logs import logging_config
 
+    # A REDFLAG_FORWARDED_ALLOW_IPS that is not addresses is refused here like any other
+    # setting; "*" is warned about by create_app, whichever server runs it.
     settings = _settings()
-    logging.config.dictConfig(logging_config(settings.log_level))
-    try:
-        trusts_anyone = trusted_proxies(settings.forwarded_allow_ips)("192.0.2.0")
-    except ValueError:
-        typer.echo(
-            "REDFLAG_FORWARDED_ALLOW_IPS must be addresses or CIDR ranges, comma-separated",
-            err=True,
-        )
-        raise typer.Exit(2) from None
-    if trusts_anyone:  # 192.0.2.0 is reserved for documentation: no proxy of anyone's
-        logging.getLogger("redflag.operations").warning(
-            "REDFLAG_FORWARDED_ALLOW_IPS trusts every proxy: any client can write its own"
-            " X-Forwarded-For and escape every rate limit. Set it to the reverse proxy's"
-            " address or range (e.g. 172.18.0.0/16)."
-        )
     if settings.embedded_worker is None and not settings.is_production:
         # The app factory reads the environment: in development one process does everything.
         os.environ["REDFLAG_EMBEDDED_WORKER"] = "true"

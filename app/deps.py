@@ -11,7 +11,7 @@ from fastapi import Depends, Path, Request
 from sqlmodel import Session
 
 from app.crypto import Crypto
-from app.settings import Settings
+from app.settings import Settings, proxy_networks
 from app.web import Pages
 
 
@@ -68,17 +68,21 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def client_address(request: Request) -> str:
-    """The client's address, for rate limiting only: never store or log what this returns.
+    """The client, for rate limiting only: never store or log what this returns.
 
     The one place that reads X-Forwarded-For (`redflag serve` leaves it to this). Each
     proxy appends the address it was called from, so the chain is read from the right:
     the first address not in REDFLAG_FORWARDED_ALLOW_IPS is the client. What a client
     writes into the header itself is to the left of that and never used.
+
+    An IPv6 client is its /64: whoever has one can use any address in it, so counting each
+    address apart would give them a fresh budget per request. An IPv4-mapped address
+    (::ffff:203.0.113.9) is the IPv4 address it carries, for trust and for counting.
     """
     peer = request.client.host if request.client else ""
     trusted = trusted_proxies(request.app.state.settings.forwarded_allow_ips)
     if not trusted(peer):
-        return _canonical(peer) or "unknown"
+        return _client(peer) or "unknown"
     chain = [
         _host(hop)
         for value in request.headers.getlist("x-forwarded-for")
@@ -87,30 +91,33 @@ def client_address(request: Request) -> str:
     ]
     for hop in reversed(chain):
         if not trusted(hop):
-            return _canonical(hop)
+            return _client(hop)
     # Every hop is a trusted proxy (or trust is "*"): the left-most is all there is.
-    return _canonical(chain[0]) if chain else _canonical(peer)
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+    return _client(chain[0]) if chain else _client(peer)
 
 
 @functools.lru_cache(maxsize=8)
 def trusted_proxies(setting: str) -> Callable[[str], bool]:
-    """REDFLAG_FORWARDED_ALLOW_IPS as a test: addresses and CIDR ranges, or "*" for all."""
-    entries = [entry.strip() for entry in setting.split(",") if entry.strip()]
-    if "*" in entries:
+    """REDFLAG_FORWARDED_ALLOW_IPS as a test: addresses and CIDR ranges, or "*" for all.
+
+    Settings refuses a value that is not (app.settings.proxy_networks)."""
+    networks = proxy_networks(setting)
+    if networks is None:
         return lambda _host: True
-    networks: list[Network] = [ipaddress.ip_network(entry, strict=False) for entry in entries]
 
     def trusted(host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return False  # "testclient", a unix socket, a spoofed word: not a proxy of ours
-        return any(address in network for network in networks)
+        address = _address(host)
+        # None: "testclient", a unix socket, a spoofed word: not a proxy of ours.
+        return address is not None and any(address in network for network in networks)
 
     return trusted
+
+
+def trusts_every_proxy(setting: str) -> bool:
+    """Whether any client could write its own address: "*", or a range as wide as 0.0.0.0/0."""
+    trusted = trusted_proxies(setting)
+    # Addresses reserved for documentation: no one's proxy.
+    return trusted("192.0.2.0") or trusted("2001:db8::")
 
 
 def _host(hop: str) -> str:
@@ -123,12 +130,25 @@ def _host(hop: str) -> str:
     return hop
 
 
-def _canonical(host: str) -> str:
-    """One spelling per address, so "2001:db8::1" and "2001:DB8:0::1" share a budget."""
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host string is, an IPv4-mapped one as IPv4; None if it is none."""
     try:
-        return str(ipaddress.ip_address(host))
+        address = ipaddress.ip_address(host)
     except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _client(host: str) -> str:
+    """What a rate limit counts: an IPv4 address, an IPv6 /64, one spelling each."""
+    address = _address(host)
+    if address is None:
         return host
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
 
 
 class RateLimit:

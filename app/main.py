@@ -31,6 +31,7 @@ from alerts.subscriptions import router as subscription_router
 from app import __version__, handlers
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
+from app.deps import trusts_every_proxy
 from app.errors import NotFound, Unauthorized
 from app.middleware import AccessLog, BodyLimit, SecurityHeaders
 from app.migrate import migration_head
@@ -73,6 +74,13 @@ def create_app(
     settings: Settings | None = None, *, session_factory: SessionFactory | None = None
 ) -> FastAPI:
     settings = settings or load_settings()
+    if trusts_every_proxy(settings.forwarded_allow_ips):
+        # Here, not in `redflag serve`, so that every server running the app says it.
+        log.warning(
+            "REDFLAG_FORWARDED_ALLOW_IPS trusts every proxy: any client can write its own"
+            " X-Forwarded-For and escape every rate limit. Set it to the reverse proxy's"
+            " address or range (e.g. 172.18.0.0/16)."
+        )
     engine = None
     if session_factory is None:
         engine = make_engine(

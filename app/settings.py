@@ -163,6 +163,14 @@ class Settings(BaseSettings):
             )
         if not 1 <= self.token_minutes <= 15:
             problems.append("REDFLAG_TOKEN_MINUTES must be between 1 and 15")
+        try:
+            proxy_networks(self.forwarded_allow_ips)
+        except ValueError:
+            # Checked here, not only by `redflag serve`: under any server a name would make
+            # every rate-limited request fail (app.deps.client_address).
+            problems.append(
+                "REDFLAG_FORWARDED_ALLOW_IPS must be addresses or CIDR ranges, comma-separated"
+            )
         if self.sms_provider == "twilio":
             if not (self.twilio_account_sid and self.twilio_auth_token):
                 problems.append(
@@ -190,6 +198,29 @@ class Settings(BaseSettings):
 
     def old_data_key_bytes(self) -> list[bytes]:
         return [base64.b64decode(k) for k in _split(self.old_data_keys)]
+
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def proxy_networks(setting: str) -> list[ProxyNetwork] | None:
+    """REDFLAG_FORWARDED_ALLOW_IPS as ranges; None for "*" (every proxy). ValueError if an
+    entry is not an address or range (a host name is never what a peer is)."""
+    entries = [entry.strip() for entry in setting.split(",") if entry.strip()]
+    if "*" in entries:
+        return None
+    networks: list[ProxyNetwork] = []
+    for entry in entries:
+        network = ipaddress.ip_network(entry, strict=False)
+        if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_IPV4_MAPPED):
+            # Clients and peers are matched as IPv4 (app.deps), so "::ffff:10.0.0.0/104" is
+            # the IPv4 range it stands for.
+            mapped = network.network_address.ipv4_mapped
+            assert mapped is not None  # inside ::ffff:0:0/96
+            network = ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+        networks.append(network)
+    return networks
 
 
 def new_key() -> str:

@@ -165,3 +165,31 @@ def test_production_refuses_a_public_url_that_is_not_public_https(
     assert info.value.problems == [
         "REDFLAG_PUBLIC_URL must be the public https:// address (not http://, not loopback)"
     ]
+
+
+@pytest.mark.parametrize(
+    "value", ["proxy.internal", "10.0.0.2, proxy.internal", "10.0.0.0/33", "10.0.0.2;10.0.0.3"]
+)
+def test_a_proxy_setting_that_is_not_addresses_is_refused_and_named(value: str) -> None:
+    """Under any server, not only `redflag serve`: a name made every rate-limited request a 500."""
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            data_key=new_key(),
+            index_key=new_key(),
+            jwt_secret=new_jwt_secret(),
+            forwarded_allow_ips=value,
+        )
+    assert info.value.problems == [
+        "REDFLAG_FORWARDED_ALLOW_IPS must be addresses or CIDR ranges, comma-separated"
+    ]
+
+
+@pytest.mark.parametrize("value", ["", "*", "127.0.0.1", "10.0.0.0/8, ::1", "::ffff:10.0.0.0/104"])
+def test_a_proxy_setting_of_addresses_and_ranges_is_accepted(value: str) -> None:
+    settings = load_settings(
+        data_key=new_key(),
+        index_key=new_key(),
+        jwt_secret=new_jwt_secret(),
+        forwarded_allow_ips=value,
+    )
+    assert settings.forwarded_allow_ips == value
