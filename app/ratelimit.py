@@ -35,15 +35,15 @@ class RateLimiter:
         return hmac.new(self._key, f"{day}|{client}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def hit(self, bucket: str, client: str) -> None:
-        """Count one request of `client` against `bucket`; raise RateLimited when over."""
+        """Count one request of `client` against `bucket`; raise RateLimited when over.
+
+        Each window is taken in one step (the storage's hit refuses when full), so
+        requests at the same moment cannot all look before any of them counts."""
         who = self._pseudonym(client)
-        items = self._rules[bucket]
-        for item in items:
-            if not self._limiter.test(item, bucket, who):
+        for item in self._rules[bucket]:
+            if not self._limiter.hit(item, bucket, who):
                 reset_at, _ = self._limiter.get_window_stats(item, bucket, who)
                 raise _limited(reset_at)
-        for item in items:
-            self._limiter.hit(item, bucket, who)
 
     def allow_destination(self, bucket: str, index: bytes) -> bool:
         """Count one message to a destination (a number or address, by its blind index)
