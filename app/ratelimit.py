@@ -30,8 +30,9 @@ class RateLimiter:
         }
         self._key = key
 
-    def _pseudonym(self, client: str) -> str:
-        day = datetime.now(UTC).date().isoformat()
+    def _pseudonym(self, client: str, *, daily: bool = True) -> str:
+        """The client's HMAC, with the day unless a count must outlast midnight (a lock-out)."""
+        day = datetime.now(UTC).date().isoformat() if daily else "lasting"
         return hmac.new(self._key, f"{day}|{client}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def hit(self, bucket: str, client: str) -> None:
@@ -73,10 +74,14 @@ class Lockout:
 
 
 class FailureCounter:
-    """Failed attempts per subject AND client pseudonym, so nobody can lock anyone else out.
+    """Attempts per subject AND client, so nobody can lock anyone else out.
 
-    Subjects are kept only as an HMAC too: the storage never holds a username. Uses the
-    rate limiter's storage (memory, or Redis shared by replicas) and its pseudonyms."""
+    An attempt is counted before it is judged and forgotten when it succeeds: requests
+    sent at the same moment cannot all be judged before any failure counts. The client
+    is keyed on an HMAC of its address without the day (a lock-out does not end at
+    midnight; the counts expire within the hour anyway), subjects on an HMAC too: the
+    storage never holds a username or an address. Uses the rate limiter's storage
+    (memory, or Redis shared by replicas)."""
 
     def __init__(self, limiter: RateLimiter, *, bucket: str, lockout: Lockout) -> None:
         self._limiter = limiter
@@ -88,25 +93,29 @@ class FailureCounter:
 
     def _keys(self, client: str, subject: str) -> tuple[str, str]:
         mac = hmac.new(self._limiter._key, f"subject|{subject}".encode(), hashlib.sha256)
-        return mac.hexdigest()[:32], self._limiter._pseudonym(client)
+        return mac.hexdigest()[:32], self._limiter._pseudonym(client, daily=False)
 
-    def refuse_if_locked_out(self, client: str, subject: str) -> None:
-        """RateLimited (429, Retry-After) while `client` is locked out of `subject`."""
+    def attempt(self, client: str, subject: str) -> None:
+        """Count one attempt of `client` on `subject` before it is judged; RateLimited
+        (429, Retry-After) when the client has no tries left, and from then on for
+        Lockout.minutes. The count is one atomic step of the storage."""
         strategy = self._limiter._limiter
         about, who = self._keys(client, subject)
-        if not strategy.test(self._lock, f"{self._bucket}-lock", about, who):
-            reset_at, _ = strategy.get_window_stats(self._lock, f"{self._bucket}-lock", about, who)
-            raise _limited(reset_at)
+        lock = f"{self._bucket}-lock"
+        if strategy.test(self._lock, lock, about, who) and strategy.hit(
+            self._failures, f"{self._bucket}-failures", about, who
+        ):
+            return
+        # No clearing of the failures here: they all predate the lock and expire before it.
+        strategy.hit(self._lock, lock, about, who)
+        reset_at, _ = strategy.get_window_stats(self._lock, lock, about, who)
+        raise _limited(reset_at)
 
     def failed(self, client: str, subject: str) -> bool:
-        """Count one failure. True once an hour, when more than `crowd` clients have failed
-        on `subject` within the hour."""
+        """The attempt failed (it is counted already). True once an hour, when more than
+        `crowd` clients have failed on `subject` within the hour."""
         strategy = self._limiter._limiter
         about, who = self._keys(client, subject)
-        counted = strategy.hit(self._failures, f"{self._bucket}-failures", about, who)
-        if not counted or not strategy.test(self._failures, f"{self._bucket}-failures", about, who):
-            strategy.hit(self._lock, f"{self._bucket}-lock", about, who)
-            strategy.clear(self._failures, f"{self._bucket}-failures", about, who)
         if not strategy.hit(self._once_an_hour, f"{self._bucket}-seen", about, who):
             return False  # this client was counted among the hour's clients already
         if strategy.hit(self._crowd, f"{self._bucket}-crowd", about):
@@ -114,6 +123,6 @@ class FailureCounter:
         return strategy.hit(self._once_an_hour, f"{self._bucket}-crowd-flagged", about)
 
     def succeeded(self, client: str, subject: str) -> None:
-        """A success forgets this client's earlier failures on `subject`."""
+        """A success forgets this client's attempts on `subject`, this one included."""
         about, who = self._keys(client, subject)
         self._limiter._limiter.clear(self._failures, f"{self._bucket}-failures", about, who)

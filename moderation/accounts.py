@@ -35,15 +35,25 @@ class LoginFailed(RedflagError):
         super().__init__(LOGIN_FAILED)
 
 
-class Attempts(Protocol):
-    """One client's failed logins per account, counted outside the database under the
-    client's pseudonym (moderation.deps.LoginAttempts): one client's guesses lock out
-    that client, never the account."""
+class WrongPassword(InvalidInput):
+    """The current password given to change it is wrong: counted and audited, so the
+    request's session keeps the audit entry (keeps_writes)."""
 
-    def refuse_if_locked_out(self, username: str) -> None: ...
+    keeps_writes = True
+
+
+class Attempts(Protocol):
+    """One client's password guesses per account, counted outside the database under the
+    client's pseudonym (moderation.deps.LoginAttempts): one client's guesses lock out
+    that client, never the account. Each attempt is counted before the password is
+    checked, so guesses sent at the same moment cannot all be checked."""
+
+    def attempt(self, username: str) -> None:
+        """Count an attempt; RateLimited (429) when this client has no tries left."""
+        ...
 
     def failed(self, username: str) -> bool:
-        """Count a failure; True when many clients have failed on `username` this hour."""
+        """The attempt failed; True when many clients have failed on `username` this hour."""
         ...
 
     def succeeded(self, username: str) -> None: ...
@@ -122,13 +132,13 @@ def authenticate(
     cipher: FieldCipher,
     attempts: Attempts,
 ) -> LoginResult:
-    """Check a login. A client with too many failures on this account is refused first
-    (RateLimited, 429), whether or not the account exists.
+    """Check a login. The attempt is counted first: a client with too many failures on
+    this account is refused (RateLimited, 429), whether or not the account exists.
 
     Raises LoginFailed, which keeps what was written here: the audit entries.
     """
     name = username.strip().lower()
-    attempts.refuse_if_locked_out(name)
+    attempts.attempt(name)
     moderator = session.exec(select(Moderator).where(Moderator.username == name)).first()
     password_ok = security.verify_password(password, moderator.password_hash if moderator else None)
     second_ok = True
@@ -161,6 +171,11 @@ def _failed(session: Session, moderator: Moderator | None, *, many_clients: bool
             target_type="moderator",
             target_id=moderator.id,
         )
+    _mark_crowd(session, moderator, many_clients=many_clients)
+    return LoginFailed()
+
+
+def _mark_crowd(session: Session, moderator: Moderator, *, many_clients: bool) -> None:
     if many_clients:
         moderator.crowd_guess_at = utcnow()
         session.add(moderator)
@@ -171,7 +186,6 @@ def _failed(session: Session, moderator: Moderator | None, *, many_clients: bool
             target_type="moderator",
             target_id=moderator.id,
         )
-    return LoginFailed()
 
 
 def get_signed_in(session: Session, *, moderator_id: int, token_version: int) -> Moderator | None:
@@ -206,15 +220,31 @@ def _weak(password: str, *, field: str) -> list[FieldError]:
     return [FieldError((field,), "weak_password", f"at least {security.MIN_PASSWORD} characters")]
 
 
-def change_password(session: Session, *, moderator: Moderator, current: str, new: str) -> Moderator:
+def change_password(
+    session: Session, *, moderator: Moderator, current: str, new: str, attempts: Attempts
+) -> Moderator:
     """The moderator's own new password. Ends every token of the account, including the
-    one used for this: the caller issues a fresh one."""
-    errors = []
+    one used for this: the caller issues a fresh one.
+
+    The current password is guessed at no more freely than at login (a stolen cookie
+    must not be a way around the lock-out): the attempt is counted first (RateLimited),
+    and a wrong one is audited (WrongPassword keeps that), without the password or
+    the client."""
+    attempts.attempt(moderator.username)
     if not security.verify_password(current, moderator.password_hash):
-        errors.append(
-            FieldError(("current_password",), "wrong_password", "that is not your password")
+        audit.record(
+            session,
+            moderator_id=moderator.id,
+            action="password.change_failed",
+            target_type="moderator",
+            target_id=moderator.id,
         )
-    errors += _weak(new, field="new_password")
+        _mark_crowd(session, moderator, many_clients=attempts.failed(moderator.username))
+        raise WrongPassword(
+            [FieldError(("current_password",), "wrong_password", "that is not your password")]
+        )
+    attempts.succeeded(moderator.username)
+    errors = _weak(new, field="new_password")
     if not errors and new == current:
         errors.append(FieldError(("new_password",), "same_password", "choose a new password"))
     if errors:

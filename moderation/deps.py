@@ -58,15 +58,16 @@ def require_admin(moderator: Annotated[Moderator, Depends(current_moderator)]) -
 
 
 class LoginAttempts:
-    """accounts.Attempts for this request's client: failed logins counted per account and
-    client pseudonym by the rate limiter (app.ratelimit.FailureCounter), never stored."""
+    """accounts.Attempts for this request's client: password guesses (at login, and when
+    changing a password) counted per account and client pseudonym by the rate limiter
+    (app.ratelimit.FailureCounter), never stored."""
 
     def __init__(self, request: Request) -> None:
         self._counter: FailureCounter = request.app.state.login_failures
         self._client = client_address(request)
 
-    def refuse_if_locked_out(self, username: str) -> None:
-        self._counter.refuse_if_locked_out(self._client, username)
+    def attempt(self, username: str) -> None:
+        self._counter.attempt(self._client, username)
 
     def failed(self, username: str) -> bool:
         return self._counter.failed(self._client, username)

@@ -116,18 +116,25 @@ def logout(moderator: AnyModerator, session: SessionDep) -> None:
     summary="Change your password: ends every other token of the account; a new one is returned",
     responses={
         422: {"description": "The current password is wrong, or the new one too weak"},
+        429: {"description": "Too many wrong passwords from this client: Retry-After"},
         **BODY_ERRORS,
         **_UNAUTHORIZED,
     },
+    dependencies=[Depends(RateLimit("login"))],
 )
 def change_password(
     data: PasswordChangeIn,
     moderator: AnyModerator,
     session: SessionDep,
     settings: SettingsDep,
+    attempts: LoginAttemptsDep,
 ) -> TokenOut:
     accounts.change_password(
-        session, moderator=moderator, current=data.current_password, new=data.new_password
+        session,
+        moderator=moderator,
+        current=data.current_password,
+        new=data.new_password,
+        attempts=attempts,
     )
     scope = accounts.token_scope(moderator, settings=settings)
     token, lifetime = security.issue_token(

@@ -8,18 +8,24 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from threading import Barrier
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from jose import jwt
 from sqlmodel import Session, select
 
+from app.db import make_engine
 from app.settings import Settings, new_key
+from moderation import accounts, security
 from moderation.accounts import LOGIN_FAILED
-from moderation.models import AuditEntry
-from tests.conftest import PASSWORD, Team
+from moderation.models import AuditEntry, Role
+from tests.conftest import PASSWORD, LiveServer, Team
 from tests.helpers import all_routes
 
 Auth = Callable[[Any], dict[str, str]]
@@ -166,6 +172,76 @@ def test_failure_counts_hold_no_username_or_address_in_redis(
     assert not any("alice" in k or "192.0.2.77" in k for k in keys), keys
 
 
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_guesses_sent_at_the_same_moment_are_counted_before_they_are_judged(
+    storage: str,
+    make_live_server: Callable[..., LiveServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """16 wrong passwords for one account from one client, all at once, through a real
+    server: 5 are checked and the rest refused, not all 16 checked because each looked
+    at the lock before any failure had been counted."""
+    redis_url = os.environ.get("REDFLAG_TEST_REDIS_URL")
+    if storage == "redis" and not redis_url:
+        pytest.skip("Redis tests need REDFLAG_TEST_REDIS_URL (CI sets it)")
+    server = make_live_server(
+        index_key=new_key(), redis_url=redis_url if storage == "redis" else None
+    )
+    engine = make_engine(server.database_url)
+    try:
+        with Session(engine) as session:
+            accounts.create(session, username="alice", password=PASSWORD, role=Role.moderator)
+            session.commit()
+        checked: list[str] = []  # appended from the server's threads
+        verify = security.verify_password
+
+        def slow_verify(password: str, password_hash: str | None) -> bool:
+            checked.append(password)
+            time.sleep(0.2)  # keeps the requests overlapping, as a slow hash does; not timed
+            return verify(password, password_hash)
+
+        monkeypatch.setattr(security, "verify_password", slow_verify)
+        start = Barrier(16)
+
+        def guess(n: int) -> int:
+            start.wait()
+            data = {"username": "alice", "password": f"guess {n}"}
+            return httpx.post(f"{server.url}/api/v1/auth/token", data=data, timeout=60).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(guess, range(16)))
+        failures = server.settings.login_max_failures
+        assert len(checked) == failures, "only the attempts within the limit are checked"
+        assert sorted(statuses) == [401] * failures + [429] * (16 - failures)
+        with Session(engine) as session:
+            audited = session.exec(
+                select(AuditEntry.action).where(AuditEntry.action == "login.failed")
+            ).all()
+        assert len(audited) == failures
+    finally:
+        engine.dispose()
+
+
+def test_a_lock_out_does_not_end_at_midnight(
+    guarded_app: TestClient, team: Team, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure counts are keyed on the client's HMAC without the day (the rate
+    limits' daily pseudonym would hand a locked-out client new tries at midnight)."""
+    import app.ratelimit
+
+    here = from_address(guarded_app, "192.0.2.8")
+    for _ in range(settings.login_max_failures):
+        assert login(here, "alice", "guess").status_code == 401
+
+    class Tomorrow(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) + timedelta(days=1)
+
+    monkeypatch.setattr(app.ratelimit, "datetime", Tomorrow)
+    assert login(here, "alice", "guess").status_code == 429
+
+
 # ---- token attacks ------------------------------------------------------------------------------
 
 
@@ -303,6 +379,51 @@ def test_an_admin_resets_a_forgotten_password(
         select(AuditEntry.moderator_id).where(AuditEntry.action == "moderator.reset_password")
     ).all()
     assert logged == [team.bob.id], "the admin's doing, without the password"
+
+
+def test_the_current_password_is_guessed_no_more_freely_than_at_login(
+    guarded_app: TestClient, session: Session, team: Team, settings: Settings
+) -> None:
+    """A stolen token must not be a way around the lock-out: wrong current passwords count
+    like failed logins, per account and client, and are audited without the password or
+    the client."""
+    here = from_address(guarded_app, "192.0.2.5")
+    token = login(here, "alice").json()["access_token"]
+
+    def change(current: str) -> Any:
+        body = {"current_password": current, "new_password": NEW_PASSWORD}
+        return here.post("/api/v1/auth/password", headers=bearer(token), json=body)
+
+    failures = settings.login_max_failures
+    statuses = [change(f"guess {n}").status_code for n in range(failures + 1)]
+    assert statuses == [422] * failures + [429]
+    refused = change(PASSWORD)
+    assert refused.status_code == 429, "locked out, even with the right password"
+    assert 0 < int(refused.headers["retry-after"]) <= settings.login_lockout_minutes * 60
+    assert login(here, "alice").status_code == 429, "one budget for guessing her password"
+    assert login(from_address(guarded_app, "192.0.2.6"), "alice").status_code == 200
+    audited = session.exec(
+        select(AuditEntry).where(AuditEntry.action == "password.change_failed")
+    ).all()
+    assert [(e.moderator_id, e.target_type, e.target_id) for e in audited] == [
+        (team.alice.id, "moderator", str(team.alice.id))
+    ] * failures
+
+
+def test_password_changes_count_against_the_login_rate_limit(
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Settings],
+    team: Team,
+    auth: Auth,
+) -> None:
+    settings = make_settings(index_key=new_key(), rate_limit_login="3/minute")
+    body = {"current_password": PASSWORD, "new_password": "short"}  # right, then too weak
+    with make_client(settings) as client:
+        statuses = [
+            client.post("/api/v1/auth/password", headers=auth(team.alice), json=body).status_code
+            for _ in range(4)
+        ]
+    assert statuses == [422, 422, 422, 429]
 
 
 def test_a_demotion_takes_effect_at_once(client: TestClient, team: Team, auth: Auth) -> None:

@@ -492,6 +492,25 @@ def test_changing_your_password_on_the_pages(
     assert fresh.post("/mod/login", data=login_form(fresh, "alice", new)).status_code == 303
 
 
+def test_wrong_current_passwords_on_the_page_lock_out_like_logins(
+    browser_like: Callable[[], TestClient], session: Session, team: Team, settings: Settings
+) -> None:
+    """A stolen cookie must not be a way around the lock-out."""
+    client = browser_like()
+    log_in(client, "alice")
+    new = "another long password"
+    failures = settings.login_max_failures
+    statuses = [change_password(client, f"guess {n}", new).status_code for n in range(failures)]
+    assert statuses == [422] * failures
+    refused = change_password(client, PASSWORD, new)
+    assert refused.status_code == 429 and "Too many wrong tries" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    audited = session.exec(
+        select(AuditEntry.moderator_id).where(AuditEntry.action == "password.change_failed")
+    ).all()
+    assert audited == [team.alice.id] * failures, "each wrong password audited, nothing else"
+
+
 def test_an_admin_resets_a_password_on_the_pages(
     browser_like: Callable[[], TestClient], team: Team
 ) -> None:

@@ -127,11 +127,17 @@ def password_page(request: Request, ms: ModSessionDep) -> HTMLResponse:
     return render(request, ms, "mod_password.html", error=None)
 
 
-@router.post("/password")
+@router.post("/password", dependencies=[Depends(RateLimit("login"))])
 def change_password(
-    request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep, settings: SettingsDep
+    request: Request,
+    ms: ModSessionDep,
+    form: FormDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    attempts: LoginAttemptsDep,
 ) -> Response:
-    """Ends every token of the account (other devices too); this browser gets a new one."""
+    """Ends every token of the account (other devices too); this browser gets a new one.
+    Wrong current passwords count like failed logins (accounts.change_password)."""
     new = str(form.get("new_password", ""))
     try:
         if new != str(form.get("confirm_password", "")):
@@ -139,10 +145,19 @@ def change_password(
                 [FieldError(("confirm_password",), "mismatch", "the new passwords differ")]
             )
         accounts.change_password(
-            session, moderator=ms.moderator, current=str(form.get("current_password", "")), new=new
+            session,
+            moderator=ms.moderator,
+            current=str(form.get("current_password", "")),
+            new=new,
+            attempts=attempts,
         )
     except InvalidInput as exc:
-        refuse(render(request, ms, "mod_password.html", status=422, error=exc.message))
+        page = render(request, ms, "mod_password.html", status=422, error=exc.message)
+        refuse(page, keeps_writes=exc.keeps_writes)  # a wrong password stays audited
+    except RateLimited as exc:
+        page = render(request, ms, "mod_password.html", status=429, error=TOO_MANY)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        refuse(page)
     scope = accounts.token_scope(ms.moderator, settings=settings)
     return _signed_in(ms.moderator, scope, settings, done="password")
 
