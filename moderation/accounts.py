@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from app.crypto import FieldCipher
@@ -199,8 +201,7 @@ def get_signed_in(session: Session, *, moderator_id: int, token_version: int) ->
 
 def log_out(session: Session, *, moderator: Moderator) -> None:
     """Ends every token of the account, on every device: a copied cookie stops working."""
-    _end_tokens(moderator)
-    session.add(moderator)
+    _end_tokens(session, moderator)
     audit.record(
         session,
         moderator_id=moderator.id,
@@ -210,8 +211,17 @@ def log_out(session: Session, *, moderator: Moderator) -> None:
     )
 
 
-def _end_tokens(moderator: Moderator) -> None:
-    moderator.token_version += 1
+def _end_tokens(session: Session, moderator: Moderator) -> None:
+    """Moves the account's token_version on in the database itself (token_version + 1),
+    so two requests at once cannot both write the same next version and undo a logout."""
+    version = session.exec(
+        update(Moderator)
+        .where(col(Moderator.id) == moderator.id)
+        .values(token_version=col(Moderator.token_version) + 1)
+        .returning(col(Moderator.token_version))
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(moderator, "token_version", version)
 
 
 def _weak(password: str, *, field: str) -> list[FieldError]:
@@ -251,8 +261,8 @@ def change_password(
         raise InvalidInput(errors)
     moderator.password_hash = security.hash_password(new)
     moderator.must_change_password = False
-    _end_tokens(moderator)
     session.add(moderator)
+    _end_tokens(session, moderator)
     audit.record(
         session,
         moderator_id=moderator.id,
@@ -329,7 +339,7 @@ def set_active(session: Session, *, admin: Moderator, moderator_id: int, active:
     if not active:
         _keep_an_admin(session, moderator)
     if moderator.active and not active:
-        _end_tokens(moderator)
+        _end_tokens(session, moderator)
     moderator.active = active
     session.add(moderator)
     audit.record(
@@ -371,8 +381,8 @@ def reset_password(session: Session, *, admin: Moderator, moderator_id: int) -> 
     one_time = secrets.token_urlsafe(12)  # 16 characters, 96 bits
     moderator.password_hash = security.hash_password(one_time)
     moderator.must_change_password = True
-    _end_tokens(moderator)
     session.add(moderator)
+    _end_tokens(session, moderator)
     audit.record(
         session,
         moderator_id=admin.id,

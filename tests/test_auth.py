@@ -18,14 +18,14 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from jose import jwt
-from sqlmodel import Session, select
+from sqlmodel import Session, create_engine, select
 
 from app.db import make_engine
 from app.settings import Settings, new_key
 from moderation import accounts, security
 from moderation.accounts import LOGIN_FAILED
-from moderation.models import AuditEntry, Role
-from tests.conftest import PASSWORD, LiveServer, Team
+from moderation.models import AuditEntry, Moderator, Role
+from tests.conftest import PASSWORD, LiveServer, Team, TestDatabase
 from tests.helpers import all_routes
 
 Auth = Callable[[Any], dict[str, str]]
@@ -424,6 +424,39 @@ def test_password_changes_count_against_the_login_rate_limit(
             for _ in range(4)
         ]
     assert statuses == [422, 422, 422, 429]
+
+
+def test_logging_out_twice_at_once_moves_the_token_version_on_twice(
+    database: TestDatabase,
+) -> None:
+    """Two requests for one account, each having read it before the other wrote (two
+    devices logging out, a logout beside a password change): each must end the tokens
+    issued before it, so the version moves on in the database, not in Python.
+
+    A plain engine: the app's SQLite engine takes the write lock at BEGIN, which
+    happens to serialise these requests there; the accounts code must not rely on it."""
+    engine = create_engine(database.fresh())
+    try:
+        with Session(engine) as setup:
+            made = accounts.create(setup, username="alice", password=PASSWORD, role=Role.moderator)
+            setup.commit()
+            alice = made.id or 0
+        with Session(engine) as here, Session(engine) as there:
+            on_this_device = here.get(Moderator, alice)
+            on_that_device = there.get(Moderator, alice)
+            assert on_this_device and on_that_device
+            accounts.log_out(here, moderator=on_this_device)
+            here.commit()
+            in_between = on_this_device.token_version  # a login now gets this version
+            accounts.log_out(there, moderator=on_that_device)
+            there.commit()
+        with Session(engine) as after:
+            assert (
+                accounts.get_signed_in(after, moderator_id=alice, token_version=in_between) is None
+            )
+            assert after.get(Moderator, alice).token_version == 2  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
 
 
 def test_a_demotion_takes_effect_at_once(client: TestClient, team: Team, auth: Auth) -> None:
