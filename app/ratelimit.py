@@ -2,7 +2,8 @@
 
 The client address is used in memory for the length of one request, and only to
 derive a pseudonym: an HMAC of the address and the day under a key that never leaves
-the process. Counters are keyed by that pseudonym (in memory, or in Redis so that
+the process (without the day for login failures, so a lock-out outlasts midnight: see
+FailureCounter). Counters are keyed by that pseudonym (in memory, or in Redis so that
 replicas share them), expire with their window, and cannot be turned back into an
 address by someone who reads Redis.
 """
