@@ -10,7 +10,7 @@ from alerts.delivery.messenger import Messenger
 
 
 async def get_messenger(request: Request) -> Messenger:
-    """What sends a code or a link while a request waits (app.main builds it)."""
+    """Which channels are offered (app.main builds it from the providers)."""
     messenger: Messenger = request.app.state.messenger
     return messenger
 

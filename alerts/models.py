@@ -149,6 +149,7 @@ class MessageKind(StrEnum):
     alert = "alert"
     update = "update"
     retraction = "retraction"
+    code = "code"  # a one-off message (a code or a link) to one subscriber, with no alert
 
 
 class DeliveryStatus(StrEnum):
@@ -167,7 +168,9 @@ CLAIMABLE = "status IN ({})".format(", ".join(f"'{s}'" for s in CLAIMABLE_STATUS
 
 
 class Delivery(SQLModel, table=True):
-    """The outbox: one row per recipient and message, written with the alert itself."""
+    """The outbox: one row per recipient and message, written with the alert itself; or a
+    one-off message (kind "code": no alert, its own text encrypted), written by the request
+    that asked for it, so that no request waits for a provider."""
 
     __table_args__ = (
         UniqueConstraint("alert_id", "subscriber_id", "channel", "kind", "update_no"),
@@ -182,12 +185,15 @@ class Delivery(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE", index=True)
+    alert_id: int | None = Field(
+        default=None, foreign_key="alert.id", ondelete="CASCADE", index=True
+    )
     subscriber_id: int | None = Field(
         default=None, foreign_key="subscriber.id", ondelete="SET NULL", index=True
     )
     channel: str = Field(max_length=8)
     kind: str = Field(max_length=12)
+    text_enc: bytes | None = Field(default=None, sa_column=_bytes())  # of a one-off message
     update_no: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # of an update
     status: str = Field(max_length=12)
     attempts: int = 0
@@ -233,3 +239,4 @@ PURPOSE_UPDATE_TEXT = encrypted_column(AlertUpdate, "text_enc", "alert_update.te
 PURPOSE_RETRACT_REASON = encrypted_column(Alert, "retract_reason_enc", "alert.retract_reason")
 PURPOSE_ALERT_IDENTIFIER = encrypted_column(AlertIdentifier, "value_enc", "alert_identifier.value")
 PURPOSE_CONTACT = encrypted_column(Subscriber, "contact_enc", "subscriber.contact")
+PURPOSE_MESSAGE_TEXT = encrypted_column(Delivery, "text_enc", "delivery.text")

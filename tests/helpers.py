@@ -188,3 +188,24 @@ def publish_alert(
     )
     session.commit()
     return alert
+
+
+def deliver(settings: Any, session_factory: Any) -> int:
+    """Run the delivery worker until nothing is due (codes and links go out this way too,
+    never inside a request); how many messages it claimed."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alerts.delivery.providers import build, close_all
+    from alerts.delivery.worker import make_worker
+
+    async def drain() -> int:
+        providers = build(settings)
+        try:
+            return await make_worker(settings, session_factory, providers).drain()
+        finally:
+            await close_all(providers)
+
+    # In a thread of its own: the caller may be running an event loop (Playwright's).
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(drain())).result()

@@ -86,6 +86,13 @@ def test_from_report_to_warning_to_check_to_stop(
         accounts.create(session, username="alice", password=PASSWORD, role=Role.moderator)
         session.commit()
 
+    async def deliver() -> None:  # what the worker sends: codes and links too
+        providers = build(settings)
+        try:
+            await make_worker(settings, make_session_factory(engine), providers).drain()
+        finally:
+            await close_all(providers)
+
     with TestClient(create_app(settings)) as client:
         # A phone joins Assen by SMS: no code needed, the sender proved the number.
         assert sms(client, settings, "aanmelden assen").startswith(
@@ -97,6 +104,7 @@ def test_from_report_to_warning_to_check_to_stop(
             "/api/v1/subscriptions",
             json={"channel": "email", "contact": EMAIL, "regions": ["NL-DR"], "language": "es"},
         )
+        asyncio.run(deliver())
         body = mailbox.to(EMAIL)[-1].get_body(preferencelist=("plain",)).get_content()
         token = re.search(r"/es/subscribe/confirm\?t=([\w-]+)", body).group(1)  # type: ignore[union-attr]
         assert (
@@ -146,13 +154,6 @@ def test_from_report_to_warning_to_check_to_stop(
         assert decision["alert_status"] == "published"
 
         # The worker sends: the phone in Dutch, the email in Spanish.
-        async def deliver() -> None:
-            providers = build(settings)
-            try:
-                await make_worker(settings, make_session_factory(engine), providers).drain()
-            finally:
-                await close_all(providers)
-
         asyncio.run(deliver())
         [warning] = [m for m in twilio.sent_to(PHONE) if ref in m["body"]]
         assert warning["body"].startswith("redflag GEVAAR: geweld, beroving. Assen")
@@ -169,6 +170,7 @@ def test_from_report_to_warning_to_check_to_stop(
         # The email member signs in with a code and checks the number on the web.
         member = {"channel": "email", "contact": EMAIL}
         assert client.post("/api/v1/members/login", json=member).status_code == 202
+        asyncio.run(deliver())
         code = re.search(r"\b(\d{6})\b", mailbox.to(EMAIL)[-1].get_body(("plain",)).get_content())
         token = client.post("/api/v1/members/verify", json={**member, "code": code.group(1)})  # type: ignore[union-attr]
         checked = client.post(

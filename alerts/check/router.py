@@ -37,7 +37,7 @@ def member_login(
     send: MessengerDep,
 ) -> Accepted:
     send.require(data.channel)
-    outgoing = subscriptions.request_code(
+    subscriptions.request_code(
         session,
         purpose=CodePurpose.login,
         channel=data.channel,
@@ -46,8 +46,6 @@ def member_login(
         settings=settings,
         limiter=request.app.state.limiter,
     )
-    if outgoing is not None:
-        send.send_now(outgoing)
     return Accepted()
 
 

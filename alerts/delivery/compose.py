@@ -1,18 +1,19 @@
 """From claimed jobs to messages: each recipient's contact decrypted, the text rendered in
 their language (an alert, an update or a retraction; SMS or email with its unsubscribe
-link)."""
+link), or a one-off message's own text (a code or a link) decrypted."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
+from alerts.delivery import outbox
 from alerts.delivery.claims import Job
 from alerts.delivery.providers import Message
-from alerts.models import PURPOSE_CONTACT, Alert, MessageKind
+from alerts.models import PURPOSE_CONTACT, Alert, Delivery, MessageKind
 from alerts.render import (
     AlertView,
     Email,
@@ -46,8 +47,31 @@ class MessageComposer:
     sms: dict[tuple[int, str, int, str], str] = field(default_factory=dict)
 
     def prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
-        self._read(session, jobs)
-        return [Prepared(job, self._message(job)) for job in jobs]
+        alerts = [j for j in jobs if j.kind != MessageKind.code]
+        self._read(session, alerts)
+        messages = self._one_offs(session, [j for j in jobs if j.kind == MessageKind.code])
+        messages.update({job.delivery_id: self._message(job) for job in alerts})
+        return [Prepared(job, messages.get(job.delivery_id)) for job in jobs]
+
+    def _one_offs(self, session: Session, jobs: list[Job]) -> dict[int, Message | None]:
+        """One-off messages (codes, links): their own texts, read and decrypted; a job whose
+        recipient is gone has none."""
+        if not jobs:
+            return {}
+        wanted = {j.delivery_id: j for j in jobs if j.contact_enc is not None}
+        stored = session.execute(
+            select(col(Delivery.id), col(Delivery.text_enc)).where(
+                col(Delivery.id).in_(wanted), col(Delivery.text_enc).is_not(None)
+            )
+        ).all()
+        messages: dict[int, Message | None] = {}
+        for delivery_id, blob in stored:
+            job = wanted[delivery_id]
+            assert job.contact_enc is not None
+            contact = self.crypto.cipher.decrypt(job.contact_enc, purpose=PURPOSE_CONTACT)
+            text, subject = outbox.one_off_text(blob, self.crypto.cipher)
+            messages[delivery_id] = Message(job.channel, contact, text, subject)
+        return messages
 
     def _read(self, session: Session, jobs: list[Job]) -> None:
         """The alerts and update texts these jobs need that this round has not read yet."""

@@ -1,21 +1,14 @@
-"""Sending a one-off message (a code, a link) while answering a request."""
+"""Which channels this service sends on, for the forms and routes that take a contact.
+
+Codes and links are never sent while a request waits: they go to the outbox
+(outbox.send_once) and the delivery worker sends them, so no answer tells by its time or
+its status whether a number or address is subscribed.
+"""
 
 from __future__ import annotations
 
-import anyio.from_thread
-
-from alerts.delivery.providers import Message, Provider, SendError
-from alerts.subscriptions.service import Outgoing
-from app.errors import FieldError, InvalidInput, RedflagError
-
-
-class SendFailed(RedflagError):
-    status_code = 503
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The message could not be sent right now. Please try again in a few minutes."
-        )
+from alerts.delivery.providers import Provider
+from app.errors import FieldError, InvalidInput
 
 
 class Messenger:
@@ -30,12 +23,3 @@ class Messenger:
             raise InvalidInput(
                 [FieldError(("channel",), "channel_unavailable", f"{channel} is not offered here")]
             )
-
-    def send_now(self, outgoing: Outgoing) -> None:
-        """From a request handler's thread: send through the app's event loop and wait."""
-        self.require(outgoing.channel)
-        message = Message(outgoing.channel, outgoing.contact, outgoing.text, outgoing.subject)
-        try:
-            anyio.from_thread.run(self.providers[outgoing.channel].send, message)
-        except SendError:
-            raise SendFailed() from None

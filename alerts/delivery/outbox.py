@@ -2,14 +2,19 @@
 
 Publishing an alert writes one `delivery` row per recipient in the same transaction as
 the alert, with one INSERT ... SELECT over the matching subscribers; updates and
-retractions follow the alert to its recipients the same way. Here too: a provider's
-delivery report on a message, the counts per alert, and retention. The worker's side
-(claiming, handing back, recording outcomes) is in claims.py.
+retractions follow the alert to its recipients the same way. A one-off message (a code or
+a link) is a row of its own with its text encrypted, written by the request that asks for
+it: no request waits for a provider, so none tells by its time or its answer whether a
+number or address is subscribed. Here too: a provider's delivery report on a message, the
+counts per alert, and retention. The worker's side (claiming, handing back, recording
+outcomes) is in claims.py.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
 
 from alerts.models import (
+    PURPOSE_MESSAGE_TEXT,
     Alert,
     Delivery,
     DeliveryStatus,
@@ -34,6 +40,7 @@ from alerts.models import (
     Subscriber,
     SubscriberRegion,
 )
+from app.crypto import FieldCipher
 from app.db import rows_changed, utcnow
 from app.retention import Policy
 
@@ -173,6 +180,40 @@ def _to_the_alerts_recipients(
     return written
 
 
+def send_once(
+    session: Session,
+    *,
+    subscriber: Subscriber,
+    text: str,
+    subject: str | None,
+    cipher: FieldCipher,
+) -> None:
+    """A one-off message (a code, a link) to this subscriber, due now: the worker sends it
+    like any other, with retries. The text is stored encrypted (it holds a code)."""
+    assert subscriber.id is not None
+    now = utcnow()
+    words = json.dumps({"text": text, "subject": subject})
+    session.add(
+        Delivery(
+            subscriber_id=subscriber.id,
+            channel=subscriber.channel,
+            kind=MessageKind.code.value,
+            text_enc=cipher.encrypt(words, purpose=PURPOSE_MESSAGE_TEXT),
+            status=PENDING,
+            due_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()
+
+
+def one_off_text(blob: bytes, cipher: FieldCipher) -> tuple[str, str | None]:
+    """A one-off message's (text, subject), from what send_once stored."""
+    words = json.loads(cipher.decrypt(blob, purpose=PURPOSE_MESSAGE_TEXT))
+    return str(words["text"]), words.get("subject")
+
+
 def forget_subscriber(session: Session, *, subscriber_id: int) -> None:
     """A subscriber leaves: their pending messages go with them."""
     session.execute(
@@ -230,14 +271,28 @@ def counts(session: Session, *, alert_id: int) -> dict[str, int]:
     return dict(total)
 
 
+ONE_OFF_HOURS = 24  # a code or link not sent by then is of no use: its code has expired
+
+
 def prune(session: Session, policy: Policy) -> int:
     """Retention: delivery rows whose outcome is settled and older than policy.delivery_days
     go (they link a subscriber to an alert); their counts stay in delivery_tally. Rows still
-    waiting or being sent are never pruned. Returns how many rows went."""
+    waiting or being sent are never pruned. One-off messages (codes) go once settled, or
+    after ONE_OFF_HOURS whatever became of them, uncounted. Returns how many rows went."""
     settled = [DeliveryStatus.sent.value, *FINAL]
+    one_offs = rows_changed(
+        session,
+        delete(Delivery).where(
+            col(Delivery.kind) == MessageKind.code.value,
+            col(Delivery.status).in_(settled)
+            | col(Delivery.subscriber_id).is_(None)
+            | (col(Delivery.created_at) <= policy.now - timedelta(hours=ONE_OFF_HOURS)),
+        ),
+    )
     gone = session.execute(
         delete(Delivery)
         .where(
+            col(Delivery.kind) != MessageKind.code.value,
             col(Delivery.status).in_(settled),
             col(Delivery.updated_at) <= policy.before(policy.delivery_days),
         )
@@ -263,4 +318,4 @@ def prune(session: Session, policy: Policy) -> int:
             )
         )
     session.flush()
-    return len(gone)
+    return one_offs + len(gone)

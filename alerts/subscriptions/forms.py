@@ -1,5 +1,5 @@
 """What the subscribe, leave and check pages share: the contact form, the code page, and
-sending a code while the visitor waits.
+asking for a code (which the delivery worker sends; the visitor never waits for it).
 
 Steps carry what they need in hidden fields of the page itself (which is never cached),
 so nothing identifying is left in the browser's history or storage.
@@ -14,7 +14,7 @@ from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from alerts.delivery.messenger import Messenger, SendFailed
+from alerts.delivery.messenger import Messenger
 from alerts.models import Channel, CodePurpose
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
@@ -100,19 +100,6 @@ def error_for(exc: InvalidInput, _: Translator) -> dict[str, str]:
     return errors
 
 
-def send(
-    messenger: Messenger, outgoing: subscriptions.Outgoing | None, _: Translator
-) -> dict[str, str]:
-    """Send a code or link now, if there is one; the form's errors if it could not go."""
-    if outgoing is None:
-        return {}
-    try:
-        messenger.send_now(outgoing)
-    except SendFailed:
-        return {"contact": _("error.send_failed")}
-    return {}
-
-
 def code_page(
     pages: Pages,
     lang: Language,
@@ -194,12 +181,12 @@ def ask_for_code(
     channel: str,
     contact: str,
 ) -> HTMLResponse:
-    """A contact form posted: a code goes out if there is anyone to send it to (and the
-    contact has not had its share of codes), and the code page follows either way, so the
-    page never tells who is subscribed."""
+    """A contact form posted: a code goes to the outbox if there is anyone to send it to
+    (and the contact has not had its share of codes), and the code page follows either way,
+    so the page never tells who is subscribed."""
     _ = Translator(lang.value)
     try:
-        outgoing = subscriptions.request_code(
+        subscriptions.request_code(
             session,
             purpose=form.purpose,
             channel=Channel(channel),
@@ -214,5 +201,4 @@ def ask_for_code(
         )
         values = {"channel": channel, "contact": contact}
         refuse(contact_form(pages, lang, form, messenger, values=values, errors=errors))
-    send(messenger, outgoing, _)  # a failure would tell that the contact is subscribed
     return code_page(pages, lang, form.step, channel=channel, contact=contact, settings=settings)

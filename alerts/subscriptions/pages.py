@@ -62,14 +62,10 @@ def _refuse_form(
     lang: Language,
     values: dict[str, str],
     errors: dict[str, str],
-    *,
-    status: int = 422,
 ) -> NoReturn:
     """The form again, saying what is wrong; nothing the request wrote is kept."""
     refuse(
-        _subscribe_form(
-            pages, session, messenger, lang, values=values, errors=errors, status=status
-        )
+        _subscribe_form(pages, session, messenger, lang, values=values, errors=errors, status=422)
     )
 
 
@@ -136,7 +132,7 @@ def subscribe(
     if errors:
         _refuse_form(pages, session, messenger, lang, values, errors)
     try:
-        outgoing = subscriptions.request_subscription(
+        subscriptions.request_subscription(
             session,
             channel=Channel(channel),
             contact=contact,
@@ -151,9 +147,6 @@ def subscribe(
     except InvalidInput as exc:
         errors = forms.error_for(exc, _)
         _refuse_form(pages, session, messenger, lang, values, errors)
-    errors = forms.send(messenger, outgoing, _)
-    if errors:
-        _refuse_form(pages, session, messenger, lang, values, errors, status=503)
     if channel == "email":
         return pages.message(
             lang=lang.value,

@@ -54,7 +54,7 @@ def subscribe(
     send: MessengerDep,
 ) -> Accepted:
     send.require(data.channel)
-    outgoing = subscriptions.request_subscription(
+    subscriptions.request_subscription(
         session,
         channel=data.channel,
         contact=data.contact,
@@ -66,8 +66,6 @@ def subscribe(
         limiter=request.app.state.limiter,
         link_base=settings.public_url,
     )
-    if outgoing is not None:  # None: this contact had its share of codes; the same answer
-        send.send_now(outgoing)
     return Accepted()
 
 
@@ -103,10 +101,9 @@ def unsubscribe(
     session: SessionDep,
     crypto: CryptoDep,
     settings: SettingsDep,
-    send: MessengerDep,
 ) -> Accepted:
     if data.code is None:
-        outgoing = subscriptions.request_code(
+        subscriptions.request_code(
             session,
             purpose=CodePurpose.leave,
             channel=data.channel,
@@ -115,8 +112,6 @@ def unsubscribe(
             settings=settings,
             limiter=request.app.state.limiter,
         )
-        if outgoing is not None:
-            send.send_now(outgoing)
         return Accepted()
     subscriptions.leave(
         session,

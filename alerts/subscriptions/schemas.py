@@ -18,7 +18,7 @@ ACCEPTED = "If this number or address can be used, a message is on its way."
 RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "A field is missing or wrong; `detail` names each field and problem"},
     429: {"description": "Too many requests from this client"},
-    503: {"description": "The code could not be sent right now"},
+    503: {"description": "The service cannot answer right now (its database is unreachable)"},
 }
 
 

@@ -1,16 +1,17 @@
 """Subscribing and leaving, with no names: a channel and an encrypted contact.
 
 Everything that can be asked about a contact answers the same whether it is subscribed
-or not, so the service cannot be used to find out who is a subscriber. Codes are stored
-as keyed hashes, expire, and allow a few attempts (one_time.py). Leaving through the API
-or the web also takes a code, so nobody can silence someone else's alerts by knowing
-their number; STOP by SMS and the link in every email work at once.
+or not, so the service cannot be used to find out who is a subscriber: a code or link is
+written to the outbox in the request's transaction and the delivery worker sends it, so
+no answer waits for (or tells of) a provider. Codes are stored as keyed hashes, expire,
+and allow a few attempts (one_time.py). Leaving through the API or the web also takes a
+code, so nobody can silence someone else's alerts by knowing their number; STOP by SMS
+and the link in every email work at once.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -37,16 +38,6 @@ from app.ratelimit import RateLimiter
 from app.regions import service as regions_service
 from app.retention import Policy
 from app.settings import Settings
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message to send right away (a code or a link), already worded."""
-
-    channel: str
-    contact: str
-    text: str
-    subject: str | None = None
 
 
 def normalise_contact(channel: Channel, raw: str, *, settings: Settings) -> str:
@@ -155,13 +146,14 @@ def request_subscription(
     settings: Settings,
     limiter: RateLimiter,
     link_base: str,
-) -> Outgoing | None:
-    """Start (or change) a subscription: nothing takes effect until the code or link comes
-    back. None, and nothing changed, when this contact has had its share of codes."""
+) -> None:
+    """Start (or change) a subscription: a code or link goes to the outbox, and nothing
+    takes effect until it comes back. Nothing changes when this contact has had its share
+    of codes."""
     contact = normalise_contact(channel, contact, settings=settings)
     wanted = regions_service.check_codes(session, regions)
     if not may_send_code(limiter, crypto.index, channel, contact):
-        return None
+        return
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
     if subscriber is None:
         subscriber = _new_subscriber(
@@ -187,8 +179,12 @@ def request_subscription(
     if by_email:
         link = f"{link_base.rstrip('/')}/{language}/subscribe/confirm?t={secret}"
         body = t("sub.link_body", regions=places, hours=settings.link_hours, link=link)
-        return Outgoing(channel, contact, body, subject=t("sub.link_subject"))
-    return Outgoing(channel, contact, t("sub.code_sms", code=secret, minutes=settings.code_minutes))
+        subject: str | None = t("sub.link_subject")
+    else:
+        body, subject = t("sub.code_sms", code=secret, minutes=settings.code_minutes), None
+    delivery.send_once(
+        session, subscriber=subscriber, text=body, subject=subject, cipher=crypto.cipher
+    )
 
 
 def confirm(
@@ -300,26 +296,32 @@ def request_code(
     crypto: Crypto,
     settings: Settings,
     limiter: RateLimiter,
-) -> Outgoing | None:
-    """A code to leave, or to sign in for the client check (confirmed subscribers only);
-    None, and the same answer to the caller, when there is nobody to send it to or the
-    contact has had its share of codes."""
+) -> None:
+    """A code to leave, or to sign in for the client check (confirmed subscribers only),
+    to the outbox; nothing, and the same answer to the caller, when there is nobody to send
+    it to or the contact has had its share of codes."""
     contact = normalise_contact(channel, contact, settings=settings)
     # Counted whether or not the contact is subscribed, so the count tells nothing either.
     if not may_send_code(limiter, crypto.index, channel, contact):
-        return None
+        return
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
     if subscriber is None:
-        return None
+        return
     if purpose is CodePurpose.login and subscriber.confirmed_at is None:
-        return None
+        return
     code = one_time.issue(
         session, subscriber=subscriber, purpose=purpose, crypto=crypto,
         lifetime=timedelta(minutes=settings.code_minutes), link=False,
     )  # fmt: skip
     text, subject = _CODE_MESSAGES[purpose]
     t = _translator(subscriber.language)
-    return Outgoing(channel, contact, t(text, code=code, minutes=settings.code_minutes), t(subject))
+    delivery.send_once(
+        session,
+        subscriber=subscriber,
+        text=t(text, code=code, minutes=settings.code_minutes),
+        subject=t(subject),
+        cipher=crypto.cipher,
+    )
 
 
 def redeem(
