@@ -17,7 +17,15 @@ from alerts.delivery import claims, pacing
 from alerts.delivery.pacing import Pacer
 from alerts.delivery.providers import build, close_all
 from alerts.delivery.worker import make_worker
-from alerts.models import Alert, Channel, Delivery, DeliveryStatus, Severity, Subscriber
+from alerts.models import (
+    Alert,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    DeliveryTally,
+    Severity,
+    Subscriber,
+)
 from alerts.render import render_sms
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
@@ -743,3 +751,39 @@ def test_a_messaging_service_can_send_instead_of_a_number(
     run_worker(delivery_settings(twilio_from=None, twilio_messaging_service_sid="MG" + "1" * 32))
     [message] = twilio.messages
     assert (message["messaging_service_sid"], message["from"]) == ("MG" + "1" * 32, "")
+
+
+# ---- one-off messages: codes and links ---------------------------------------------------------
+
+
+def test_a_code_waits_encrypted_in_the_outbox_and_goes_once_sent(
+    session: Session,
+    crypto: Crypto,
+    settings: Settings,
+    delivery_settings: Callable[..., Settings],
+    run_worker: Callable[[Settings], None],
+    twilio: Any,
+) -> None:
+    """A code is never sent inside the request that asks for it (issue 12): it is an
+    outbox row of its own, its text encrypted, sent by the worker like any message, and
+    gone at the next retention run once settled (uncounted: it belongs to no alert)."""
+    from alerts.delivery import outbox
+    from app.retention import Policy
+
+    member = subscriber(session, crypto, "sms", "+31611111111", [ASSEN])
+    outbox.send_once(
+        session, subscriber=member, text="Your code: 493817.", subject=None, cipher=crypto.cipher
+    )
+    session.commit()
+    [row] = session.exec(select(Delivery).where(Delivery.kind == "code")).all()
+    assert row.alert_id is None and row.text_enc is not None
+    assert b"493817" not in row.text_enc
+
+    run_worker(delivery_settings())
+    assert [m["body"] for m in twilio.sent_to("+31611111111")] == ["Your code: 493817."]
+    session.expire_all()
+    assert session.get(Delivery, row.id).status == "sent"  # type: ignore[union-attr]
+
+    assert outbox.prune(session, Policy.from_settings(settings)) == 1
+    assert session.exec(select(Delivery)).all() == []
+    assert session.exec(select(func.count()).select_from(DeliveryTally)).one() == 0
