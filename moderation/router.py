@@ -91,13 +91,7 @@ def login(
     )
     moderator = result.moderator
     scope = result.scope
-    token, lifetime = security.issue_token(
-        moderator_id=moderator.id or 0,
-        role=moderator.role,
-        settings=settings,
-        scope=scope,
-        version=moderator.token_version,
-    )
+    token, lifetime = security.token_for(moderator, settings=settings, scope=scope)
     return TokenOut(access_token=token, expires_in=lifetime, scope=scope)
 
 
@@ -137,13 +131,7 @@ def change_password(
         attempts=attempts,
     )
     scope = accounts.token_scope(moderator, settings=settings)
-    token, lifetime = security.issue_token(
-        moderator_id=moderator.id or 0,
-        role=moderator.role,
-        settings=settings,
-        scope=scope,
-        version=moderator.token_version,
-    )
+    token, lifetime = security.token_for(moderator, settings=settings, scope=scope)
     return TokenOut(access_token=token, expires_in=lifetime, scope=scope)
 
 
@@ -175,13 +163,7 @@ def totp_confirm(
 ) -> TokenOut:
     accounts.confirm_totp(session, moderator=moderator, code=data.code, cipher=crypto.cipher)
     scope = accounts.token_scope(moderator, settings=settings)  # a reset password still first
-    token, lifetime = security.issue_token(
-        moderator_id=moderator.id or 0,
-        role=moderator.role,
-        settings=settings,
-        scope=scope,
-        version=moderator.token_version,
-    )
+    token, lifetime = security.token_for(moderator, settings=settings, scope=scope)
     return TokenOut(access_token=token, expires_in=lifetime, scope=scope)
 
 

@@ -14,6 +14,7 @@ from pwdlib import PasswordHash
 
 from app import tokens
 from app.settings import Settings
+from moderation.models import Moderator
 
 AUDIENCE = "redflag-moderator"  # a member's token (alerts) has its own audience
 SCOPE_FULL = "moderate"
@@ -73,6 +74,24 @@ def issue_token(
         sid=session_id or uuid.uuid4().hex,
         scope=scope,
         ver=version,
+    )
+
+
+def token_for(
+    moderator: Moderator,
+    *,
+    settings: Settings,
+    scope: str = SCOPE_FULL,
+    session_id: str | None = None,
+) -> tuple[str, int]:
+    """A token for this moderator as the account stands now (role, token version)."""
+    return issue_token(
+        moderator_id=moderator.id or 0,
+        role=moderator.role,
+        settings=settings,
+        scope=scope,
+        session_id=session_id,
+        version=moderator.token_version,
     )
 
 

@@ -94,13 +94,7 @@ def _signed_in(
     moderator: Moderator, scope: str, settings: Settings, *, done: str | None
 ) -> Response:
     """A new session cookie, and on to the one page the scope allows (or the queue)."""
-    token, lifetime = security.issue_token(
-        moderator_id=moderator.id or 0,
-        role=moderator.role,
-        settings=settings,
-        scope=scope,
-        version=moderator.token_version,
-    )
+    token, lifetime = security.token_for(moderator, settings=settings, scope=scope)
     location = LIMITED_SCOPES.get(scope) or ("/mod?done=" + done if done else "/mod")
     response = RedirectResponse(location, status_code=303)
     set_cookie(response, token, lifetime, settings)
@@ -198,12 +192,8 @@ def totp_confirm(
                 request, ms, "mod_totp.html", status=422, secret=None, uri=None, error=exc.message
             )
         )
-    token, lifetime = security.issue_token(
-        moderator_id=ms.moderator.id or 0,
-        role=ms.moderator.role,
-        settings=settings,
-        session_id=ms.token.session_id,
-        version=ms.moderator.token_version,
+    token, lifetime = security.token_for(
+        ms.moderator, settings=settings, session_id=ms.token.session_id
     )
     response = RedirectResponse("/mod?done=totp", status_code=303)
     set_cookie(response, token, lifetime, settings)

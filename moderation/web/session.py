@@ -118,13 +118,8 @@ def mod_session(request: Request, session: SessionDep, settings: SettingsDep) ->
         raise SeeOther(limited_to or "/mod/login", clear_cookie=limited_to is None)
     renewed = None
     if claims.expires_at - utcnow().timestamp() < settings.token_minutes * 30:  # past half-life
-        renewed = security.issue_token(
-            moderator_id=claims.moderator_id,
-            role=moderator.role,
-            settings=settings,
-            session_id=claims.session_id,
-            scope=claims.scope,
-            version=moderator.token_version,
+        renewed = security.token_for(
+            moderator, settings=settings, scope=claims.scope, session_id=claims.session_id
         )
     return ModSession(moderator, claims, security.csrf_token(claims.session_id, settings), renewed)
 
