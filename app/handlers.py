@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from app.errors import InvalidInput, RateLimited, RedflagError
@@ -173,7 +174,15 @@ async def form_refused(_request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+async def client_gone(_request: Request, _exc: Exception) -> Response:
+    """The client went away before its request was read (a page left while a preview was on
+    its way): nobody will read the answer, nothing was done, and it is not an error."""
+    log.info("a client went away before its request was read; nothing was done")
+    return Response(status_code=400)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(FormRefused, form_refused)
     app.add_exception_handler(RedflagError, redflag_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -81,3 +82,45 @@ def test_the_review_page_warns_about_a_link_in_the_alert_text(alice: TestClient)
     assert page.status_code == 200
     assert "The text has a link." in page.text
     assert "The text has a link." not in alice.get(review_url).text
+
+
+def test_a_preview_whose_client_went_away_is_not_an_error(
+    alice: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Publishing while a live preview is on its way: the browser drops the preview's
+    request before its body arrives. Nothing to answer, and nothing logged as an error."""
+    cookie = "; ".join(f"{name}={value}" for name, value in alice.cookies.items())
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/mod/preview",
+        "raw_path": b"/mod/preview",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"cookie", cookie.encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"120"),
+            (b"x-csrf-token", csrf(alice).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    started: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message["status"])
+
+    assert alice.portal is not None
+    with caplog.at_level(logging.INFO):
+        alice.portal.call(alice.app, scope, receive, send)
+    assert started and started[0] < 500, started
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
