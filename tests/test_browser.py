@@ -99,6 +99,23 @@ def test_a_bad_phone_number_is_explained_next_to_the_field(
     expect(page.locator("h1")).to_have_text(texts["receipt.title"])
 
 
+def test_the_receipt_code_is_copied_with_one_tap(live_server: LiveServer, browser: Any) -> None:
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    texts = catalog("en")
+    try:
+        page.goto(f"{live_server.url}/en/")
+        fill_report(page)
+        page.get_by_role("button", name=texts["report.submit"]).click()
+        code = page.locator("#receipt-code").inner_text()
+        page.get_by_role("button", name=texts["receipt.copy"]).click()
+        expect(page.locator("#copy-code")).to_have_text(texts["receipt.copied"])
+        assert page.evaluate("navigator.clipboard.readText()") == code
+    finally:
+        context.close()
+
+
 def test_everything_works_with_javascript_off(live_server: LiveServer, browser: Any) -> None:
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
@@ -109,6 +126,7 @@ def test_everything_works_with_javascript_off(live_server: LiveServer, browser: 
         page.get_by_role("button", name=texts["report.submit"]).click()
         expect(page.locator("h1")).to_have_text(texts["receipt.title"])
         code = page.locator("#receipt-code").inner_text()
+        expect(page.locator("#copy-code")).to_be_hidden()  # it needs JavaScript; a tap selects
         page.goto(f"{live_server.url}/es/status")
         page.fill("#receipt_code", code)
         page.get_by_role("button", name=texts["status.lookup"]).click()

@@ -23,6 +23,17 @@
       if (button) { button.disabled = true; button.setAttribute("aria-busy", "true"); }
     });
   });
+  // The receipt code: one tap copies it (without JavaScript a tap selects all of it).
+  var copy = document.getElementById("copy-code");
+  if (copy && navigator.clipboard) {
+    copy.parentNode.hidden = false;
+    copy.addEventListener("click", function () {
+      var code = document.getElementById("receipt-code").textContent.trim();
+      navigator.clipboard.writeText(code).then(function () {
+        copy.textContent = copy.getAttribute("data-copied");
+      });
+    });
+  }
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 })();
