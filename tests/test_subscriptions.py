@@ -263,6 +263,8 @@ def test_subscribing_by_email_takes_a_click_on_the_link(
     done = client.post("/nl/subscribe/confirm", data={"token": token})
     assert done.status_code == 200
     assert "Je krijgt waarschuwingen voor Drenthe" in done.text
+    assert "link onderaan elke e-mail" in done.text
+    assert "STOP" not in done.text and "sms" not in done.text.lower(), "no SMS to answer"
     assert find(session, crypto, "email", EMAIL).confirmed_at is not None  # type: ignore[union-attr]
     again = client.post("/nl/subscribe/confirm", data={"token": token})
     assert again.status_code == 404, "a link works once"
@@ -402,6 +404,7 @@ def test_subscribing_through_the_page(
         data={"channel": "sms", "contact": "06 8765 4321", "code": last_code(client, twilio)},
     )
     assert "Recibirás avisos para 's-Gravenhage, Utrecht" in html.unescape(done.text)
+    assert "responde BAJA a cualquier SMS" in done.text
     subscriber = find(session, crypto)
     assert subscriber is not None and subscriber.min_severity_rank == Severity.high.rank
 

@@ -193,7 +193,8 @@ def _done(pages: Pages, session: Session, lang: Language, subscriber: Subscriber
     return pages.message(
         lang=lang.value,
         title=_("subscribe.done_title"),
-        message=_("subscribe.done", regions=", ".join(names)),
+        # How to stop depends on the channel: an email subscriber has no SMS to answer.
+        message=_(f"subscribe.done_{subscriber.channel}", regions=", ".join(names)),
         status_code=200,
     )
 
