@@ -98,13 +98,7 @@ def create(
     )
     session.add(moderator)
     session.flush()
-    audit.record(
-        session,
-        moderator_id=admin.id if admin else None,
-        action="moderator.create",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, "moderator.create", moderator, by=admin)
     return moderator
 
 
@@ -150,13 +144,7 @@ def authenticate(
     if moderator is None or not moderator.active or not (password_ok and second_ok):
         raise _failed(session, moderator, many_clients=attempts.failed(name))
     attempts.succeeded(name)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="login",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, "login", moderator, by=moderator)
     return LoginResult(moderator, token_scope(moderator, settings=settings))
 
 
@@ -166,13 +154,7 @@ def _failed(session: Session, moderator: Moderator | None, *, many_clients: bool
     if moderator is None:
         return LoginFailed()
     if moderator.active:
-        audit.record(
-            session,
-            moderator_id=moderator.id,
-            action="login.failed",
-            target_type="moderator",
-            target_id=moderator.id,
-        )
+        _audit(session, "login.failed", moderator, by=moderator)
     _mark_crowd(session, moderator, many_clients=many_clients)
     return LoginFailed()
 
@@ -181,13 +163,7 @@ def _mark_crowd(session: Session, moderator: Moderator, *, many_clients: bool) -
     if many_clients:
         moderator.crowd_guess_at = utcnow()
         session.add(moderator)
-        audit.record(
-            session,
-            moderator_id=None,
-            action="login.failed_from_many_clients",
-            target_type="moderator",
-            target_id=moderator.id,
-        )
+        _audit(session, "login.failed_from_many_clients", moderator, by=None)
 
 
 def get_signed_in(session: Session, *, moderator_id: int, token_version: int) -> Moderator | None:
@@ -202,13 +178,7 @@ def get_signed_in(session: Session, *, moderator_id: int, token_version: int) ->
 def log_out(session: Session, *, moderator: Moderator) -> None:
     """Ends every token of the account, on every device: a copied cookie stops working."""
     _end_tokens(session, moderator)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="logout",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, "logout", moderator, by=moderator)
 
 
 def _end_tokens(session: Session, moderator: Moderator) -> None:
@@ -242,13 +212,7 @@ def change_password(
     the client."""
     attempts.attempt(moderator.username)
     if not security.verify_password(current, moderator.password_hash):
-        audit.record(
-            session,
-            moderator_id=moderator.id,
-            action="password.change_failed",
-            target_type="moderator",
-            target_id=moderator.id,
-        )
+        _audit(session, "password.change_failed", moderator, by=moderator)
         _mark_crowd(session, moderator, many_clients=attempts.failed(moderator.username))
         raise WrongPassword(
             [FieldError(("current_password",), "wrong_password", "that is not your password")]
@@ -263,13 +227,7 @@ def change_password(
     moderator.must_change_password = False
     session.add(moderator)
     _end_tokens(session, moderator)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="password.change",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, "password.change", moderator, by=moderator)
     return moderator
 
 
@@ -299,13 +257,7 @@ def confirm_totp(session: Session, *, moderator: Moderator, code: str, cipher: F
         )
     moderator.totp_confirmed = True
     session.add(moderator)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="totp.enable",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, "totp.enable", moderator, by=moderator)
 
 
 # ---- the admin's tools ----------------------------------------------------------------------
@@ -342,13 +294,7 @@ def set_active(session: Session, *, admin: Moderator, moderator_id: int, active:
         _end_tokens(session, moderator)
     moderator.active = active
     session.add(moderator)
-    audit.record(
-        session,
-        moderator_id=admin.id,
-        action="moderator.activate" if active else "moderator.deactivate",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, "moderator.activate" if active else "moderator.deactivate", moderator, by=admin)
     return moderator
 
 
@@ -358,13 +304,7 @@ def set_role(session: Session, *, admin: Moderator, moderator_id: int, role: Rol
         _keep_an_admin(session, moderator)
     moderator.role = role.value
     session.add(moderator)
-    audit.record(
-        session,
-        moderator_id=admin.id,
-        action=f"moderator.role.{role.value}",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, f"moderator.role.{role.value}", moderator, by=admin)
     return moderator
 
 
@@ -383,13 +323,7 @@ def reset_password(session: Session, *, admin: Moderator, moderator_id: int) -> 
     moderator.must_change_password = True
     session.add(moderator)
     _end_tokens(session, moderator)
-    audit.record(
-        session,
-        moderator_id=admin.id,
-        action="moderator.reset_password",
-        target_type="moderator",
-        target_id=moderator.id,
-    )
+    _audit(session, "moderator.reset_password", moderator, by=admin)
     return PasswordReset(moderator, one_time)
 
 
@@ -399,11 +333,17 @@ def reset_totp(session: Session, *, admin: Moderator, moderator_id: int) -> Mode
     moderator.totp_secret_enc = None
     moderator.totp_confirmed = False
     session.add(moderator)
+    _audit(session, "moderator.reset_totp", moderator, by=admin)
+    return moderator
+
+
+def _audit(session: Session, action: str, moderator: Moderator, *, by: Moderator | None) -> None:
+    """An audit entry about this account: what was done and by whom (None: nobody signed
+    in, e.g. the command line or too many clients failing), never more."""
     audit.record(
         session,
-        moderator_id=admin.id,
-        action="moderator.reset_totp",
+        moderator_id=by.id if by else None,
+        action=action,
         target_type="moderator",
         target_id=moderator.id,
     )
-    return moderator
