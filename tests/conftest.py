@@ -33,6 +33,7 @@ from app.main import create_app
 from app.migrate import load_regions, upgrade
 from app.regions.service import builtin_file
 from app.settings import Settings, new_jwt_secret, new_key
+from tests.fakes import TcpGate
 from tests.helpers import free_port
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -414,3 +415,34 @@ def delivery_settings(
         return make_settings(**values)
 
     return make
+
+
+@pytest.fixture
+def sending_server(
+    make_live_server: Callable[..., LiveServer], delivery_settings: Callable[..., Settings]
+) -> LiveServer:
+    """A live server whose worker sends through the fake Twilio and the SMTP server."""
+    wanted = delivery_settings()
+    names = ["public_url", "sms_provider", "twilio_account_sid", "twilio_auth_token",
+             "twilio_from", "twilio_api_base", "email_provider", "smtp_host", "smtp_port",
+             "smtp_starttls", "smtp_ca_file", "smtp_from", "worker_rate"]  # fmt: skip
+    return make_live_server(**{name: getattr(wanted, name) for name in names})
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where a browser test saves its pictures: docs/screenshots/ with REDFLAG_SCREENSHOTS=1
+    (`make screenshots`), a temporary folder otherwise."""
+    return SCREENSHOTS if os.environ.get("REDFLAG_SCREENSHOTS") == "1" else tmp_path
+
+
+@pytest.fixture
+def gated(postgres: PostgresDatabase) -> Iterator[tuple[str, TcpGate]]:
+    """A fresh PostgreSQL database reached through a gate the test can shut."""
+    url = make_url(postgres.fresh())
+    gate = TcpGate(url.port or 5432, url.host or "127.0.0.1")
+    yield url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False), gate
+    gate.shut()

@@ -209,3 +209,26 @@ def deliver(settings: Any, session_factory: Any) -> int:
     # In a thread of its own: the caller may be running an event loop (Playwright's).
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(lambda: asyncio.run(drain())).result()
+
+
+def last_code(messages: list[dict[str, Any]]) -> str:
+    """The code in the last message with one (an alert may have gone out at the same time)."""
+    import re
+
+    codes = [re.findall(r"\b(\d{6})\b", m["body"]) for m in messages]
+    codes = [found for found in codes if found]
+    assert codes
+    return str(codes[-1][0])
+
+
+def code_sent_by(server: Any, twilio: Any, number: str) -> str:
+    """The last code a live server sent to `number`: its delivery worker runs first, since
+    codes go through the outbox, never inside the request that asks for them."""
+    from app.db import make_engine, make_session_factory
+
+    engine = make_engine(server.database_url)
+    try:
+        deliver(server.settings, make_session_factory(engine))
+    finally:
+        engine.dispose()
+    return last_code(twilio.sent_to(number))

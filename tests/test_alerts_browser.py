@@ -5,9 +5,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,43 +17,14 @@ from alerts import service as alerts_service
 from alerts.models import Severity
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
-from app.db import make_engine, make_session_factory, utcnow
+from app.db import make_engine, utcnow
 from app.i18n import LANGUAGES, catalog
 from tests.conftest import LiveServer
-from tests.helpers import deliver
+from tests.helpers import code_sent_by
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 360, "height": 740}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    return SCREENSHOTS if os.environ.get("REDFLAG_SCREENSHOTS") == "1" else tmp_path
-
-
-@pytest.fixture
-def server(
-    make_live_server: Callable[..., LiveServer], delivery_settings: Callable[..., Any]
-) -> LiveServer:
-    wanted = delivery_settings()
-    names = [
-        "public_url",
-        "sms_provider",
-        "twilio_account_sid",
-        "twilio_auth_token",
-        "twilio_from",
-        "twilio_api_base",
-        "email_provider",
-        "smtp_host",
-        "smtp_port",
-        "smtp_starttls",
-        "smtp_ca_file",
-        "smtp_from",
-        "worker_rate",
-    ]
-    return make_live_server(**{name: getattr(wanted, name) for name in names})
 
 
 @pytest.fixture
@@ -66,27 +34,13 @@ def page(browser: Any) -> Any:
     context.close()
 
 
-def code_for(server: LiveServer, twilio: Any, number: str) -> str:
-    """The code the delivery worker sent (codes go through the outbox, never inside the
-    request that asks for them)."""
-    engine = make_engine(server.database_url)
-    try:
-        deliver(server.settings, make_session_factory(engine))
-    finally:
-        engine.dispose()
-    codes = [re.findall(r"\b(\d{6})\b", m["body"]) for m in twilio.sent_to(number)]
-    codes = [found for found in codes if found]  # an alert may have gone out with the code
-    assert codes
-    return str(codes[-1][0])
-
-
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_subscribing_by_sms_in_each_language(
-    server: LiveServer, page: Page, twilio: Any, lang: str, shots: Path
+    sending_server: LiveServer, page: Page, twilio: Any, lang: str, shots: Path
 ) -> None:
     texts = catalog(lang)
     number = f"+3161234{LANGUAGES.index(lang):04d}"
-    page.goto(f"{server.url}/{lang}/subscribe")
+    page.goto(f"{sending_server.url}/{lang}/subscribe")
     expect(page.locator("h1")).to_have_text(texts["subscribe.title"])
     page.fill("#contact", number)
     page.locator("#place").press_sequentially("Assen", delay=10)
@@ -96,24 +50,24 @@ def test_subscribing_by_sms_in_each_language(
         page.screenshot(path=shots / "subscribe.png", full_page=True)
     page.get_by_role("button", name=texts["subscribe.submit"]).click()
     expect(page.locator("h1")).to_have_text(texts["subscribe.code_title"])
-    page.fill("#code", code_for(server, twilio, number))
+    page.fill("#code", code_sent_by(sending_server, twilio, number))
     page.get_by_role("button", name=texts["subscribe.code_submit"]).click()
     expect(page.locator("h1")).to_have_text(texts["subscribe.done_title"])
     expect(page.locator("main")).to_contain_text("Assen, Fryslân")
 
 
 def test_subscribing_works_without_javascript(
-    server: LiveServer, browser: Any, twilio: Any
+    sending_server: LiveServer, browser: Any, twilio: Any
 ) -> None:
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     try:
-        page.goto(f"{server.url}/nl/subscribe")
+        page.goto(f"{sending_server.url}/nl/subscribe")
         page.fill("#contact", "0612349999")
         page.fill("#place", "Den Haag")
         page.get_by_role("button", name=catalog("nl")["subscribe.submit"]).click()
         expect(page.locator("h1")).to_have_text(catalog("nl")["subscribe.code_title"])
-        page.fill("#code", code_for(server, twilio, "+31612349999"))
+        page.fill("#code", code_sent_by(sending_server, twilio, "+31612349999"))
         page.get_by_role("button", name=catalog("nl")["subscribe.code_submit"]).click()
         expect(page.locator("h1")).to_have_text(catalog("nl")["subscribe.done_title"])
     finally:
@@ -121,10 +75,10 @@ def test_subscribing_works_without_javascript(
 
 
 def test_checking_a_number_as_a_member(
-    server: LiveServer, page: Page, twilio: Any, shots: Path
+    sending_server: LiveServer, page: Page, twilio: Any, shots: Path
 ) -> None:
-    crypto = Crypto.from_settings(server.settings)
-    engine = make_engine(server.database_url)
+    crypto = Crypto.from_settings(sending_server.settings)
+    engine = make_engine(sending_server.database_url)
     with Session(engine) as session:
         member = subscriptions._new_subscriber(
             session, channel="sms", contact="+31612340077", language="en", crypto=crypto
@@ -150,11 +104,11 @@ def test_checking_a_number_as_a_member(
     engine.dispose()
 
     texts = catalog("en")
-    page.goto(f"{server.url}/en/check")
+    page.goto(f"{sending_server.url}/en/check")
     page.fill("#contact", "06 12340077")
     page.get_by_role("button", name=texts["check.login_submit"]).click()
     expect(page.locator("#code")).to_be_visible()  # the code is asked for: now it is sent
-    page.fill("#code", code_for(server, twilio, "+31612340077"))
+    page.fill("#code", code_sent_by(sending_server, twilio, "+31612340077"))
     page.get_by_role("button", name=texts["subscribe.code_submit"]).click()
     page.fill("#number", "06 1234 5678")
     page.get_by_role("button", name=texts["check.submit"]).click()

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,6 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 360, "height": 740}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -28,11 +26,6 @@ def page(browser: Any) -> Iterator[Page]:
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="en-GB")
     yield context.new_page()
     context.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    return SCREENSHOTS if os.environ.get("REDFLAG_SCREENSHOTS") == "1" else tmp_path
 
 
 def fill_report(page: Page, *, place: str = "Assen", phone: str = "06 12345678") -> None:

@@ -8,7 +8,6 @@ docs/screenshots/ with REDFLAG_SCREENSHOTS=1.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -19,19 +18,18 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from app.db import make_engine, make_session_factory
+from app.db import make_engine
 from app.i18n import catalog
 from moderation import accounts
 from moderation.models import Role
 from tests.conftest import PASSWORD, LiveServer
-from tests.helpers import deliver
+from tests.helpers import code_sent_by
 
 PHONE = {"width": 360, "height": 740}
 LAPTOP = {"width": 1280, "height": 900}
 TEXTS = catalog("en")
 MEMBER = "+31612340055"
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 # Emails are not pages: mail clients need inline styles, and no CSP applies to them.
 PAGE_TEMPLATES = [
     path
@@ -81,23 +79,6 @@ def path_of(url: str) -> str:
 
 
 @pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    return SCREENSHOTS if os.environ.get("REDFLAG_SCREENSHOTS") == "1" else tmp_path
-
-
-@pytest.fixture
-def server(
-    make_live_server: Callable[..., LiveServer], delivery_settings: Callable[..., Any]
-) -> LiveServer:
-    """A live server that sends codes through the fake Twilio."""
-    wanted = delivery_settings()
-    names = ["public_url", "sms_provider", "twilio_account_sid", "twilio_auth_token",
-             "twilio_from", "twilio_api_base", "email_provider", "smtp_host", "smtp_port",
-             "smtp_starttls", "smtp_ca_file", "smtp_from", "worker_rate"]  # fmt: skip
-    return make_live_server(**{name: getattr(wanted, name) for name in names})
-
-
-@pytest.fixture
 def contexts(browser: Any) -> Iterator[Callable[[dict[str, int]], tuple[Page, Console]]]:
     opened: list[Any] = []
 
@@ -112,8 +93,8 @@ def contexts(browser: Any) -> Iterator[Callable[[dict[str, int]], tuple[Page, Co
         context.close()
 
 
-def add_moderators(server: LiveServer) -> None:
-    engine = make_engine(server.database_url)
+def add_moderators(sending_server: LiveServer) -> None:
+    engine = make_engine(sending_server.database_url)
     try:
         with Session(engine) as session:
             accounts.create(session, username="alice", password=PASSWORD, role=Role.moderator)
@@ -121,19 +102,6 @@ def add_moderators(server: LiveServer) -> None:
             session.commit()
     finally:
         engine.dispose()
-
-
-def code_for(server: LiveServer, twilio: Any, number: str) -> str:
-    """The last code the delivery worker sent to `number`."""
-    engine = make_engine(server.database_url)
-    try:
-        deliver(server.settings, make_session_factory(engine))
-    finally:
-        engine.dispose()
-    codes = [re.findall(r"\b(\d{6})\b", m["body"]) for m in twilio.sent_to(number)]
-    codes = [found for found in codes if found]
-    assert codes
-    return str(codes[-1][0])
 
 
 def report(page: Page, console: Console, base: str) -> None:
@@ -210,7 +178,9 @@ def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
     console.settle(page)
 
 
-def subscribe(page: Page, console: Console, base: str, server: LiveServer, twilio: Any) -> None:
+def subscribe(
+    page: Page, console: Console, base: str, sending_server: LiveServer, twilio: Any
+) -> None:
     page.goto(f"{base}/en/subscribe")
     console.settle(page)
     page.fill("#contact", MEMBER)
@@ -219,20 +189,20 @@ def subscribe(page: Page, console: Console, base: str, server: LiveServer, twili
     page.get_by_role("button", name=TEXTS["subscribe.submit"]).click()
     expect(page.locator("h1")).to_have_text(TEXTS["subscribe.code_title"])
     console.settle(page)
-    page.fill("#code", code_for(server, twilio, MEMBER))
+    page.fill("#code", code_sent_by(sending_server, twilio, MEMBER))
     page.get_by_role("button", name=TEXTS["subscribe.code_submit"]).click()
     expect(page.locator("h1")).to_have_text(TEXTS["subscribe.done_title"])
     console.settle(page)
 
 
-def check(page: Page, console: Console, base: str, server: LiveServer, twilio: Any) -> None:
+def check(page: Page, console: Console, base: str, sending_server: LiveServer, twilio: Any) -> None:
     page.goto(f"{base}/en/check")
     console.settle(page)
     page.fill("#contact", MEMBER)
     page.get_by_role("button", name=TEXTS["check.login_submit"]).click()
     expect(page.locator("#code")).to_be_visible()
     console.settle(page)
-    page.fill("#code", code_for(server, twilio, MEMBER))
+    page.fill("#code", code_sent_by(sending_server, twilio, MEMBER))
     page.get_by_role("button", name=TEXTS["subscribe.code_submit"]).click()
     expect(page.locator("#number")).to_be_visible()
     console.settle(page)
@@ -242,14 +212,14 @@ def check(page: Page, console: Console, base: str, server: LiveServer, twilio: A
     console.settle(page)
 
 
-def leave(page: Page, console: Console, base: str, server: LiveServer, twilio: Any) -> None:
+def leave(page: Page, console: Console, base: str, sending_server: LiveServer, twilio: Any) -> None:
     page.goto(f"{base}/en/leave")
     console.settle(page)
     page.fill("#contact", MEMBER)
     page.get_by_role("button", name=TEXTS["leave.submit"]).click()
     expect(page.locator("#code")).to_be_visible()
     console.settle(page)
-    page.fill("#code", code_for(server, twilio, MEMBER))
+    page.fill("#code", code_sent_by(sending_server, twilio, MEMBER))
     page.get_by_role("button", name=TEXTS["leave.confirm"]).click()
     expect(page.locator("h1")).to_have_text(TEXTS["leave.done_title"])
     console.settle(page)
@@ -269,13 +239,13 @@ def test_no_page_template_has_an_inline_style_attribute() -> None:
 
 @pytest.mark.browser
 def test_no_page_of_the_demo_flow_logs_a_console_error(
-    server: LiveServer,
+    sending_server: LiveServer,
     contexts: Callable[[dict[str, int]], tuple[Page, Console]],
     twilio: Any,
     shots: Path,
 ) -> None:
-    base = server.url
-    add_moderators(server)
+    base = sending_server.url
+    add_moderators(sending_server)
     phone, public = contexts(PHONE)
     report(phone, public, base)
 
@@ -286,9 +256,9 @@ def test_no_page_of_the_demo_flow_logs_a_console_error(
     log_in(bob, admin, base, "bob")
     approve(bob, admin, ref, shots)
 
-    subscribe(phone, public, base, server, twilio)
-    check(phone, public, base, server, twilio)
-    leave(phone, public, base, server, twilio)
+    subscribe(phone, public, base, sending_server, twilio)
+    check(phone, public, base, sending_server, twilio)
+    leave(phone, public, base, sending_server, twilio)
 
     assert len(public.visited) == 14 and len(mod.visited) == 4 and len(admin.visited) == 9
     problems = public.problems + mod.problems + admin.problems

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,17 +24,11 @@ from tests.conftest import PASSWORD, LiveServer
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 LAPTOP = {"width": 1280, "height": 900}
 STORY = (
     "My name is Anna, I work from home in Assen. He booked for an hour, then held me by the throat "
     "and took back the money. Call me on 06 11122233 if you need more."
 )
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    return SCREENSHOTS if os.environ.get("REDFLAG_SCREENSHOTS") == "1" else tmp_path
 
 
 def set_up(live_server: LiveServer) -> None:

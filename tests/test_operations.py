@@ -3,17 +3,16 @@ database is gone, recovering by itself when it is back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 
 from app.db import make_engine
 from app.main import create_app
 from app.migrate import downgrade
 from app.settings import Settings
-from tests.conftest import PostgresDatabase, TestDatabase
+from tests.conftest import TestDatabase
 from tests.fakes import TcpGate
 from tests.helpers import report_body
 
@@ -71,15 +70,6 @@ def test_a_token_shorter_than_24_characters_is_refused(
 
     with pytest.raises(SettingsError, match="REDFLAG_METRICS_TOKEN must be at least 24"):
         load_settings(**{**make_settings().model_dump(), "metrics_token": "short"})
-
-
-@pytest.fixture
-def gated(postgres: PostgresDatabase) -> Iterator[tuple[str, TcpGate]]:
-    """A fresh PostgreSQL database reached through a gate the test can shut."""
-    url = make_url(postgres.fresh())
-    gate = TcpGate(url.port or 5432, url.host or "127.0.0.1")
-    yield url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False), gate
-    gate.shut()
 
 
 def test_without_its_database_the_service_says_so_and_recovers_by_itself(

@@ -6,29 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from app.i18n import Translator
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import PostgresDatabase
 from tests.fakes import AUTH_TOKEN, TcpGate
 
 PATH = "/webhooks/twilio/sms"
-
-
-@pytest.fixture
-def gated(postgres: PostgresDatabase) -> Iterator[tuple[str, TcpGate]]:
-    """A fresh PostgreSQL database reached through a gate the test can shut."""
-    url = make_url(postgres.fresh())
-    gate = TcpGate(url.port or 5432, url.host or "127.0.0.1")
-    yield url.set(host="127.0.0.1", port=gate.port).render_as_string(hide_password=False), gate
-    gate.shut()
 
 
 def inbound(client: TestClient, settings: Settings, body: str) -> tuple[int, str, str]:

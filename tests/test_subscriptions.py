@@ -19,6 +19,7 @@ from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import utcnow
 from app.settings import Settings
+from tests import helpers
 from tests.helpers import deliver
 
 PHONE = "+31687654321"
@@ -42,11 +43,8 @@ def sent_to(client: TestClient, twilio: Any, number: str = PHONE) -> list[dict[s
 
 
 def last_code(client: TestClient, twilio: Any, number: str = PHONE) -> str:
-    """The code in the last message with one (an alert may have gone out at the same time)."""
-    codes = [re.findall(r"\b(\d{6})\b", m["body"]) for m in sent_to(client, twilio, number)]
-    codes = [found for found in codes if found]
-    assert codes
-    return str(codes[-1][0])
+    """The code in the last message to `number` with one."""
+    return helpers.last_code(sent_to(client, twilio, number))
 
 
 def last_link(client: TestClient, mailbox: Any, address: str = EMAIL) -> str:
