@@ -9,7 +9,7 @@ import logging
 from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -49,13 +49,12 @@ async def twilio_params(request: Request) -> dict[str, str]:
 TwilioParams = Annotated[dict[str, str], Depends(twilio_params)]
 
 
-def twiml(text: str | None) -> HTMLResponse:
-    """A reply for Twilio to send (none for None). XML; an HTMLResponse only so that
-    app.web.refuse can answer with it."""
+def twiml(text: str | None) -> Response:
+    """A reply for Twilio to send (none for None)."""
     reply = MessagingResponse()
     if text:
         reply.message(text)
-    return HTMLResponse(str(reply), media_type="application/xml")
+    return Response(str(reply), media_type="application/xml")
 
 
 @router.post("/sms", summary="Inbound SMS: JOIN, STOP, HELP, CHECK, LANG", response_class=Response)

@@ -12,7 +12,7 @@ import hashlib
 from importlib import resources
 from typing import Any, NoReturn
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from app.i18n import LANGUAGE_NAMES, Translator
@@ -30,17 +30,17 @@ def _static(package: str, name: str) -> str:
 class FormRefused(Exception):
     """A form that cannot be accepted, answered with the page that says why (see refuse)."""
 
-    def __init__(self, response: HTMLResponse, *, keeps_writes: bool = False) -> None:
+    def __init__(self, response: Response, *, keeps_writes: bool = False) -> None:
         super().__init__("form refused")
         self.response = response
         self.keeps_writes = keeps_writes
 
 
-def refuse(response: HTMLResponse, *, keeps_writes: bool = False) -> NoReturn:
-    """Answer a form with `response` (the form again, with what is wrong) and undo what the
-    request wrote: the request's session rolls back, or commits when `keeps_writes` (a
-    wrong code that must count), before app.handlers sends the page. Pages never commit
-    or roll back themselves."""
+def refuse(response: Response, *, keeps_writes: bool = False) -> NoReturn:
+    """Answer a form with `response` (the form again, with what is wrong; or any other
+    answer, such as a TwiML reply) and undo what the request wrote: the request's session
+    rolls back, or commits when `keeps_writes` (a wrong code that must count), before
+    app.handlers sends it. Pages never commit or roll back themselves."""
     raise FormRefused(response, keeps_writes=keeps_writes)
 
 
