@@ -157,6 +157,12 @@ class AlertContent(Strict):
 
 class PublishIn(Decision, AlertContent):
     expires_in_days: int = Field(default=90, ge=1, le=365)
+    checked_flags: bool = Field(
+        default=False,
+        description="You checked that what the redaction help still flags in the text (a name,"
+        " a street, a workplace, a number that is not the client's) is not the reporter's;"
+        " without it such a text gets 422",
+    )
 
 
 class RejectIn(Decision):

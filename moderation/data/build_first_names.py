@@ -3,8 +3,9 @@
     pip download --no-deps gender-guesser==0.4.0 && unzip gender_guesser-0.4.0-*.whl
     python moderation/data/build_first_names.py gender_guesser/data/nam_dict.txt
 
-A name of three letters or more is kept when it is at least moderately common (frequency 3 of 13 or more on the
-file's scale) in one of the countries most reporters come from or write in.
+A name of three letters or more is kept when it is at least moderately common (frequency
+3 of 13 or more on the file's scale) in one of the countries most reporters come from or
+write in.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import sys
 from pathlib import Path
 
 # The file's 55 frequency columns, from column 30 on, in its order.
-COUNTRIES = (
+_COLUMNS = (
     "GB IE US IT MT PT ES FR BE LU NL FRI DE AT CH IS DK NO SE FI EE LV LT PL CZ SK HU RO BG BA "
     "HR XK MK ME RS SI AL GR RU BY MD UA AM AZ GE KZ TR ARAB IL CN IN JP KR VN OTHER"
-).split()
-KEPT_COUNTRIES = set(
-    "GB IE US IT PT ES FR BE NL DE PL CZ SK HU RO BG RU MD UA AL TR ARAB OTHER".split()
 )
+_KEPT = "GB IE US IT PT ES FR BE NL DE PL CZ SK HU RO BG RU MD UA AL TR ARAB OTHER"
+COUNTRIES = tuple(_COLUMNS.split())
+KEPT_COUNTRIES = set(_KEPT.split())
 MIN_FREQUENCY = 3
 
 HEADER = """\
