@@ -128,7 +128,8 @@ _NEVER_NAMES = _words(
 _SENTENCE_WORDS = _words(
     "Ben Dan Wil Can Will Una Ella Con Hay Nada Mar Sol Luz Paz Cruz Rosa Flor Dik Moreno Hope "
     "Grace Joy Faith Angel Amber Summer Mark Bill Pat Guy Frank Earl Dean Chase Hunter Ray Don "
-    "Else Per Hoe Wat Toen Maar Alle Nog Bij Hij Zij Los Las Les Son Sin Amor"
+    "Else Per Hoe Wat Toen Maar Alle Nog Bij Hij Zij Los Las Les Son Sin Amor Mine Elke Kent Lee "
+    "Max Mira Toon"
 )
 
 
