@@ -97,7 +97,7 @@ def unchecked_error(flagged: list[redaction.Flag]) -> FieldError:
         ("checked_flags",),
         "flags_not_checked",
         f"the alert text still has {len(flagged)} {parts} that may be the reporter's own"
-        f" ({kinds}): leave them out, or check that they are not the reporter's and confirm",
+        f" ({kinds}): leave out what is theirs, or confirm that you checked it is not",
     )
 
 

@@ -117,7 +117,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Names on the list that are more often words: never names (months, days, car makes)...
+# Names on the list that are more often words: never names (months, car makes, God)...
 _NEVER_NAMES = _words(
     "April May June July August Julio Domingo Mercedes Audi Ford Opel Seat Skoda Kia Tesla "
     "Lexus Dacia Mini Smart Jaguar Rover Golf Polo Clio Corsa Astra Focus Fiesta Yaris "

@@ -62,9 +62,14 @@ class QueueItem(BaseModel):
 class FlagOut(BaseModel):
     start: int
     end: int
-    kind: str
+    kind: str = Field(
+        description="phone, email, url, handle, address, postcode, name or workplace",
+        examples=["name"],
+    )
     text: str
-    reported_identifier: bool
+    reported_identifier: bool = Field(
+        description="One of the client's identifiers given with the report: not the reporter's"
+    )
 
 
 class IdentifierOut(BaseModel):

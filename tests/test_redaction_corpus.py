@@ -68,6 +68,7 @@ def test_recall_of_the_reporters_own_details_is_at_least_95_percent(
     found, missed = 0, []
     for report in corpus():
         flags = redaction.flag(report.text, default_region="NL", reported=report.reported)
+        assert {f.kind for f in flags} <= set(redaction.KINDS)
         for span in report.own:
             if overlapping(flags, span):
                 found += 1
