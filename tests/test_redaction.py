@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -92,8 +93,6 @@ def test_the_first_names_come_from_a_shipped_list_with_its_source() -> None:
     names = redaction.first_names()
     assert len(names) > 5000
     assert {"Maria", "Sanne", "Lucía", "Ioana", "Fatima", "Jessica"} <= names
-    from importlib import resources
-
     data = resources.files("moderation") / "data"
     header = (data / "first_names.txt").read_text("utf-8")[:1200]
     assert "nam_dict.txt" in header and "GNU Free Documentation License" in header
