@@ -22,7 +22,7 @@ from app.regions import service as regions_service
 from app.reports import service as reports_service
 from app.reports.models import ReportStatus
 from app.settings import Settings
-from moderation import audit, claims, service
+from moderation import audit, claims, redaction, service
 from moderation.models import AlertReview, Moderator
 from moderation.schemas import (
     AlertContent,
@@ -71,6 +71,36 @@ def refuse_long_sms(
         raise InvalidInput([FieldError(("text",), "sms_too_long", message)])
 
 
+def unchecked_flags(
+    session: Session, *, report_id: int, data: PublishIn, crypto: Crypto, settings: Settings
+) -> list[redaction.Flag]:
+    """What the redaction help still flags in the alert text; refused unless checked.
+
+    The client's identifiers, from the report or added to the alert, are not the reporter's."""
+    reported = {
+        (i.kind, value)
+        for i, value in service.report_identifiers(session, report_id=report_id, crypto=crypto)
+    } | set(alert_identifiers(data, default_region=settings.default_country))
+    flagged = redaction.reporter_flags(
+        data.text, default_region=settings.default_country, reported=reported
+    )
+    if flagged and not data.checked_flags:
+        raise InvalidInput([unchecked_error(flagged)])
+    return flagged
+
+
+def unchecked_error(flagged: list[redaction.Flag]) -> FieldError:
+    """Names how many parts and of which kinds, never the parts themselves."""
+    kinds = ", ".join(dict.fromkeys(f.kind for f in flagged))
+    parts = "part" if len(flagged) == 1 else "parts"
+    return FieldError(
+        ("checked_flags",),
+        "flags_not_checked",
+        f"the alert text still has {len(flagged)} {parts} that may be the reporter's own"
+        f" ({kinds}): leave out what is theirs, or confirm that you checked it is not",
+    )
+
+
 def needs_four_eyes(severity: Severity, recipients: int, settings: Settings) -> bool:
     return severity is Severity.critical or recipients > settings.four_eyes_threshold
 
@@ -89,6 +119,9 @@ def publish(
     claims.require_claim(report, moderator, version=data.version)
     identifiers = alert_identifiers(data, default_region=settings.default_country)
     regions = regions_service.check_codes(session, data.regions)
+    flagged = unchecked_flags(
+        session, report_id=report_id, data=data, crypto=crypto, settings=settings
+    )
     now = utcnow()
     draft = alerts_service.AlertDraft(
         text=data.text,
@@ -131,6 +164,14 @@ def publish(
     audit.record(
         session, moderator_id=moderator.id, action=action, target_type="alert", target_id=alert.ref
     )
+    if flagged:  # the fact that they were checked; never the text or what was flagged
+        audit.record(
+            session,
+            moderator_id=moderator.id,
+            action="alert.flags_checked",
+            target_type="alert",
+            target_id=alert.ref,
+        )
     return DecisionOut(
         report_id=report.id,
         status=ReportStatus.published,

@@ -62,9 +62,14 @@ class QueueItem(BaseModel):
 class FlagOut(BaseModel):
     start: int
     end: int
-    kind: str
+    kind: str = Field(
+        description="phone, email, url, handle, address, postcode, name or workplace",
+        examples=["name"],
+    )
     text: str
-    reported_identifier: bool
+    reported_identifier: bool = Field(
+        description="One of the client's identifiers given with the report: not the reporter's"
+    )
 
 
 class IdentifierOut(BaseModel):
@@ -157,6 +162,12 @@ class AlertContent(Strict):
 
 class PublishIn(Decision, AlertContent):
     expires_in_days: int = Field(default=90, ge=1, le=365)
+    checked_flags: bool = Field(
+        default=False,
+        description="You checked that what the redaction help still flags in the text (a name,"
+        " a street, a workplace, a number that is not the client's) is not the reporter's;"
+        " without it such a text gets 422",
+    )
 
 
 class RejectIn(Decision):

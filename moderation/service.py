@@ -50,10 +50,8 @@ def review(
     claims.require_claim(report, moderator, version=None)
     assert report.id is not None
     cipher = crypto.cipher
-    identifiers = session.exec(
-        select(ReportIdentifier).where(ReportIdentifier.report_id == report.id)
-    ).all()
-    values = [(i, cipher.decrypt(i.value_enc, purpose=PURPOSE_IDENTIFIER)) for i in identifiers]
+    values = report_identifiers(session, report_id=report.id, crypto=crypto)
+    identifiers = [i for i, _ in values]
     reported = {(i.kind, v) for i, v in values}
     text = (
         cipher.decrypt(report.what_happened_enc, purpose=PURPOSE_TEXT)
@@ -104,7 +102,9 @@ def review(
         what_happened_flags=[FlagOut(**asdict(f)) for f in text_flags],
         description=description,
         description_flags=[FlagOut(**asdict(f)) for f in description_flags],
-        suggested_text=redaction.suggested_text(text, text_flags),
+        suggested_text=redaction.suggested_text(
+            text, text_flags, description or "", description_flags
+        ),
         identifiers=[
             IdentifierOut(
                 kind=IdentifierKind(i.kind),
@@ -121,6 +121,16 @@ def review(
         ),
         related_reports=_related_reports(session, other_ids),
     )
+
+
+def report_identifiers(
+    session: Session, *, report_id: int, crypto: Crypto
+) -> list[tuple[ReportIdentifier, str]]:
+    """The client's identifiers as the reporter gave them, decrypted (normalised values)."""
+    rows = session.exec(
+        select(ReportIdentifier).where(ReportIdentifier.report_id == report_id)
+    ).all()
+    return [(i, crypto.cipher.decrypt(i.value_enc, purpose=PURPOSE_IDENTIFIER)) for i in rows]
 
 
 def _messages(session: Session, report_id: int, crypto: Crypto) -> list[MessageOut]:

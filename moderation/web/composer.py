@@ -16,9 +16,10 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from alerts.models import Severity
-from app.errors import InvalidInput, RedflagError
+from app.errors import FieldError, InvalidInput, RedflagError
+from app.identifiers import IdentifierKind, normalise
 from app.settings import Settings
-from moderation import alert_review
+from moderation import alert_review, redaction
 from moderation.schemas import PreviewIn, PreviewOut, ReportReview
 
 URGENCY_SEVERITY = {3: Severity.high, 2: Severity.medium, 1: Severity.low}
@@ -36,6 +37,7 @@ class Composer:
     identifiers: list[str]  # "kind|value": the report's identifiers, ticked
     new_identifiers: list[tuple[str, str]]  # (kind, value): one more, typed in
     expires_in_days: str
+    checked_flags: bool = False  # "I checked: this is not the reporter", ticked
 
     @classmethod
     def suggested(cls, review: ReportReview) -> Composer:
@@ -62,6 +64,7 @@ class Composer:
             identifiers=[str(i) for i in form.getlist("identifiers")],
             new_identifiers=[(str(form.get("new_kind", "phone")), str(form.get("new_value", "")))],
             expires_in_days=str(form.get("expires_in_days", "90")),
+            checked_flags=form.get("checked_flags") == "true",
         )
 
     def content(self) -> dict[str, Any]:
@@ -80,6 +83,21 @@ class Composer:
             "categories": self.categories,
             "identifiers": identifiers,
         }
+
+
+def still_flagged(
+    review: ReportReview, composer: Composer, settings: Settings
+) -> list[redaction.Flag]:
+    """What the redaction help flags in the alert text as it stands: the composer asks for a
+    check before publishing it. The client's identifiers, ticked or typed, are not flagged."""
+    region = settings.default_country
+    reported = {(i.kind.value, i.value) for i in review.identifiers}
+    for kind, value in composer.new_identifiers:
+        try:
+            reported.add((kind, normalise(IdentifierKind(kind), value, default_region=region)))
+        except ValueError:  # InvalidIdentifier too
+            continue  # not an identifier: the preview says what is wrong with it
+    return redaction.reporter_flags(composer.text, default_region=region, reported=reported)
 
 
 def preview(
@@ -104,5 +122,15 @@ def messages(exc: ValidationError | RedflagError) -> list[str]:
     if isinstance(exc, ValidationError):
         return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
     if isinstance(exc, InvalidInput):
-        return [e.message for e in exc.errors]
+        return [_page_message(e) for e in exc.errors]
     return [exc.message]
+
+
+CHECKED_FLAGS = "I checked: this is not the reporter"
+
+
+def _page_message(error: FieldError) -> str:
+    """The API names its fields; the page names the checkbox the moderator sees."""
+    if error.loc == ("checked_flags",):
+        return f"Tick “{CHECKED_FLAGS}” below the alert text: {error.msg}."
+    return error.message

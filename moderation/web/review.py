@@ -28,7 +28,7 @@ from app.web import refuse
 from moderation import alert_review, claims, decisions, redaction, security, service
 from moderation.models import Moderator
 from moderation.schemas import DuplicateIn, PreviewIn, PublishIn, RejectIn, RequestInfoIn
-from moderation.web.composer import Composer, messages, preview
+from moderation.web.composer import CHECKED_FLAGS, Composer, messages, preview, still_flagged
 from moderation.web.session import (
     FormDep,
     FormRejected,
@@ -98,6 +98,8 @@ def _review(
         all_categories=[c.value for c in Category],
         text_pieces=redaction.segments(review.what_happened, review.what_happened_flags),
         description_pieces=redaction.segments(review.description or "", review.description_flags),
+        still_flagged=still_flagged(review, composer, settings),
+        checked_flags_label=CHECKED_FLAGS,
     )
 
 
@@ -123,7 +125,11 @@ class Deciding:
 def _publish(d: Deciding) -> str:
     composer = Composer.from_form(d.form)
     data = PublishIn.model_validate(
-        d.body(**composer.content(), expires_in_days=composer.expires_in_days or 90)
+        d.body(
+            **composer.content(),
+            expires_in_days=composer.expires_in_days or 90,
+            checked_flags=composer.checked_flags,
+        )
     )
     result = decisions.publish(
         d.session,
