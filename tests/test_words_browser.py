@@ -60,7 +60,6 @@ def test_the_sign_up_shows_the_chosen_channels_field_and_the_code_page_its_ways_
     page.fill("#phone", "06 1234 0101")
     page.fill("#place", "Assen")
     page.locator("h1").click()  # closes the town suggestions, as a finger would
-    page.screenshot(path=shots / "subscribe.png", full_page=True)
     page.get_by_role("button", name=TEXTS["subscribe.submit"]).click()
 
     expect(page.locator("h1")).to_have_text(TEXTS["subscribe.code_title"])
