@@ -28,7 +28,7 @@ from alerts.delivery.messenger import Messenger
 from alerts.delivery.worker import make_worker
 from alerts.subscriptions import pages as subscription_pages
 from alerts.subscriptions import router as subscription_router
-from app import __version__, handlers
+from app import __version__, handlers, i18n
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
 from app.deps import trusts_every_proxy
@@ -74,6 +74,7 @@ def create_app(
     settings: Settings | None = None, *, session_factory: SessionFactory | None = None
 ) -> FastAPI:
     settings = settings or load_settings()
+    i18n.use_site_name(settings.site_name)
     if trusts_every_proxy(settings.forwarded_allow_ips):
         # Here, not in `redflag serve`, so that every server running the app says it.
         log.warning(

@@ -17,7 +17,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import phonenumbers
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KEY_BYTES = 32
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     secrets_file: Path = Path("var/dev-secrets.env")
     regions_file: Path | None = None  # None: the Netherlands, shipped with the app
     quick_exit_url: str = "https://www.google.com/search?q=weather"
+    # The deployment's name: the whole <title> of every public page (a phone's history and
+    # tab list show only this), and the sender named in every SMS and email. Keep it discreet.
+    site_name: str = Field(default="redflag", min_length=1, max_length=40, pattern=r"\S")
     rate_limit_submit: str = "10/minute;100/day"
     rate_limit_lookup: str = "30/minute;300/day"
     rate_limit_login: str = "20/minute;200/day"

@@ -77,6 +77,7 @@ class Pages:
             ]
         )
         self.quick_exit_url = settings.quick_exit_url
+        self.site_name = settings.site_name
 
     def render(
         self, name: str, *, lang: str, page: str = "", status_code: int = 200, **context: Any
@@ -94,6 +95,7 @@ class Pages:
                 "js": self.js,
                 "languages": list(LANGUAGE_NAMES.items()),
                 "quick_exit_url": self.quick_exit_url,
+                "site_name": self.site_name,
             }
         )
         return HTMLResponse(

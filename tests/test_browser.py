@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.i18n import LANGUAGES, catalog
+from app.i18n import LANGUAGES, catalog, phone_examples, translate
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -76,7 +76,9 @@ def test_a_bad_phone_number_is_explained_next_to_the_field(
     fill_report(page, phone="0612")
     page.get_by_role("button", name=texts["report.submit"]).click()
 
-    expect(page.locator("#phones-error")).to_have_text(texts["error.invalid_phone"])
+    expect(page.locator("#phones-error")).to_have_text(
+        translate("nl", "error.invalid_phone", **phone_examples("NL"))
+    )
     expect(page.locator("#phones")).to_have_value("0612")
     expect(page.locator("#phones")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#what_happened")).to_have_value(

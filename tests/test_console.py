@@ -183,7 +183,7 @@ def subscribe(
 ) -> None:
     page.goto(f"{base}/en/subscribe")
     console.settle(page)
-    page.fill("#contact", MEMBER)
+    page.fill("#phone", MEMBER)
     page.locator("#place").press_sequentially("Assen", delay=10)
     page.locator("h1").click()  # closes the town suggestions, as a finger would
     page.get_by_role("button", name=TEXTS["subscribe.submit"]).click()

@@ -20,7 +20,7 @@ from alerts.subscriptions import forms
 from alerts.subscriptions.forms import LIMITED, Text
 from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep, client_address
 from app.errors import InvalidInput, RateLimited, Unauthorized
-from app.i18n import Translator
+from app.i18n import Translator, phone_examples
 from app.reports.models import Language
 from app.web import refuse
 
@@ -47,6 +47,7 @@ def check_login(
     messenger: MessengerDep,
     channel: Text = "",
     contact: Text = "",
+    again: Text = "",
 ) -> HTMLResponse:
     return forms.ask_for_code(
         pages,
@@ -59,6 +60,7 @@ def check_login(
         messenger=messenger,
         channel=channel,
         contact=contact,
+        again=bool(again),
     )
 
 
@@ -129,7 +131,9 @@ def check(
                 token=token,
                 status_code=422,
                 values={"number": number},
-                errors={"number": _("error.invalid_phone")},
+                errors={
+                    "number": _("error.invalid_phone", **phone_examples(settings.default_country))
+                },
             )
         )
     return pages.render("check.html", lang=lang.value, page="check", token=token, result=result)

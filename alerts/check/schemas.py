@@ -22,6 +22,13 @@ class CheckIn(Strict):
     )
 
 
+class CheckedUpdate(BaseModel):
+    """News a moderator added to the alert later ("seen again in a grey van")."""
+
+    on: date
+    text: str
+
+
 class CheckedAlert(BaseModel):
     ref: str
     severity: Severity
@@ -30,6 +37,7 @@ class CheckedAlert(BaseModel):
     categories: list[Category]
     text: str
     report_count: int
+    updates: list[CheckedUpdate] = Field(default_factory=list, description="Oldest first")
 
 
 class CheckResult(BaseModel):

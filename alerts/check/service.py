@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from alerts import service as alerts_service
-from alerts.check.schemas import CheckedAlert, CheckResult
-from alerts.models import PURPOSE_ALERT_TEXT, Severity
+from alerts.check.schemas import CheckedAlert, CheckedUpdate, CheckResult
+from alerts.models import PURPOSE_ALERT_TEXT, PURPOSE_UPDATE_TEXT, Severity
 from alerts.render import mask
 from app.crypto import Crypto
 from app.errors import FieldError, InvalidInput
@@ -46,6 +46,13 @@ def check_number(
             categories=alert.categories,
             text=crypto.cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
             report_count=alert.report_count,
+            updates=[
+                CheckedUpdate(
+                    on=update.created_at.date(),
+                    text=crypto.cipher.decrypt(update.text_enc, purpose=PURPOSE_UPDATE_TEXT),
+                )
+                for update in alerts_service.updates(session, alert_id=alert.id or 0)
+            ],
         )
         for alert in sorted(found, key=lambda a: a.published_at or a.created_at, reverse=True)
     ]

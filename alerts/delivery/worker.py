@@ -48,6 +48,7 @@ from alerts.delivery.pacing import (
 from alerts.delivery.pipeline import Pipeline, Result
 from alerts.delivery.providers import Message, PermanentSendError, Provider, SendError
 from alerts.models import DeliveryStatus
+from app import i18n
 from app.crypto import Crypto
 from app.db import SessionFactory, utcnow
 from app.settings import Settings
@@ -325,6 +326,7 @@ def make_worker(
     *,
     housekeeping: Callable[[Session], object] | None = None,
 ) -> Worker:
+    i18n.use_site_name(settings.site_name)  # the worker renders SMS and email on its own
     return Worker(
         session_factory=session_factory,
         settings=settings,

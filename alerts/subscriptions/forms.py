@@ -20,7 +20,7 @@ from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.deps import RateLimit
 from app.errors import InvalidInput
-from app.i18n import Translator
+from app.i18n import Translator, phone_examples
 from app.ratelimit import RateLimiter
 from app.reports.models import Language
 from app.settings import Settings
@@ -32,17 +32,23 @@ Text = Annotated[str, Form(max_length=300)]
 
 @dataclass(frozen=True)
 class CodeStep:
-    """The page that takes a code back: where it posts (after the language), its words."""
+    """The page that takes a code back: where it posts (after the language), its words,
+    where "send the code again" posts (the form that asked for it, with the same values,
+    so the same rate limits and outbox apply) and where "wrong number?" goes: back to
+    that form, posting its values when it has more than the contact to keep."""
 
     path: str
     lead_key: str
+    again_path: str
     title_key: str = "subscribe.code_title"
     submit_key: str = "subscribe.code_submit"
+    back_posts: bool = False
 
 
-CONFIRM = CodeStep("/subscribe/code", "subscribe.code_lead")
-LEAVE = CodeStep("/leave/code", "leave.code_lead", "leave.title", "leave.confirm")
-SIGN_IN = CodeStep("/check/verify", "check.code_lead", "check.title")
+CONFIRM = CodeStep("/subscribe/code", "subscribe.code_lead", "/subscribe", back_posts=True)
+LEAVE = CodeStep("/leave/code", "leave.code_lead", "/leave", "leave.title", "leave.confirm")
+SIGN_IN = CodeStep("/check/verify", "check.code_lead", "/check/login", "check.title")
+BACK = {"/subscribe": "/subscribe", "/leave": "/leave", "/check/login": "/check"}
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,15 @@ CHECK_FORM = ContactForm(
 )
 
 
-def error_for(exc: InvalidInput, _: Translator) -> dict[str, str]:
-    """Field errors from the services, in the page's language."""
+def error_for(
+    exc: InvalidInput,
+    _: Translator,
+    *,
+    contact_field: str = "contact",
+    settings: Settings | None = None,
+) -> dict[str, str]:
+    """Field errors from the services, in the page's language. On a page with a field of its
+    own for the phone number (`contact_field` "phone"), a wrong number says what is expected."""
     words = {
         "invalid_phone": "error.invalid_contact",
         "invalid_email": "error.invalid_contact",
@@ -93,10 +106,17 @@ def error_for(exc: InvalidInput, _: Translator) -> dict[str, str]:
         "invalid_code": "error.code",
         "channel_unavailable": "error.channel_unavailable",
     }
+    if contact_field == "phone":
+        words["invalid_phone"] = words["invalid_email"] = "error.invalid_phone"
+    elif contact_field == "email":
+        words["invalid_phone"] = words["invalid_email"] = "error.invalid_email"
+    examples = phone_examples(settings.default_country) if settings else {}
     errors: dict[str, str] = {}
     for error in exc.errors:
         field = str(error.loc[0]) if error.loc else "contact"
-        errors.setdefault(field, _(words.get(error.type, "error.invalid")))
+        if field == "contact":
+            field = contact_field
+        errors.setdefault(field, _(words.get(error.type, "error.invalid"), **examples))
     return errors
 
 
@@ -108,25 +128,42 @@ def code_page(
     channel: str,
     contact: str,
     settings: Settings,
+    keep: dict[str, str] | None = None,
     error: str | None = None,
+    notice: str | None = None,
 ) -> HTMLResponse:
+    """`keep`: what else the form that asked for the code had (places, severity), carried
+    along so that sending the code again or going back keeps it."""
     _ = Translator(lang.value)
     return pages.render(
         "code.html",
         lang=lang.value,
         status_code=422 if error else 200,
         action=f"/{lang.value}{step.path}",
+        again_action=f"/{lang.value}{step.again_path}",
+        back=f"/{lang.value}{BACK[step.again_path]}",
+        back_posts=step.back_posts,
+        wrong_key="words.code.wrong_email" if channel == "email" else "words.code.wrong_sms",
         channel=channel,
         contact=contact,
+        keep=keep or {},
         lead=_(step.lead_key, minutes=settings.code_minutes),
         title_key=step.title_key,
         submit_key=step.submit_key,
         errors={"code": error} if error else {},
+        notice=notice,
     )
 
 
 def refuse_code(
-    pages: Pages, lang: Language, step: CodeStep, *, channel: str, contact: str, settings: Settings
+    pages: Pages,
+    lang: Language,
+    step: CodeStep,
+    *,
+    channel: str,
+    contact: str,
+    settings: Settings,
+    keep: dict[str, str] | None = None,
 ) -> NoReturn:
     """The code page again, saying the code is wrong; the attempt stays counted, so that
     wrong codes add up."""
@@ -138,6 +175,7 @@ def refuse_code(
         channel=channel,
         contact=contact,
         settings=settings,
+        keep=keep,
         error=_("error.code"),
     )
     refuse(page, keeps_writes=True)
@@ -180,10 +218,12 @@ def ask_for_code(
     messenger: Messenger,
     channel: str,
     contact: str,
+    again: bool = False,
 ) -> HTMLResponse:
-    """A contact form posted: a code goes to the outbox if there is anyone to send it to
-    (and the contact has not had its share of codes), and the code page follows either way,
-    so the page never tells who is subscribed."""
+    """A contact form posted (or "send the code again" on the code page, `again`): a code
+    goes to the outbox if there is anyone to send it to (and the contact has not had its
+    share of codes), and the code page follows either way, so the page never tells who is
+    subscribed."""
     _ = Translator(lang.value)
     try:
         subscriptions.request_code(
@@ -201,4 +241,7 @@ def ask_for_code(
         )
         values = {"channel": channel, "contact": contact}
         refuse(contact_form(pages, lang, form, messenger, values=values, errors=errors))
-    return code_page(pages, lang, form.step, channel=channel, contact=contact, settings=settings)
+    notice = _("words.code.again_done") if again else None
+    return code_page(
+        pages, lang, form.step, channel=channel, contact=contact, settings=settings, notice=notice
+    )

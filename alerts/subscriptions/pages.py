@@ -74,6 +74,7 @@ def _regions(
 ) -> tuple[list[str], dict[str, str]]:
     """The region codes of the places typed, and the places' errors."""
     codes, errors = [], {}
+    places = None
     for field in PLACE_FIELDS:
         typed = values[field]
         if not typed.strip():
@@ -83,13 +84,39 @@ def _regions(
         found = regions_service.resolve_area(session, typed=typed)
         if found.region is not None:
             codes.append(found.region.code)
-        elif found.candidates:
+            continue
+        if found.candidates:
             errors[field] = _(
                 "error.place_choose", options=", ".join(c.name for c in found.candidates[:6])
             )
-        else:
-            errors[field] = _("error.place_unknown")
+            continue
+        if places is None:
+            places = regions_service.area_labels(
+                session, province_word=_("subscribe.province_word")
+            )
+        errors[field] = place_error(_, typed, places)
     return codes, errors
+
+
+def place_error(_: Translator, typed: str, labels: list[str]) -> str:
+    """A place nobody knows: the closest names, if any are close ("Asen": Assen)."""
+    closest = regions_service.closest_labels(typed, labels)
+    if closest:
+        return _("words.error.place_closest", options=_.either(closest))
+    return _("error.place_unknown")
+
+
+def _contact(channel: str, phone: str, email: str, contact: str) -> tuple[str, str]:
+    """The channel and the contact to use: the chosen channel's field, or the other one when
+    only that is filled in (without JavaScript both show); `contact` for older forms."""
+    typed = {
+        "sms": phone or (contact if channel == "sms" else ""),
+        "email": email or (contact if channel == "email" else ""),
+    }
+    other = "email" if channel == "sms" else "sms"
+    if channel in typed and not typed[channel].strip() and typed[other].strip():
+        channel = other
+    return channel, typed.get(channel, "")
 
 
 @router.get("/{lang}/subscribe")
@@ -109,26 +136,30 @@ def subscribe(
     pages: PagesDep,
     messenger: MessengerDep,
     channel: Text = "",
+    phone: Text = "",
+    email: Text = "",
     contact: Text = "",
     place: Text = "",
     place2: Text = "",
     place3: Text = "",
     severity: Text = "",
+    again: Text = "",
+    edit: Text = "",
 ) -> HTMLResponse:
+    """The form; also "send the code again" (`again`) and "wrong number?" (`edit`: the
+    form again, as filled in) from the code page."""
     _ = Translator(lang.value)
-    values = {
-        "channel": channel,
-        "contact": contact,
-        "place": place,
-        "place2": place2,
-        "place3": place3,
-        "severity": severity,
-    }
+    channel, contact = _contact(channel, phone, email, contact)
+    field = "email" if channel == "email" else "phone"
+    places = {"place": place, "place2": place2, "place3": place3, "severity": severity}
+    values = {"channel": channel, field: contact, **places}
+    if edit:
+        return _subscribe_form(pages, session, messenger, lang, values=values)
     codes, errors = _regions(session, values, _)
     if channel not in {"sms", "email"} or not messenger.offers(channel):
         errors["channel"] = _("error.channel_unavailable")
     if not contact.strip():
-        errors["contact"] = _("error.required")
+        errors[field] = _("error.required")
     if errors:
         _refuse_form(pages, session, messenger, lang, values, errors)
     try:
@@ -145,7 +176,7 @@ def subscribe(
             link_base=settings.public_url,
         )
     except InvalidInput as exc:
-        errors = forms.error_for(exc, _)
+        errors = forms.error_for(exc, _, contact_field=field, settings=settings)
         _refuse_form(pages, session, messenger, lang, values, errors)
     if channel == "email":
         return pages.message(
@@ -155,7 +186,14 @@ def subscribe(
             status_code=200,
         )
     return forms.code_page(
-        pages, lang, forms.CONFIRM, channel=channel, contact=contact, settings=settings
+        pages,
+        lang,
+        forms.CONFIRM,
+        channel=channel,
+        contact=contact,
+        settings=settings,
+        keep=places,
+        notice=_("words.code.again_done") if again else None,
     )
 
 
@@ -169,6 +207,10 @@ def subscribe_code(
     channel: Text = "",
     contact: Text = "",
     code: Text = "",
+    place: Text = "",
+    place2: Text = "",
+    place3: Text = "",
+    severity: Text = "",
 ) -> HTMLResponse:
     try:
         subscriber = subscriptions.confirm(
@@ -180,8 +222,15 @@ def subscribe_code(
             settings=settings,
         )
     except (InvalidInput, ValueError):
+        keep = {"place": place, "place2": place2, "place3": place3, "severity": severity}
         forms.refuse_code(
-            pages, lang, forms.CONFIRM, channel=channel, contact=contact, settings=settings
+            pages,
+            lang,
+            forms.CONFIRM,
+            channel=channel,
+            contact=contact,
+            settings=settings,
+            keep=keep,
         )
     return _done(pages, session, lang, subscriber)
 
@@ -270,6 +319,7 @@ def leave_request(
     messenger: MessengerDep,
     channel: Text = "",
     contact: Text = "",
+    again: Text = "",
 ) -> HTMLResponse:
     return forms.ask_for_code(
         pages,
@@ -282,6 +332,7 @@ def leave_request(
         messenger=messenger,
         channel=channel,
         contact=contact,
+        again=bool(again),
     )
 
 

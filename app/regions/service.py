@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
@@ -330,3 +331,13 @@ def _exact(session: Session, folded: str) -> list[Region]:
         )
     ).all()
     return [r for r in rows if folded in r.search_text.split("|")]
+
+
+def closest_labels(typed: str, labels: list[str], *, n: int = 3) -> list[str]:
+    """The labels closest to a place nobody knows, for "did you mean": "Asen" -> Assen.
+    Compared without case, accents or punctuation; a "Town (Municipality)" label by its town."""
+    by_fold: dict[str, str] = {}
+    for label in labels:
+        by_fold.setdefault(fold(label.split(" (")[0]), label)
+    found = difflib.get_close_matches(fold(typed), list(by_fold), n=n, cutoff=0.75)
+    return [by_fold[f] for f in found]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from app.deps import CryptoDep, PagesDep, RateLimit, SessionDep, SettingsDep
 from app.errors import Conflict, FieldError, InvalidInput
-from app.i18n import Translator, negotiate
+from app.i18n import Translator, negotiate, phone_examples
 from app.regions import service as regions_service
 from app.reports import service
 from app.reports.models import (
@@ -91,21 +92,22 @@ def submit_report_form(
         "description": form.description or None,
     }
     counts = {k: len(v) for k, v in perpetrator.items() if isinstance(v, list)}
+    wording = _Wording(counts, phone_examples(settings.default_country))
     errors: dict[str, str] = {}
 
     place = regions_service.resolve_place(session, typed=form.place)
     if place.region is None:
-        errors["place"] = _place_error(_, form.place, place.candidates)
+        errors["place"] = _place_error(_, session, form.place, place.candidates)
     try:
         identifiers = PerpetratorIn.model_validate(perpetrator)
         _add(
             errors,
             _,
-            counts,
+            wording,
             service.identifier_errors(identifiers, default_region=settings.default_country),
         )
     except ValidationError as exc:
-        _add(errors, _, counts, _pydantic_errors(exc, prefix=("perpetrator",)))
+        _add(errors, _, wording, _pydantic_errors(exc, prefix=("perpetrator",)))
     raw: dict[str, Any] = {
         "region": place.region.code if place.region else "",
         "categories": form.categories,
@@ -119,7 +121,7 @@ def submit_report_form(
     try:
         data = ReportCreate.model_validate(raw)
     except ValidationError as exc:
-        _add(errors, _, counts, _pydantic_errors(exc))
+        _add(errors, _, wording, _pydantic_errors(exc))
     if errors or data is None:
         refuse(
             _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
@@ -143,7 +145,7 @@ def submit_report_form(
             )
         )
     except InvalidInput as exc:  # only if something changed between the checks and the insert
-        _add(errors, _, counts, exc.errors)
+        _add(errors, _, wording, exc.errors)
         refuse(
             _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
         )
@@ -292,11 +294,14 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,;\n]+", text) if part.strip()]
 
 
-def _place_error(_: Translator, typed: str, candidates: Sequence[Any]) -> str:
+def _place_error(_: Translator, session: Session, typed: str, candidates: Sequence[Any]) -> str:
     if not typed.strip():
         return _("error.required")
     if candidates:
         return _("error.place_choose", options=", ".join(c.name for c in candidates[:6]))
+    closest = regions_service.closest_labels(typed, regions_service.place_labels(session))
+    if closest:
+        return _("words.error.place_closest", options=_.either(closest))
     return _("error.place_unknown")
 
 
@@ -315,8 +320,17 @@ def _pydantic_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list
 _FORM_FIELD = {"region": "place", "perpetrator": None}
 
 
+@dataclass(frozen=True)
+class _Wording:
+    """What error messages about identifiers need: how many of each kind were typed (to say
+    which one is wrong), and how a phone number is written here and from abroad."""
+
+    counts: dict[str, int]
+    examples: dict[str, str]
+
+
 def _add(
-    errors: dict[str, str], _: Translator, counts: dict[str, int], found: Iterable[FieldError]
+    errors: dict[str, str], _: Translator, wording: _Wording, found: Iterable[FieldError]
 ) -> None:
     for error in found:
         loc = [str(part) for part in error.loc]
@@ -326,16 +340,16 @@ def _add(
             field = _FORM_FIELD.get(loc[0], loc[0]) or loc[0]
         if field == "place" and "place" in errors:
             continue
-        errors.setdefault(field, _message(_, field, error, counts))
+        errors.setdefault(field, _message(_, field, error, wording))
 
 
-def _message(_: Translator, field: str, error: FieldError, counts: dict[str, int]) -> str:
+def _message(_: Translator, field: str, error: FieldError, wording: _Wording) -> str:
     kind = error.type
     if kind.startswith("invalid_"):
         position = error.loc[-1]
-        if counts.get(field, 0) > 1 and isinstance(position, int):
-            return _(f"error.{kind}_n", n=position + 1)
-        return _(f"error.{kind}")
+        if wording.counts.get(field, 0) > 1 and isinstance(position, int):
+            return _(f"error.{kind}_n", n=position + 1, **wording.examples)
+        return _(f"error.{kind}", **wording.examples)
     if field == "incident_date":
         return _(
             f"error.{kind}" if kind in {"date_in_future", "date_too_old"} else "error.date_invalid"

@@ -34,6 +34,19 @@
       });
     });
   }
+  // Sign-up: only the chosen channel's field shows (without JavaScript both do).
+  var boxes = document.querySelectorAll("[data-channel]");
+  var picks = document.querySelectorAll("input[type=radio][name=channel]");
+  function showChosen() {
+    Array.prototype.forEach.call(boxes, function (box) {
+      var pick = document.querySelector("input[name=channel][value=" + box.getAttribute("data-channel") + "]");
+      box.hidden = Boolean(pick) && !pick.checked;
+    });
+  }
+  if (boxes.length && picks.length) {
+    Array.prototype.forEach.call(picks, function (pick) { pick.addEventListener("change", showChosen); });
+    showChosen();
+  }
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 })();
