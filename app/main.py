@@ -32,7 +32,7 @@ from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
 from app.deps import trusts_every_proxy
 from app.errors import NotFound, Unauthorized
-from app.middleware import AccessLog, BodyLimit, SecurityHeaders
+from app.middleware import AccessLog, BodyLimit, Compression, SecurityHeaders
 from app.migrate import migration_head
 from app.ratelimit import FailureCounter, Lockout, RateLimiter
 from app.regions.router import router as regions_router
@@ -146,6 +146,8 @@ def create_app(
     )
 
     handlers.install(app)
+    # Inside SecurityHeaders: it sees a route's own Cache-Control (no-transform), not the default.
+    app.add_middleware(Compression)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, respond=handlers.too_large_response
     )
