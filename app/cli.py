@@ -12,7 +12,15 @@ import typer
 from sqlmodel import Session, select
 
 import migrations.metadata  # noqa: F401  (every domain's tables, so foreign keys resolve)
-from app.settings import Settings, SettingsError, load_settings, new_jwt_secret, new_key
+from app.settings import (
+    Settings,
+    SettingsError,
+    development_public_url,
+    listening_url,
+    load_settings,
+    new_jwt_secret,
+    new_key,
+)
 
 cli = typer.Typer(
     help="redflag: anonymous incident reports and alerts for sex workers.",
@@ -42,20 +50,25 @@ def serve(
     # A REDFLAG_FORWARDED_ALLOW_IPS that is not addresses is refused here like any other
     # setting; "*" is warned about by create_app, whichever server runs it.
     settings = _settings()
+    # The app factory reads the environment: what development means for this one process is
+    # said there. One process does everything, and links in emails come back to this port.
     if settings.embedded_worker is None and not settings.is_production:
-        # The app factory reads the environment: in development one process does everything.
         os.environ["REDFLAG_EMBEDDED_WORKER"] = "true"
-        settings = _settings()
-    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    public_url = development_public_url(settings, host=host, port=port)
+    if public_url is not None:
+        os.environ["REDFLAG_PUBLIC_URL"] = public_url
+    settings = _settings()
+    base = listening_url(host, port)
     typer.echo(
-        f"\nredflag is starting on http://{shown}:{port}\n"
-        f"  report form:    http://{shown}:{port}/\n"
-        f"  status page:    http://{shown}:{port}/en/status\n"
-        f"  get warnings:   http://{shown}:{port}/en/subscribe\n"
-        f"  check a number: http://{shown}:{port}/en/check\n"
-        f"  moderators:     http://{shown}:{port}/mod\n"
-        f"  API schema:     http://{shown}:{port}/api/openapi.json"
-        + ("" if settings.is_production else f"  (docs: http://{shown}:{port}/api/docs)")
+        f"\nredflag is starting on {base}\n"
+        f"  report form:    {base}/\n"
+        f"  status page:    {base}/en/status\n"
+        f"  get warnings:   {base}/en/subscribe\n"
+        f"  check a number: {base}/en/check\n"
+        f"  moderators:     {base}/mod\n"
+        f"  API schema:     {base}/api/openapi.json"
+        + ("" if settings.is_production else f"  (docs: {base}/api/docs)")
+        + f"\n  links in messages lead to {settings.public_url}"
         + (
             "\n  alerts are sent by a worker inside this server"
             if settings.embedded_worker

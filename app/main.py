@@ -13,8 +13,7 @@ from typing import Annotated
 
 from alembic.migration import MigrationContext
 from fastapi import APIRouter, FastAPI, Header
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,12 +27,12 @@ from alerts.delivery.messenger import Messenger
 from alerts.delivery.worker import make_worker
 from alerts.subscriptions import pages as subscription_pages
 from alerts.subscriptions import router as subscription_router
-from app import __version__, handlers, i18n
+from app import __version__, apidocs, handlers, i18n
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
 from app.deps import trusts_every_proxy
 from app.errors import NotFound, Unauthorized
-from app.middleware import AccessLog, BodyLimit, SecurityHeaders
+from app.middleware import AccessLog, BodyLimit, Compression, SecurityHeaders
 from app.migrate import migration_head
 from app.ratelimit import FailureCounter, Lockout, RateLimiter
 from app.regions.router import router as regions_router
@@ -148,6 +147,8 @@ def create_app(
     )
 
     handlers.install(app)
+    # Inside SecurityHeaders: it sees a route's own Cache-Control (no-transform), not the default.
+    app.add_middleware(Compression)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, respond=handlers.too_large_response
     )
@@ -169,6 +170,8 @@ def create_app(
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))
     app.include_router(report_pages)
+    if not settings.is_production:
+        app.include_router(apidocs.router)
     return app
 
 
@@ -211,18 +214,5 @@ def _operations_router(settings: Settings, session_factory: SessionFactory) -> A
         if not hmac.compare_digest(authorization.encode(), expected.encode()):
             raise Unauthorized("Metrics need REDFLAG_METRICS_TOKEN as a bearer token.")
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    if not settings.is_production:
-
-        @router.get("/api/docs")
-        def docs() -> HTMLResponse:
-            page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="redflag API")
-            # Swagger UI comes from a CDN; only this development page may load it.
-            page.headers["content-security-policy"] = (
-                "default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; "
-                "style-src https://cdn.jsdelivr.net; img-src data: https://fastapi.tiangolo.com; "
-                "connect-src 'self'; frame-ancestors 'none'"
-            )
-            return page
 
     return router

@@ -226,6 +226,21 @@ def proxy_networks(setting: str) -> list[ProxyNetwork] | None:
     return networks
 
 
+def listening_url(host: str, port: int) -> str:
+    """The address a browser on this machine uses for a server bound to `host`:`port`."""
+    if host in {"0.0.0.0", "::", ""}:  # noqa: S104 (every interface: this machine is one)
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def development_public_url(settings: Settings, *, host: str, port: int) -> str | None:
+    """In development the links in messages lead to where `redflag serve` listens, unless
+    REDFLAG_PUBLIC_URL is set; None where the setting stands (it is set, or production)."""
+    if settings.is_production or "public_url" in settings.model_fields_set:
+        return None
+    return listening_url(host, port)
+
+
 def new_key() -> str:
     """A fresh base64 key of 32 random bytes, as REDFLAG_DATA_KEY/INDEX_KEY expect."""
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()

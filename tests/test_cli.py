@@ -214,3 +214,49 @@ def test_purge_applies_the_retention_policy(sqlite_env: dict[str, str]) -> None:
     refused = redflag("purge", env={**sqlite_env, "REDFLAG_RETENTION_DAYS": "0"})
     assert refused.returncode == 2
     assert "REDFLAG_RETENTION_DAYS must be at least 1" in refused.stderr
+
+
+def test_in_development_links_in_emails_lead_to_the_port_it_serves_on(
+    sqlite_env: dict[str, str], tmp_path: Path
+) -> None:
+    import sqlite3
+    import time
+
+    import httpx
+
+    from tests.helpers import start_server_process
+
+    assert redflag("migrate", env=sqlite_env).returncode == 0
+    server = start_server_process(
+        {**sqlite_env, "REDFLAG_EMAIL_PROVIDER": "console", "REDFLAG_SMS_PROVIDER": "none"}
+    )
+    try:
+        answer = httpx.post(
+            f"{server.url}/api/v1/subscriptions",
+            json={"channel": "email", "contact": "anna@example.org", "regions": ["GM0106"]},
+        )
+        assert answer.status_code == 202, answer.text
+        database = sqlite3.connect(tmp_path / "redflag.db")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the server's own worker sends it
+            if database.execute("select 1 from delivery where status = 'sent'").fetchone():
+                break
+            time.sleep(0.2)
+        database.close()
+    finally:
+        output = server.stop()
+    assert f"links in messages lead to {server.url}" in output
+    assert f"{server.url}/nl/subscribe/confirm?t=" in output, output
+
+
+def test_a_public_url_that_is_set_is_kept(make_settings: Any) -> None:
+    from app.settings import development_public_url
+
+    assert make_settings().public_url == "http://127.0.0.1:8000", "the default: not set"
+    follows = development_public_url(make_settings(), host="0.0.0.0", port=8765)  # noqa: S104
+    assert follows == "http://127.0.0.1:8765"
+    assert development_public_url(make_settings(), host="::1", port=8765) == "http://[::1]:8765"
+    chosen = make_settings(public_url="https://tunnel.example.org")
+    assert development_public_url(chosen, host="127.0.0.1", port=8765) is None
+    production = make_settings(env="production", public_url="https://alerts.example.org")
+    assert development_public_url(production, host="127.0.0.1", port=8765) is None
