@@ -58,7 +58,7 @@ class SupportEntry(BaseModel):
     scope: Literal["national"] | list[str] = Field(
         description='"national", or the province and municipality codes it serves'
     )
-    phone: str = Field(pattern=_PHONE)
+    phone: str = Field(max_length=24, description="As people dial it: 0800-0188")
     hours: PerLanguage
     helps_with: PerLanguage
     source: Source
@@ -73,6 +73,15 @@ class SupportEntry(BaseModel):
             if bad:
                 raise ValueError(f"not a region code: {', '.join(map(repr, bad))}")
             return [c.upper() for c in value]
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        if not re.fullmatch(_PHONE, value):
+            raise ValueError(
+                "not a phone number as people dial it (e.g. 0800-0188, +31 20 1234567)"
+            )
         return value
 
     @property

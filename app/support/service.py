@@ -32,7 +32,9 @@ def read_support_file(path: Path) -> SupportFile:
     try:
         return SupportFile.model_validate(raw)
     except ValidationError as exc:
-        problems = [_problem(raw, e["loc"], e["msg"]) for e in exc.errors()]
+        problems = [
+            _problem(raw, e["loc"], e["msg"].removeprefix("Value error, ")) for e in exc.errors()
+        ]
         raise SupportFileError(f"{path} is not a support file: " + "; ".join(problems)) from None
 
 
