@@ -118,8 +118,8 @@ def test_a_report_leaves_no_identifying_trace(
         logs = server.stop()
 
     assert "POST /api/v1/reports status=201" in logs, "the server's output was captured"
-    secrets = [NARRATIVE, "Zwanenbrug", DESCRIPTION, REPLY, ADDED, EMAIL, PLATE, PLATE_TYPED, HANDLE,
-               *PHONE_FORMATS, *codes, *(c.replace("-", "") for c in codes)]  # fmt: skip
+    secrets = [NARRATIVE, "Zwanenbrug", DESCRIPTION, REPLY, ADDED, EMAIL, PLATE, PLATE_TYPED,
+               HANDLE, *PHONE_FORMATS, *codes, *(c.replace("-", "") for c in codes)]  # fmt: skip
     for secret in [*secrets, CLIENT_ADDRESS, USER_AGENT, "marker-ua"]:
         assert secret not in logs, f"{secret!r} is in the server's output"
 

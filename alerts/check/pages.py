@@ -23,6 +23,7 @@ from alerts.subscriptions.forms import LIMITED, Text
 from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep, SupportDep, client_address
 from app.errors import InvalidInput, RateLimited, Unauthorized
 from app.i18n import Translator
+from app.regions import service as regions_service
 from app.reports.models import Language
 from app.support import service as support_service
 from app.support.models import SupportFile
@@ -154,5 +155,7 @@ def check(
 
 def _care(session: Session, support: SupportFile, member_id: int | None) -> Care:
     """Support for the member's regions when we know them; otherwise the national list."""
-    codes = subscriptions.region_codes(session, member_id) if member_id is not None else []
-    return support_service.for_regions(session, support, codes)
+    if member_id is None:
+        return support_service.national(support)
+    places = regions_service.with_ancestors(session, subscriptions.region_codes(session, member_id))
+    return support_service.for_places(support, places)

@@ -39,6 +39,7 @@ from app.reports.models import (
 )
 from app.support import service as support_service
 from app.support.models import SupportFile
+from app.support.service import Care
 from app.web import Pages, refuse
 
 router = APIRouter(include_in_schema=False)
@@ -159,7 +160,7 @@ def submit_report_form(
         "receipt.html",
         lang=lang.value,
         receipt_code=code,
-        care=support_service.for_regions(session, support, [data.region]),
+        care=_care(session, support, data.region),
         wait=wait_words(Translator(lang.value), service.typical_wait(session)),
     )
 
@@ -345,11 +346,17 @@ def _status_page(
         values=values or {},
         notice=notice,
         max_message=MAX_MESSAGE,
-        care=support_service.for_regions(deps.session, deps.support, [report.region_code]),
+        care=_care(deps.session, deps.support, report.region_code),
         wait=wait_words(Translator(lang.value), service.typical_wait(deps.session))
         if waiting
         else None,
     )
+
+
+def _care(session: Session, support: SupportFile, region_code: str) -> Care:
+    """Whom to call for the report's municipality and province, and nationally."""
+    places = regions_service.with_ancestors(session, [region_code])
+    return support_service.for_places(support, places)
 
 
 def wait_words(_: Translator, wait: timedelta | None) -> str:

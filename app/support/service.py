@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
 
 from app.errors import RedflagError
-from app.regions.models import Region
 from app.support.models import SupportEntry, SupportFile
 
 
@@ -64,32 +62,15 @@ class Care:
     entries: list[SupportEntry] = field(default_factory=list)
 
 
-def for_regions(session: Session, support: SupportFile, codes: list[str]) -> Care:
-    """The organisations for these places (and the provinces they lie in), most local
-    first, then the national ones. No codes: the national ones only."""
-    if not codes:
-        return national(support)
-    places = _with_ancestors(session, {c.upper() for c in codes})
+def for_places(support: SupportFile, places: dict[str, int]) -> Care:
+    """The organisations for these places, most local first, then the national ones.
+    `places`: region codes with their depth, the regions above them included
+    (app.regions.service.with_ancestors); none: the national ones only."""
     local = [e for e in support.entries if not e.is_national and places.keys() & set(e.scope)]
     local.sort(key=lambda e: -max(places[c] for c in e.scope if c in places))
     return Care(emergency=support.emergency, entries=local + national(support).entries)
 
 
-_DEPTH = {"country": 1, "province": 2, "municipality": 3}
-
-
 def national(support: SupportFile) -> Care:
     """The organisations for anyone, wherever they are."""
     return Care(emergency=support.emergency, entries=[e for e in support.entries if e.is_national])
-
-
-def _with_ancestors(session: Session, codes: set[str]) -> dict[str, int]:
-    """Each code and the regions above it, with its depth (a municipality deepest)."""
-    found: dict[str, int] = {}
-    wanted = codes
-    while wanted:
-        rows = session.exec(select(Region).where(col(Region.code).in_(wanted))).all()
-        for region in rows:
-            found[region.code] = _DEPTH.get(region.level, 0)
-        wanted = {r.parent_code for r in rows if r.parent_code} - set(found)
-    return found
