@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.crypto import Crypto
 from app.settings import Settings, proxy_networks
+from app.support.models import SupportFile
 from app.web import Pages
 
 
@@ -29,6 +30,12 @@ async def get_pages(request: Request) -> Pages:
     """The public site's page renderer (app, alerts); the /mod pages have their own."""
     pages: Pages = request.app.state.pages
     return pages
+
+
+async def get_support(request: Request) -> SupportFile:
+    """The support organisations the deployment loaded at start (REDFLAG_SUPPORT_FILE)."""
+    support: SupportFile = request.app.state.support
+    return support
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -64,6 +71,7 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CryptoDep = Annotated[Crypto, Depends(get_crypto)]
 PagesDep = Annotated[Pages, Depends(get_pages)]
+SupportDep = Annotated[SupportFile, Depends(get_support)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 

@@ -39,6 +39,7 @@ from app.regions.router import router as regions_router
 from app.reports.pages import router as report_pages
 from app.reports.router import router as reports_router
 from app.settings import Settings, load_settings
+from app.support import service as support_service
 from app.web import Pages
 from moderation import retention
 from moderation import router as moderation_router
@@ -125,6 +126,14 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.crypto = Crypto.from_settings(settings)
     app.state.pages = Pages(settings, packages=("app", "alerts"))
+    app.state.support = support_service.load(settings.support_file)
+    unchecked = [e.name for e in app.state.support.entries if e.source.checked is None]
+    if unchecked:
+        log.warning(
+            "Support organisations shown to reporters that nobody has checked at their source"
+            " yet: %s. Check each and set its source.checked date (docs/operations.md).",
+            ", ".join(unchecked),
+        )
     app.state.messenger = Messenger(providers)
     app.state.mod_pages = moderation_web.make_pages(settings)
     app.state.limiter = RateLimiter(

@@ -20,6 +20,8 @@ import phonenumbers
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.support import service as support_service
+
 KEY_BYTES = 32
 SECRET_NAMES = ("data_key", "index_key", "jwt_secret")
 _PLACEHOLDER_WORDS = ("change", "placeholder", "secret", "example", "todo", "xxx", "dummy")
@@ -50,6 +52,7 @@ class Settings(BaseSettings):
 
     secrets_file: Path = Path("var/dev-secrets.env")
     regions_file: Path | None = None  # None: the Netherlands, shipped with the app
+    support_file: Path | None = None  # None: the Dutch support organisations, shipped with the app
     quick_exit_url: str = "https://www.google.com/search?q=weather"
     # The deployment's name: the whole <title> of every public page (a phone's history and
     # tab list show only this), and the sender named in every SMS and email. Keep it discreet.
@@ -262,9 +265,20 @@ def load_settings(**overrides: object) -> Settings:
     problems = settings.secret_problems() + [
         f"{old} is now called {new}: rename it" for old, new in RENAMED.items() if old in os.environ
     ]
+    problems += _support_file_problems(settings.support_file)
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _support_file_problems(path: Path | None) -> list[str]:
+    """The support file is read at start, so a broken one stops the app with its reasons
+    rather than leaving someone who was just hurt without numbers to call."""
+    try:
+        support_service.load(path)
+    except support_service.SupportFileError as exc:
+        return [f"REDFLAG_SUPPORT_FILE: {exc}"]
+    return []
 
 
 def _with_development_secrets(settings: Settings) -> Settings:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from alerts import service as alerts_service
 from app.db import aware, utcnow
 from app.errors import Conflict, NotFound
 from app.regions.models import Region, RegionPublic
 from app.reports import service as reports_service
-from app.reports.models import Report, ReportIdentifier, ReportStatus
+from app.reports.models import MessageAuthor, Report, ReportIdentifier, ReportMessage, ReportStatus
 from app.settings import Settings
 from moderation import audit
 from moderation.models import Moderator
@@ -48,6 +48,7 @@ def queue(session: Session, *, limit: int = 200) -> list[QueueItem]:
     regions = regions_by_code(session, {r.region_code for r in reports})
     names = _usernames(session, {r.claimed_by_id for r in reports if claim_is_live(r, now)})
     reports_by_digest, digests_by_report = shared_identifiers(session, ids)
+    added = _additions(session, ids)
     live = alerts_service.live_alerts_matching(
         session, blind_indexes=[d for ds in digests_by_report.values() for d in ds]
     )
@@ -75,9 +76,25 @@ def queue(session: Session, *, limit: int = 200) -> list[QueueItem]:
                 claim_expires_at=aware(r.claim_expires_at) if held else None,
                 matching_reports=len(others),
                 matching_alerts=len(alerts),
+                added_information=added.get(r.id, 0),
             )
         )
     return items
+
+
+def _additions(session: Session, report_ids: list[int]) -> dict[int, int]:
+    """How many times each report's reporter added information."""
+    if not report_ids:
+        return {}
+    rows = session.exec(
+        select(ReportMessage.report_id, func.count())
+        .where(
+            col(ReportMessage.report_id).in_(report_ids),
+            ReportMessage.author == MessageAuthor.addition.value,
+        )
+        .group_by(col(ReportMessage.report_id))
+    ).all()
+    return {report_id: count for report_id, count in rows}
 
 
 def regions_by_code(session: Session, codes: set[str]) -> dict[str, RegionPublic]:

@@ -57,6 +57,9 @@ class QueueItem(BaseModel):
     claim_expires_at: datetime | None
     matching_reports: int = Field(description="Other reports naming one of the same identifiers")
     matching_alerts: int = Field(description="Live alerts naming one of the same identifiers")
+    added_information: int = Field(
+        default=0, description="Times the reporter added information after sending the report"
+    )
 
 
 class FlagOut(BaseModel):

@@ -32,6 +32,7 @@ from tests.helpers import database_bytes, report_body, start_server_process
 NARRATIVE = "He strangled me in the stairwell by the Zwanenbrug, marker 7c1f"
 DESCRIPTION = "Scar over the left eye, marker 55aa"
 REPLY = "It was the hotel by the station, marker 9d2e"
+ADDED = "He came back in a green van, marker 4b07"
 EMAIL = "privacy.marker@example.com"
 PLATE_TYPED, PLATE = "QX-771-Z", "QX771Z"
 HANDLE = "privacy_marker_handle"
@@ -102,6 +103,10 @@ def test_a_report_leaves_no_identifying_trace(
             )
             assert reply.status_code == 200
             assert client.post("/en/status", data={"receipt_code": codes[1]}).status_code == 200
+            added = {"receipt_code": codes[1], "addition": ADDED}
+            assert client.post("/en/status/add", data=added).status_code == 200
+            added_api = {"receipt_code": codes[0], "message": ADDED}
+            assert client.post("/api/v1/reports/add", json=added_api).status_code == 200
 
             bad = client.post(
                 "/api/v1/reports", json=report_body(perpetrator={"phones": ["06 1234 567"]})
@@ -113,8 +118,8 @@ def test_a_report_leaves_no_identifying_trace(
         logs = server.stop()
 
     assert "POST /api/v1/reports status=201" in logs, "the server's output was captured"
-    secrets = [NARRATIVE, "Zwanenbrug", DESCRIPTION, REPLY, EMAIL, PLATE, PLATE_TYPED, HANDLE,
-               *PHONE_FORMATS, *codes, *(c.replace("-", "") for c in codes)]  # fmt: skip
+    secrets = [NARRATIVE, "Zwanenbrug", DESCRIPTION, REPLY, ADDED, EMAIL, PLATE, PLATE_TYPED,
+               HANDLE, *PHONE_FORMATS, *codes, *(c.replace("-", "") for c in codes)]  # fmt: skip
     for secret in [*secrets, CLIENT_ADDRESS, USER_AGENT, "marker-ua"]:
         assert secret not in logs, f"{secret!r} is in the server's output"
 

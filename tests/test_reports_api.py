@@ -284,7 +284,9 @@ def test_status_by_receipt_code_in_a_header(client: TestClient) -> None:
         "status": "submitted",
         "submitted_on": body["submitted_on"],
         "questions": [],
+        "added_on": [],
         "can_reply": False,
+        "can_add": True,
         "can_withdraw": True,
     }
 
@@ -316,13 +318,17 @@ def test_the_status_shows_nothing_that_could_identify_anyone(
         "status",
         "submitted_on",
         "questions",
+        "added_on",
         "can_reply",
+        "can_add",
         "can_withdraw",
     }
     assert set(QuestionPublic.model_fields) == {"asked_on", "text", "answered"}
     code = submit(client, perpetrator={"phones": ["06 12345678"], "description": "red scarf"})
+    added = {"receipt_code": code, "message": "He drives a green van"}
+    assert client.post("/api/v1/reports/add", json=added).status_code == 200
     text = client.get("/api/v1/reports/status", headers={"X-Receipt-Code": code}).text
-    for leak in ["12345678", "red scarf", "grabbed", "GM0106", "Assen", "night"]:
+    for leak in ["12345678", "red scarf", "grabbed", "GM0106", "Assen", "night", "green van"]:
         assert leak not in text
 
 

@@ -11,17 +11,23 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from alerts.check import members
 from alerts.check.service import check_number, limit_key
 from alerts.deps import MessengerDep
 from alerts.models import Channel
 from alerts.subscriptions import forms
+from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.forms import LIMITED, Text
-from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep, client_address
+from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep, SupportDep, client_address
 from app.errors import InvalidInput, RateLimited, Unauthorized
 from app.i18n import Translator, phone_examples
+from app.regions import service as regions_service
 from app.reports.models import Language
+from app.support import service as support_service
+from app.support.models import SupportFile
+from app.support.service import Care
 from app.web import refuse
 
 router = APIRouter(include_in_schema=False)
@@ -29,10 +35,15 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/{lang}/check")
 def check_page(
-    lang: Language, pages: PagesDep, settings: SettingsDep, messenger: MessengerDep
+    lang: Language,
+    pages: PagesDep,
+    settings: SettingsDep,
+    messenger: MessengerDep,
+    support: SupportDep,
 ) -> HTMLResponse:
     if settings.check_access == "open":
-        return pages.render("check.html", lang=lang.value, page="check", token="")
+        care = support_service.national(support)
+        return pages.render("check.html", lang=lang.value, page="check", token="", care=care)
     return forms.contact_form(pages, lang, forms.CHECK_FORM, messenger)
 
 
@@ -71,6 +82,7 @@ def check_verify(
     crypto: CryptoDep,
     settings: SettingsDep,
     pages: PagesDep,
+    support: SupportDep,
     channel: Text = "",
     contact: Text = "",
     code: Text = "",
@@ -88,7 +100,8 @@ def check_verify(
         forms.refuse_code(
             pages, lang, forms.SIGN_IN, channel=channel, contact=contact, settings=settings
         )
-    return pages.render("check.html", lang=lang.value, page="check", token=token)
+    care = _care(session, support, members.claimed_id(token, settings))
+    return pages.render("check.html", lang=lang.value, page="check", token=token, care=care)
 
 
 @router.post("/{lang}/check", dependencies=LIMITED)
@@ -99,6 +112,7 @@ def check(
     crypto: CryptoDep,
     settings: SettingsDep,
     pages: PagesDep,
+    support: SupportDep,
     token: Annotated[str, Form(max_length=2000)] = "",
     number: Text = "",
 ) -> HTMLResponse:
@@ -111,6 +125,7 @@ def check(
         return pages.message(
             lang=lang.value, title=_("error.title"), message=_("check.expired"), status_code=401
         )
+    care = _care(session, support, member_id)
     try:
         who = limit_key(member_id=member_id, client=client_address(request))
         request.app.state.limiter.hit("check", who)
@@ -134,6 +149,17 @@ def check(
                 errors={
                     "number": _("error.invalid_phone", **phone_examples(settings.default_country))
                 },
+                care=care,
             )
         )
-    return pages.render("check.html", lang=lang.value, page="check", token=token, result=result)
+    return pages.render(
+        "check.html", lang=lang.value, page="check", token=token, result=result, care=care
+    )
+
+
+def _care(session: Session, support: SupportFile, member_id: int | None) -> Care:
+    """Support for the member's regions when we know them; otherwise the national list."""
+    if member_id is None:
+        return support_service.national(support)
+    places = regions_service.with_ancestors(session, subscriptions.region_codes(session, member_id))
+    return support_service.for_places(support, places)

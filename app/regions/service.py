@@ -140,6 +140,22 @@ def _country_of(region: Region, regions: dict[str, Region]) -> str:
     return region.code
 
 
+_DEPTH = {RegionLevel.country: 1, RegionLevel.province: 2, RegionLevel.municipality: 3}
+
+
+def with_ancestors(session: Session, codes: list[str]) -> dict[str, int]:
+    """These regions and every region above them, each with its depth (a country 1, a
+    municipality 3): what a place-scoped list (app.support) is matched against."""
+    found: dict[str, int] = {}
+    wanted = {c.strip().upper() for c in codes}
+    while wanted:
+        rows = session.exec(select(Region).where(col(Region.code).in_(wanted))).all()
+        for region in rows:
+            found[region.code] = _DEPTH[RegionLevel(region.level)]
+        wanted = {r.parent_code for r in rows if r.parent_code} - set(found)
+    return found
+
+
 def has_regions(session: Session) -> bool:
     return session.exec(select(Region.code).limit(1)).first() is not None
 

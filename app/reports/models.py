@@ -23,6 +23,7 @@ from app.schemas import Strict
 MAX_TEXT = 5000
 MAX_DESCRIPTION = 2000
 MAX_MESSAGE = 2000
+MAX_ADDITIONS = 10  # pieces of information a reporter can add to one report
 MAX_IDENTIFIERS = 10
 OLDEST_INCIDENT = timedelta(days=3 * 365)
 
@@ -151,11 +152,13 @@ class ReportIdentifier(SQLModel, table=True):
 
 class MessageAuthor(StrEnum):
     moderator = "moderator"
-    reporter = "reporter"
+    reporter = "reporter"  # an answer to a moderator's question
+    addition = "addition"  # information the reporter added without being asked
 
 
 class ReportMessage(SQLModel, table=True):
-    """A moderator's question to the reporter, or the reporter's answer (encrypted)."""
+    """A moderator's question to the reporter, the reporter's answer, or information the
+    reporter added later (encrypted; deleted with the report's text)."""
 
     __tablename__ = "report_message"
 
@@ -253,7 +256,11 @@ class ReportStatusPublic(BaseModel):
     status: ReportStatus
     submitted_on: date
     questions: list[QuestionPublic]
+    added_on: list[date] = Field(
+        default_factory=list, description="When the reporter added information (not what)"
+    )
     can_reply: bool
+    can_add: bool = Field(description="Whether information can still be added")
     can_withdraw: bool
 
 
@@ -265,3 +272,11 @@ class ReceiptCodeIn(BaseModel):
 
 class ReplyIn(ReceiptCodeIn):
     message: str = Field(min_length=1, max_length=MAX_MESSAGE)
+
+
+class AddInformationIn(ReceiptCodeIn):
+    message: str = Field(
+        min_length=1,
+        max_length=MAX_MESSAGE,
+        description="Something the reporter remembered or learnt after sending the report",
+    )

@@ -6,23 +6,27 @@ Server-rendered and complete without JavaScript. Form posts are turned into the 
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
-from app.deps import CryptoDep, PagesDep, RateLimit, SessionDep, SettingsDep
+from app.crypto import Crypto
+from app.deps import CryptoDep, PagesDep, RateLimit, SessionDep, SettingsDep, SupportDep
 from app.errors import Conflict, FieldError, InvalidInput
 from app.i18n import Translator, negotiate, phone_examples
 from app.regions import service as regions_service
 from app.reports import service
 from app.reports.models import (
+    MAX_ADDITIONS,
     MAX_DESCRIPTION,
     MAX_MESSAGE,
     MAX_TEXT,
@@ -30,10 +34,13 @@ from app.reports.models import (
     Language,
     PartOfDay,
     PerpetratorIn,
+    Report,
     ReportCreate,
-    ReportStatusPublic,
     latest_date_anywhere,
 )
+from app.support import service as support_service
+from app.support.models import SupportFile
+from app.support.service import Care
 from app.web import Pages, refuse
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +66,7 @@ class ReportForm(BaseModel):
 class CodeForm(BaseModel):
     receipt_code: str = ""
     message: str = ""
+    addition: str = ""
     confirm: str = ""
 
 
@@ -82,6 +90,7 @@ def submit_report_form(
     crypto: CryptoDep,
     settings: SettingsDep,
     pages: PagesDep,
+    support: SupportDep,
 ) -> HTMLResponse:
     _ = Translator(lang.value)
     perpetrator = {
@@ -149,7 +158,13 @@ def submit_report_form(
         refuse(
             _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
         )
-    return pages.render("receipt.html", lang=lang.value, receipt_code=code)
+    return pages.render(
+        "receipt.html",
+        lang=lang.value,
+        receipt_code=code,
+        care=_care(session, support, data.region),
+        wait=wait_words(Translator(lang.value), service.typical_wait(session)),
+    )
 
 
 @router.get("/{lang}/status")
@@ -164,12 +179,14 @@ def status_page(
     session: SessionDep,
     crypto: CryptoDep,
     pages: PagesDep,
+    support: SupportDep,
 ) -> HTMLResponse:
     report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
     if report is None:
         return _not_found(pages, lang, form)
-    status = service.status_of(session, report=report, cipher=crypto.cipher)
-    return _status_page(pages, lang, form.receipt_code, status)
+    return _status_page(
+        pages, lang, form.receipt_code, report, StatusDeps(session, crypto, support)
+    )
 
 
 @router.post("/{lang}/status/reply", dependencies=[Depends(RateLimit("lookup"))])
@@ -179,6 +196,7 @@ def reply_page(
     session: SessionDep,
     crypto: CryptoDep,
     pages: PagesDep,
+    support: SupportDep,
 ) -> HTMLResponse:
     _ = Translator(lang.value)
     report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
@@ -195,10 +213,12 @@ def reply_page(
             service.reply(session, report=report, message=message, cipher=crypto.cipher)
         except Conflict:
             error = _("error.no_question")
-    status = service.status_of(session, report=report, cipher=crypto.cipher)
+    deps = StatusDeps(session, crypto, support)
     if error:
-        refuse(_status_page(pages, lang, form.receipt_code, status, errors={"message": error}))
-    return _status_page(pages, lang, form.receipt_code, status, notice=_("status.reply_sent"))
+        refuse(
+            _status_page(pages, lang, form.receipt_code, report, deps, errors={"message": error})
+        )
+    return _status_page(pages, lang, form.receipt_code, report, deps, notice=_("status.reply_sent"))
 
 
 @router.post("/{lang}/status/withdraw", dependencies=[Depends(RateLimit("lookup"))])
@@ -208,6 +228,7 @@ def withdraw_page(
     session: SessionDep,
     crypto: CryptoDep,
     pages: PagesDep,
+    support: SupportDep,
 ) -> HTMLResponse:
     _ = Translator(lang.value)
     report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
@@ -221,10 +242,49 @@ def withdraw_page(
             service.withdraw(session, report=report)
         except Conflict:
             error = _("error.cannot_withdraw")
-    status = service.status_of(session, report=report, cipher=crypto.cipher)
+    deps = StatusDeps(session, crypto, support)
     if error:
-        refuse(_status_page(pages, lang, form.receipt_code, status, errors={"confirm": error}))
-    return _status_page(pages, lang, form.receipt_code, status, notice=_("status.withdrawn_done"))
+        refuse(
+            _status_page(pages, lang, form.receipt_code, report, deps, errors={"confirm": error})
+        )
+    notice = _("status.withdrawn_done")
+    return _status_page(pages, lang, form.receipt_code, report, deps, notice=notice)
+
+
+@router.post("/{lang}/status/add", dependencies=[Depends(RateLimit("lookup"))])
+def add_information_page(
+    lang: Language,
+    form: Annotated[CodeForm, Form()],
+    session: SessionDep,
+    crypto: CryptoDep,
+    pages: PagesDep,
+    support: SupportDep,
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
+    if report is None:
+        return _not_found(pages, lang, form)
+    addition = form.addition.strip()
+    error = None
+    if not addition:
+        error = _("care.add_empty")
+    elif len(addition) > MAX_MESSAGE:
+        error = _("error.too_long", max=MAX_MESSAGE)
+    else:
+        try:
+            service.add_information(session, report=report, message=addition, cipher=crypto.cipher)
+        except service.ReportClosed:
+            error = _("care.add_closed")
+        except service.TooManyAdditions:
+            error = _("care.add_too_many", max=MAX_ADDITIONS)
+    deps = StatusDeps(session, crypto, support)
+    if error:
+        values = {"addition": form.addition}
+        page = _status_page(
+            pages, lang, form.receipt_code, report, deps, errors={"addition": error}, values=values
+        )
+        refuse(page)
+    return _status_page(pages, lang, form.receipt_code, report, deps, notice=_("care.add_done"))
 
 
 # ---- helpers ------------------------------------------------------------------------
@@ -256,26 +316,65 @@ def _form_page(
     )
 
 
+class StatusDeps(NamedTuple):
+    """What the status page needs besides the report: to read it, and whom to call."""
+
+    session: Session
+    crypto: Crypto
+    support: SupportFile
+
+
 def _status_page(
     pages: Pages,
     lang: Language,
     receipt_code: str,
-    report: ReportStatusPublic,
+    report: Report,
+    deps: StatusDeps,
     *,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
+    values: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    status = service.status_of(deps.session, report=report, cipher=deps.crypto.cipher)
+    waiting = status.status.value in {"submitted", "in_review"}
     return pages.render(
         "status.html",
         lang=lang.value,
         page="status",
         status_code=422 if errors else 200,
-        report=report,
+        report=status,
         receipt_code=receipt_code,
         errors=errors or {},
+        values=values or {},
         notice=notice,
         max_message=MAX_MESSAGE,
+        care=_care(deps.session, deps.support, report.region_code),
+        wait=wait_words(Translator(lang.value), service.typical_wait(deps.session))
+        if waiting
+        else None,
     )
+
+
+def _care(session: Session, support: SupportFile, region_code: str) -> Care:
+    """Whom to call for the report's municipality and province, and nationally."""
+    places = regions_service.with_ancestors(session, [region_code])
+    return support_service.for_places(support, places)
+
+
+def wait_words(_: Translator, wait: timedelta | None) -> str:
+    """The typical wait in rounded words: "usually within about 3 hours". Every count
+    shown is 2 or more, where Dutch, English and Spanish all use their plural."""
+    if wait is None:
+        return _("care.wait_unknown")
+    hours = math.floor(wait.total_seconds() / 3600 + 0.5)
+    if hours <= 1:
+        return _("care.wait_hour")
+    if hours < 24:
+        return _("care.wait_hours", n=hours)
+    days = math.floor(wait.total_seconds() / 86400 + 0.5)
+    if days <= 1:
+        return _("care.wait_day")
+    return _("care.wait_days", n=days)
 
 
 def _not_found(pages: Pages, lang: Language, form: CodeForm) -> HTMLResponse:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
 from app.reports import service
 from app.reports.models import (
+    AddInformationIn,
     ReceiptCodeIn,
     ReplyIn,
     ReportCreate,
@@ -70,6 +71,23 @@ def report_status(
 def reply_to_question(data: ReplyIn, session: SessionDep, crypto: CryptoDep) -> ReportStatusPublic:
     report = service.find_by_receipt(session, crypto=crypto, receipt_code=data.receipt_code)
     service.reply(session, report=report, message=data.message, cipher=crypto.cipher)
+    return service.status_of(session, report=report, cipher=crypto.cipher)
+
+
+@router.post(
+    "/add",
+    summary="Add information to a report that is still open, without being asked",
+    responses={
+        409: {"description": "The report is closed (decided or withdrawn), or has 10 additions"},
+        **_BODY_LOOKUP_ERRORS,
+    },
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def add_information(
+    data: AddInformationIn, session: SessionDep, crypto: CryptoDep
+) -> ReportStatusPublic:
+    report = service.find_by_receipt(session, crypto=crypto, receipt_code=data.receipt_code)
+    service.add_information(session, report=report, message=data.message, cipher=crypto.cipher)
     return service.status_of(session, report=report, cipher=crypto.cipher)
 
 

@@ -7,22 +7,24 @@ submission leaves nothing behind.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import statistics
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, func, insert
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, col, delete, or_, select
 
 from app import receipts
 from app.crypto import Crypto, FieldCipher
-from app.db import coarse_now
+from app.db import aware, coarse_now, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from app.regions import service as regions_service
 from app.reports.models import (
     CATEGORY_URGENCY,
+    MAX_ADDITIONS,
     PURPOSE_DESCRIPTION,
     PURPOSE_IDENTIFIER,
     PURPOSE_MESSAGE,
@@ -50,6 +52,11 @@ IDENTIFIER_FIELDS = (
 
 NOT_FOUND = "No report matches this receipt code."
 WITHDRAWABLE = {ReportStatus.submitted, ReportStatus.in_review, ReportStatus.needs_info}
+# A report takes added information until it is decided or withdrawn.
+OPEN = WITHDRAWABLE
+# The typical wait is only told when it rests on this many decisions in its window.
+WAIT_MIN_DECISIONS = 5
+WAIT_WINDOW = timedelta(days=30)
 
 
 class AlreadySubmitted(Conflict):
@@ -238,6 +245,7 @@ def status_of(session: Session, *, report: Report, cipher: FieldCipher) -> Repor
         .order_by(col(ReportMessage.id))
     ).all()
     questions = []
+    added_on = [m.created_at.date() for m in messages if m.author == MessageAuthor.addition]
     for i, message in enumerate(messages):
         if message.author == MessageAuthor.moderator:
             answered = any(m.author == MessageAuthor.reporter for m in messages[i + 1 :])
@@ -253,7 +261,9 @@ def status_of(session: Session, *, report: Report, cipher: FieldCipher) -> Repor
         status=status,
         submitted_on=report.submitted_at.date(),
         questions=questions,
+        added_on=added_on,
         can_reply=status is ReportStatus.needs_info,
+        can_add=status in OPEN and len(added_on) < MAX_ADDITIONS,
         can_withdraw=status in WITHDRAWABLE,
     )
 
@@ -270,6 +280,83 @@ def reply(session: Session, *, report: Report, message: str, cipher: FieldCipher
         raise Conflict("There is no open question to answer on this report.")
     transition(report, ReportStatus.submitted)
     _add_message(session, report, MessageAuthor.reporter, message, cipher)
+
+
+class ReportClosed(Conflict):
+    """Information for a report that is decided or withdrawn: say so, and what to do."""
+
+    def __init__(self, status: ReportStatus) -> None:
+        super().__init__(
+            f"This report is {status.value}, so it is closed and nothing can be added to it. "
+            "If something new happened, send a new report."
+        )
+        self.status = status
+
+
+class TooManyAdditions(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            f"This report already has {MAX_ADDITIONS} additions, the most it takes. "
+            "If something new happened, send a new report."
+        )
+
+
+def add_information(session: Session, *, report: Report, message: str, cipher: FieldCipher) -> None:
+    """Something the reporter adds unasked, while the report is open. The report's version
+    moves on, so a moderator deciding on a view without it is told to look again."""
+    status = ReportStatus(report.status)
+    if status not in OPEN:
+        raise ReportClosed(status)
+    if not message.strip():
+        raise InvalidInput([FieldError(("message",), "empty", "write what you want to add")])
+    added = session.exec(
+        select(func.count())
+        .select_from(ReportMessage)
+        .where(
+            ReportMessage.report_id == report.id,
+            ReportMessage.author == MessageAuthor.addition.value,
+        )
+    ).one()
+    if added >= MAX_ADDITIONS:
+        raise TooManyAdditions()
+    report.version += 1
+    _add_message(session, report, MessageAuthor.addition, message, cipher)
+
+
+def typical_wait(session: Session, *, now: datetime | None = None) -> timedelta | None:
+    """The moderators' median time from a report's arrival to its first decision (a
+    publication, rejection, duplicate, or a question to the reporter), over the decisions
+    of the last 30 days; None when there were too few to say.
+
+    Arrival times are kept to the hour, rounded down, so this errs on the long side: a
+    reporter told to come back later rather than too early."""
+    now = now or utcnow()
+    since = now - WAIT_WINDOW
+    first_question = (
+        select(
+            col(ReportMessage.report_id).label("report_id"),
+            func.min(ReportMessage.created_at).label("asked_at"),
+        )
+        .where(ReportMessage.author == MessageAuthor.moderator.value)
+        .group_by(col(ReportMessage.report_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Report.submitted_at, Report.decided_at, first_question.c.asked_at)
+        .outerjoin(first_question, first_question.c.report_id == Report.id)
+        .where(
+            or_(col(Report.decided_at) >= since, first_question.c.asked_at >= since),
+            col(Report.submitted_at) <= now,
+        )
+    ).all()
+    waits = []
+    for submitted_at, decided_at, asked_at in rows:
+        first = min(aware(t) for t in (decided_at, asked_at) if t is not None)
+        if since <= first <= now:
+            waits.append(max(0.0, (first - aware(submitted_at)).total_seconds()))
+    if len(waits) < WAIT_MIN_DECISIONS:
+        return None
+    return timedelta(seconds=statistics.median(waits))
 
 
 def _add_message(
