@@ -362,19 +362,15 @@ def _care(session: Session, support: SupportFile, region_code: str) -> Care:
 
 
 def wait_words(_: Translator, wait: timedelta | None) -> str:
-    """The typical wait in rounded words: "usually within about 3 hours". Every count
-    shown is 2 or more, where Dutch, English and Spanish all use their plural."""
+    """The typical wait in rounded words: "usually within about 3 hours", in the
+    language's plural forms."""
     if wait is None:
         return _("care.wait_unknown")
-    hours = math.floor(wait.total_seconds() / 3600 + 0.5)
-    if hours <= 1:
-        return _("care.wait_hour")
+    hours = max(1, math.floor(wait.total_seconds() / 3600 + 0.5))
     if hours < 24:
-        return _("care.wait_hours", n=hours)
-    days = math.floor(wait.total_seconds() / 86400 + 0.5)
-    if days <= 1:
-        return _("care.wait_day")
-    return _("care.wait_days", n=days)
+        return _("care.wait_hours", count=hours)
+    days = max(1, math.floor(wait.total_seconds() / 86400 + 0.5))
+    return _("care.wait_days", count=days)
 
 
 def _not_found(pages: Pages, lang: Language, form: CodeForm) -> HTMLResponse:
