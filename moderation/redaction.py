@@ -315,7 +315,9 @@ def suggested_text(
     description_flags: Sequence[Flag] = (),
 ) -> str:
     """A first draft for the alert: what happened, then what the client looks like, with
-    every flagged span left out unless it is one of the client's identifiers."""
+    every flagged span left out. The client's own identifiers are left out too: the alert
+    shows them from its identifier list, masked as the deployment's policy says, and a copy
+    in the text would show them whole."""
     parts = (_redacted(text, flags), _redacted(description, description_flags))
     return "\n".join(part for part in parts if part)
 
@@ -323,7 +325,7 @@ def suggested_text(
 def _redacted(text: str, flags: Sequence[Flag]) -> str:
     return clean(
         "".join(
-            piece if f is None or f.reported_identifier else REMOVED
+            piece if f is None else REMOVED
             for piece, f in segments(text, flags)
         )
     ).strip()
