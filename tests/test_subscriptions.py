@@ -456,6 +456,7 @@ def test_members_check_a_number_through_the_api(
     found = client.post("/api/v1/check", json={"number": "0031612345678"}, headers=token).json()
     assert found["found"] is True
     assert found["number_masked"] == "+31 6 1234**78"
+    assert "not a guarantee" not in found["notice"] and "warned" in found["notice"]
     [alert] = found["alerts"]
     assert (alert["ref"], alert["severity"]) == (ref, "critical")
     assert alert["regions"] == ["Assen", "Drenthe"]

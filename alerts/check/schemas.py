@@ -14,6 +14,10 @@ NOT_A_GUARANTEE = (
     "No reports is not a guarantee that a client is safe: trust your instincts, "
     "and let someone know where you are."
 )
+WARNED = (
+    "Others have warned about this number: read the alerts. If you meet this client anyway, "
+    "tell someone you trust where you are."
+)
 
 
 class CheckIn(Strict):
@@ -45,7 +49,7 @@ class CheckResult(BaseModel):
     number_masked: str
     found: bool
     alerts: list[CheckedAlert]
-    notice: str = Field(default=NOT_A_GUARANTEE)
+    notice: str = Field(description="What the answer means for a booking, found or not")
 
 
 class MemberToken(BaseModel):

@@ -10,7 +10,13 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from alerts import service as alerts_service
-from alerts.check.schemas import CheckedAlert, CheckedUpdate, CheckResult
+from alerts.check.schemas import (
+    NOT_A_GUARANTEE,
+    WARNED,
+    CheckedAlert,
+    CheckedUpdate,
+    CheckResult,
+)
 from alerts.models import PURPOSE_ALERT_TEXT, PURPOSE_UPDATE_TEXT, Severity
 from alerts.render import mask
 from app.crypto import Crypto
@@ -61,4 +67,5 @@ def check_number(
         number_masked=mask("phone", e164, "partial") or e164,
         found=bool(alerts),
         alerts=alerts,
+        notice=WARNED if alerts else NOT_A_GUARANTEE,
     )
