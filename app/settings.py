@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     smtp_port: int = 587
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_from: str = "redflag <alerts@localhost>"
+    # An address alone is sent under the site's name; "Name <address>" keeps its own name.
+    smtp_from: str = "alerts@localhost"
     smtp_starttls: bool = True
     smtp_ca_file: Path | None = None  # a private CA for the mail server, if it has one
 

@@ -656,6 +656,26 @@ def test_email_goes_out_over_starttls_only(
         asyncio.run(send(delivery_settings(smtp_starttls=False)))
 
 
+def test_email_is_sent_under_the_deployments_name(
+    mailbox: Any, delivery_settings: Callable[..., Settings]
+) -> None:
+    from alerts.delivery.providers import Message, SmtpEmail
+
+    async def send(settings: Settings, to: str) -> str:
+        return await SmtpEmail(settings).send(Message("email", to, "hello", None))
+
+    named = delivery_settings(site_name="Ugly Mugs Noord", smtp_from="alerts@example.org")
+    asyncio.run(send(named, "a@example.org"))
+    [mail] = mailbox.to("a@example.org")
+    assert (mail["From"], mail["Subject"]) == (
+        "Ugly Mugs Noord <alerts@example.org>",
+        "Ugly Mugs Noord",
+    )
+    own = delivery_settings(site_name="Ugly Mugs Noord", smtp_from="Waarschuwing <w@example.org>")
+    asyncio.run(send(own, "b@example.org"))
+    assert mailbox.to("b@example.org")[0]["From"] == "Waarschuwing <w@example.org>"
+
+
 def test_channel_of_each_subscriber_is_kept(session: Session, crypto: Crypto) -> None:
     created = subscriber(session, crypto, Channel.email, "x@example.org", [ASSEN])
     assert created.channel == "email"

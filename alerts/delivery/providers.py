@@ -244,9 +244,10 @@ class SmtpEmail:
         s = self._settings
         mail = EmailMessage()
         message_id = email.utils.make_msgid(domain=self._domain)
-        mail["From"] = s.smtp_from
+        name, address = email.utils.parseaddr(s.smtp_from)
+        mail["From"] = email.utils.formataddr((name or s.site_name, address))
         mail["To"] = message.to
-        mail["Subject"] = message.subject or "redflag"
+        mail["Subject"] = message.subject or s.site_name
         mail["Date"] = email.utils.formatdate(localtime=False)
         mail["Message-ID"] = message_id
         for name, value in message.headers.items():
