@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
+from alerts.delivery import outbox
 from alerts.models import (
     PURPOSE_ALERT_IDENTIFIER,
     PURPOSE_UPDATE_TEXT,
@@ -14,27 +17,31 @@ from alerts.models import (
     AlertIdentifier,
     AlertReport,
     AlertStatus,
+    DeliveryStatus,
     Severity,
 )
 from alerts.render import AlertView, measure, render_sms, render_update_sms
 from app.crypto import Crypto
 from app.db import aware, utcnow
-from app.errors import Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.regions import service as regions_service
 from app.settings import Settings
 from moderation import audit, decisions, redaction, service
-from moderation.models import AlertReview, Moderator
+from moderation.models import AlertReview, ModerationNote, Moderator
 from moderation.schemas import (
     AlertAction,
     AlertDetail,
     AlertSummary,
     AlertUpdatePublic,
+    DeliveryCount,
     IdentifierIn,
     PreviewIn,
     PreviewOut,
+    ResubmitIn,
     RetractIn,
+    SendBackIn,
     SmsPreview,
     UpdateIn,
     UpdateOut,
@@ -92,7 +99,11 @@ def preview(session: Session, *, data: PreviewIn, settings: Settings) -> Preview
 
 
 def _summary(
-    session: Session, alert: Alert, review: AlertReview | None, names: dict[int, str]
+    session: Session,
+    alert: Alert,
+    review: AlertReview | None,
+    names: dict[int, str],
+    sent_back: set[int],
 ) -> AlertSummary:
     assert alert.id is not None
     regions = alerts_service.region_names_by_alert(session, alert_ids=[alert.id])
@@ -110,6 +121,7 @@ def _summary(
         published_by=names.get(review.published_by_id) if review else None,
         approved_by=names.get(review.approved_by_id or 0) if review else None,
         needs_approval=review.needs_approval if review else False,
+        sent_back=alert.id in sent_back,
     )
 
 
@@ -138,8 +150,27 @@ def list_alerts(
     if status is not None:
         query = query.where(Alert.status == status)
     alerts = session.exec(query).all()
-    reviews, names = _reviews(session, [a.id for a in alerts if a.id is not None])
-    return [_summary(session, a, reviews.get(a.id or 0), names) for a in alerts]
+    ids = [a.id for a in alerts if a.id is not None]
+    reviews, names = _reviews(session, ids)
+    back = _sent_back(session, ids)
+    return [_summary(session, a, reviews.get(a.id or 0), names, back) for a in alerts]
+
+
+# A pending alert an approver sent back to its author carries the approver's note, kind
+# SENT_BACK (encrypted like every note); it goes when the author resubmits the alert.
+SENT_BACK = "sent_back"
+
+
+def _sent_back(session: Session, alert_ids: list[int]) -> set[int]:
+    """Which of these alerts wait for their author to change them."""
+    if not alert_ids:
+        return set()
+    rows = session.exec(
+        select(ModerationNote.alert_id).where(
+            col(ModerationNote.alert_id).in_(alert_ids), ModerationNote.kind == SENT_BACK
+        )
+    ).all()
+    return {a for a in rows if a is not None}
 
 
 def _get(session: Session, ref: str, *, for_update: bool = False) -> Alert:
@@ -160,9 +191,14 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
     reports = session.exec(
         select(AlertReport.report_id).where(AlertReport.alert_id == alert.id)
     ).all()
+    notes = service.notes(session, crypto=crypto, alert_id=alert.id)
+    back = [n for n in notes if n.kind == SENT_BACK]
     return AlertDetail(
-        **_summary(session, alert, reviews.get(alert.id), names).model_dump(),
+        **_summary(
+            session, alert, reviews.get(alert.id), names, {alert.id} if back else set()
+        ).model_dump(),
         text=view.text,
+        region_codes=alerts_service.region_codes(session, alert_id=alert.id),
         identifiers=[
             IdentifierIn(
                 kind=IdentifierKind(i.kind),
@@ -172,7 +208,9 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
         ],
         sms=sms_previews(view, settings),
         reports=sorted(reports),
-        notes=service.notes(session, crypto=crypto, alert_id=alert.id),
+        notes=[n for n in notes if n.kind != SENT_BACK],
+        sent_back_note=back[-1] if back else None,
+        deliveries=deliveries(session, alert_id=alert.id),
         updates=[
             AlertUpdatePublic(
                 number=u.number,
@@ -197,6 +235,12 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
     review = session.get(AlertReview, alert.id)
     if review is not None and review.published_by_id == moderator.id:
         raise Forbidden("You published this alert; a different moderator must approve it.")
+    assert alert.id is not None
+    if _sent_back(session, [alert.id]):
+        raise Conflict(
+            f"Alert {alert.ref} was sent back to its author: it can be approved once they"
+            " have changed and resubmitted it."
+        )
     alerts_service.publish(session, alert=alert)
     if review is not None:
         review.approved_by_id = moderator.id
@@ -239,6 +283,131 @@ def retract(
         session,
         moderator_id=moderator.id,
         action="alert.retract",
+        target_type="alert",
+        target_id=alert.ref,
+    )
+    return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
+
+
+# Where a message stands, as the alert page counts it.
+_STANDING = {
+    DeliveryStatus.pending.value: "waiting",
+    DeliveryStatus.sending.value: "waiting",
+    DeliveryStatus.sent.value: "sent",
+    DeliveryStatus.delivered.value: "delivered",
+    DeliveryStatus.undelivered.value: "failed",
+    DeliveryStatus.failed.value: "failed",
+    DeliveryStatus.cancelled.value: "cancelled",
+}
+_KIND_ORDER = {"alert": 0, "update": 1, "retraction": 2}
+
+
+def deliveries(session: Session, *, alert_id: int) -> list[DeliveryCount]:
+    """The alert's messages (the alert, its updates, its retraction) per channel."""
+    rows = []
+    for (kind, channel), by_status in outbox.counts_by_channel(session, alert_id=alert_id).items():
+        standing = dict.fromkeys(("waiting", "sent", "delivered", "failed", "cancelled"), 0)
+        for status, n in by_status.items():
+            standing[_STANDING.get(status, "waiting")] += n
+        rows.append(DeliveryCount(kind=kind, channel=channel, **standing))
+    return sorted(rows, key=lambda r: (_KIND_ORDER.get(r.kind, 9), r.channel))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom an action on an alert would reach, for the question before it is taken."""
+
+    status: AlertStatus
+    reached: int  # subscribers the alert has gone out to (or may have)
+    waiting: int  # subscribers whose alert has not gone out yet
+    would_reach: int  # subscribers a pending alert would go to once approved
+
+
+def audience(session: Session, *, ref: str) -> Audience:
+    alert = _get(session, ref)
+    assert alert.id is not None
+    statuses = outbox.alert_recipients(session, alert_id=alert.id)
+    would_reach = 0
+    if alert.status == AlertStatus.pending_approval:
+        would_reach = alerts_service.count_recipients(
+            session,
+            region_codes=alerts_service.region_codes(session, alert_id=alert.id),
+            severity=Severity(alert.severity),
+        )
+    return Audience(
+        status=AlertStatus(alert.status),
+        reached=sum(statuses.get(s, 0) for s in outbox.GONE_OUT),
+        waiting=statuses.get(DeliveryStatus.pending.value, 0),
+        would_reach=would_reach,
+    )
+
+
+def send_back(
+    session: Session, *, ref: str, moderator: Moderator, data: SendBackIn, crypto: Crypto
+) -> AlertAction:
+    """An approver returns a pending alert to its author with a note: it cannot be approved
+    until the author has changed and resubmitted it."""
+    alert = _get(session, ref, for_update=True)
+    assert alert.id is not None
+    if alert.status != AlertStatus.pending_approval:
+        raise Conflict(
+            f"Alert {alert.ref} is {alert.status.replace('_', ' ')}: only an alert waiting for"
+            " approval can be sent back."
+        )
+    review = session.get(AlertReview, alert.id)
+    if review is not None and review.published_by_id == moderator.id:
+        raise Forbidden("You wrote this alert: change it by retracting it, or ask a colleague.")
+    if _sent_back(session, [alert.id]):
+        raise Conflict(f"Alert {alert.ref} is already with its author.")
+    service.add_note(session, crypto, moderator, SENT_BACK, data.note, alert_id=alert.id)
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="alert.send_back",
+        target_type="alert",
+        target_id=alert.ref,
+    )
+    return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
+
+
+def resubmit(
+    session: Session,
+    *,
+    ref: str,
+    moderator: Moderator,
+    data: ResubmitIn,
+    crypto: Crypto,
+    settings: Settings,
+) -> AlertAction:
+    """The author's changed alert, waiting for approval again; the approver's note goes."""
+    alert = _get(session, ref, for_update=True)
+    assert alert.id is not None
+    review = session.get(AlertReview, alert.id)
+    if review is None or review.published_by_id != moderator.id:
+        raise Forbidden("Only the moderator who wrote this alert can change it.")
+    if not _sent_back(session, [alert.id]):
+        raise Conflict(f"Alert {alert.ref} was not sent back: there is nothing to resubmit.")
+    draft = alerts_service.AlertDraft(
+        text=data.text,
+        severity=data.severity,
+        region_codes=regions_service.check_codes(session, data.regions),
+        categories=[c.value for c in data.categories],
+        identifiers=decisions.alert_identifiers(data, default_region=settings.default_country),
+        incident_date=alert.incident_date,
+        part_of_day=alert.part_of_day,
+        expires_at=alert.expires_at,
+    )
+    decisions.refuse_long_sms(session, draft=draft, settings=settings)
+    alerts_service.revise(session, alert=alert, draft=draft, crypto=crypto)
+    session.execute(
+        delete(ModerationNote).where(
+            col(ModerationNote.alert_id) == alert.id, col(ModerationNote.kind) == SENT_BACK
+        )
+    )
+    audit.record(
+        session,
+        moderator_id=moderator.id,
+        action="alert.resubmit",
         target_type="alert",
         target_id=alert.ref,
     )

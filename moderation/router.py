@@ -39,8 +39,10 @@ from moderation.schemas import (
     RejectIn,
     ReportReview,
     RequestInfoIn,
+    ResubmitIn,
     RetractIn,
     RoleIn,
+    SendBackIn,
     TokenOut,
     TotpConfirmIn,
     TotpSetupOut,
@@ -353,6 +355,35 @@ def retract(
     ref: str, data: RetractIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
 ) -> AlertAction:
     return alert_review.retract(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
+
+
+@router.post(
+    "/alerts/{ref}/send-back",
+    summary="Send a pending alert back to its author with a note (not your own)",
+    responses=_BODY_CONFLICT,
+)
+def send_back(
+    ref: str, data: SendBackIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+) -> AlertAction:
+    return alert_review.send_back(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
+
+
+@router.post(
+    "/alerts/{ref}/resubmit",
+    summary="Your alert, changed after it was sent back: it waits for approval again",
+    responses=_BODY_CONFLICT,
+)
+def resubmit(
+    ref: str,
+    data: ResubmitIn,
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> AlertAction:
+    return alert_review.resubmit(
+        session, ref=ref, moderator=moderator, data=data, crypto=crypto, settings=settings
+    )
 
 
 @router.get("/audit", summary="The audit log (admins)", dependencies=[Depends(require_admin)])
