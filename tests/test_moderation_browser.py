@@ -108,8 +108,14 @@ def test_a_report_is_reviewed_published_and_approved_in_the_browser(
     expect(alice.locator("#preview")).to_contain_text("Held a worker by the throat")
     expect(alice.locator("#preview")).to_contain_text("A second moderator must approve")
     alice.screenshot(path=shots / "mod-review.png", full_page=True)
+    questions: list[str] = []
+    alice.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     alice.locator("#publish").click()
     expect(alice.locator("#alert-status")).to_have_text("pending approval")
+    assert questions == [
+        "Publish this alert? A second moderator must approve it; then it goes to 0 subscribers"
+        " by SMS and email."
+    ], "asked first, with what the live preview found"
     ref = alice.locator("h1").inner_text().split()[0]
     expect(alice.locator("main")).to_contain_text("a colleague must approve it")
 
@@ -117,6 +123,7 @@ def test_a_report_is_reviewed_published_and_approved_in_the_browser(
     expect(bob.locator(".warn")).to_contain_text(ref)
     bob.get_by_role("link", name="Alerts").click()
     bob.get_by_role("link", name=ref).click()
+    bob.once("dialog", lambda dialog: dialog.accept())
     bob.locator("#approve").click()
     expect(bob.locator("#alert-status")).to_have_text("published")
     expect(bob.locator(".notice")).to_have_text("Approved and published.")
