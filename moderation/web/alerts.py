@@ -82,10 +82,17 @@ def _retract_question(ref: str, who: alert_review.Audience) -> Question:
     if who.status == AlertStatus.pending_approval:
         detail = "Nothing has gone out yet: it will never be sent."
     else:
-        detail = f"This tells {plural(who.reached, 'recipient')} that the alert is withdrawn"
-        if who.waiting:
-            detail += f", and cancels {plural(who.waiting, 'message')} not sent yet"
-        detail += ". It cannot be published again."
+        told = f"This tells {plural(who.reached, 'recipient')} that the alert is withdrawn"
+        cancels = f"cancels {plural(who.waiting, 'message')} not sent yet"
+        if who.reached and who.waiting:
+            detail = f"{told}, and {cancels}."
+        elif who.reached:
+            detail = f"{told}."
+        elif who.waiting:
+            detail = f"Nobody has received it yet: this {cancels}."
+        else:
+            detail = "Nobody has received it."
+        detail += " It cannot be published again."
     return Question(
         title=f"Retract alert {ref}?",
         detail=detail,
