@@ -178,6 +178,7 @@ def test_a_duplicate_is_picked_from_the_live_alerts_it_may_repeat(
     assert re.findall(r'name="alert_ref" value="([^"]+)"', duplicate_form) == [same.ref]
     assert "same identifier:</span> Hit a worker in Amsterdam." in duplicate_form
     assert "Not this one." not in duplicate_form
+    assert f'data-confirm="Add report #{rid} to alert {same.ref}? ' in duplicate_form, "for JS"
     form = {"csrf_token": token, "version": version, "decision": "duplicate"}
     none = alice.post(f"/mod/reports/{rid}/decide", data=form)
     assert none.status_code == 422 and "choose the alert this report repeats" in none.text

@@ -7,7 +7,11 @@
     var form = e.target, button = e.submitter;
     var earlier = form.querySelector("input[name=confirmed][data-js]");
     if (earlier) { earlier.parentNode.removeChild(earlier); }
-    var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    // A choice may carry its own question (the alert a duplicate joins), else the button, the form.
+    var chosen = form.querySelector("input:checked[data-confirm]");
+    var question = [chosen, button, form].reduce(function (found, el) {
+      return found || (el && el.getAttribute("data-confirm"));
+    }, null);
     if (!question) { return; }
     if (!window.confirm(question)) { e.preventDefault(); return; }
     var field = document.createElement("input");

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -109,6 +110,7 @@ def _review(
             report_id, shown.recipients if shown else 0, shown.needs_approval if shown else False
         ),
         ask_reject=_reject_question(report_id),
+        ask_duplicate=partial(_duplicate_question, report_id),
     )
 
 
