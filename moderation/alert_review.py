@@ -198,7 +198,8 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
             session, alert, reviews.get(alert.id), names, {alert.id} if back else set()
         ).model_dump(),
         text=view.text,
-        region_codes=alerts_service.region_codes(session, alert_id=alert.id),
+        # in the order of `regions`, which are sorted by code
+        region_codes=sorted(alerts_service.region_codes(session, alert_id=alert.id)),
         identifiers=[
             IdentifierIn(
                 kind=IdentifierKind(i.kind),
@@ -331,7 +332,8 @@ def audience(session: Session, *, ref: str) -> Audience:
     if alert.status == AlertStatus.pending_approval:
         would_reach = alerts_service.count_recipients(
             session,
-            region_codes=alerts_service.region_codes(session, alert_id=alert.id),
+            # in the order of `regions`, which are sorted by code
+            region_codes=sorted(alerts_service.region_codes(session, alert_id=alert.id)),
             severity=Severity(alert.severity),
         )
     return Audience(

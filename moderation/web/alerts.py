@@ -275,7 +275,7 @@ def _as_it_is(alert: AlertDetail) -> Mapping[str, object]:
     return {
         "text": alert.text,
         "severity": alert.severity.value,
-        "regions": list(zip(alert.region_codes, alert.regions, strict=False)),
+        "regions": list(zip(alert.region_codes, alert.regions, strict=True)),
         "more_regions": "",
         "categories": [c.value for c in alert.categories],
         "identifiers": [f"{i.kind.value}|{i.value}" for i in alert.identifiers],
