@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
@@ -28,8 +27,8 @@ from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.regions import service as regions_service
 from app.settings import Settings
-from moderation import audit, decisions, redaction, service
-from moderation.models import AlertReview, ModerationNote, Moderator
+from moderation import audit, decisions, redaction, sent_back, service
+from moderation.models import AlertReview, Moderator
 from moderation.schemas import (
     AlertAction,
     AlertDetail,
@@ -39,9 +38,7 @@ from moderation.schemas import (
     IdentifierIn,
     PreviewIn,
     PreviewOut,
-    ResubmitIn,
     RetractIn,
-    SendBackIn,
     SmsPreview,
     UpdateIn,
     UpdateOut,
@@ -152,25 +149,8 @@ def list_alerts(
     alerts = session.exec(query).all()
     ids = [a.id for a in alerts if a.id is not None]
     reviews, names = _reviews(session, ids)
-    back = _sent_back(session, ids)
+    back = sent_back.waiting_for_author(session, ids)
     return [_summary(session, a, reviews.get(a.id or 0), names, back) for a in alerts]
-
-
-# A pending alert an approver sent back to its author carries the approver's note, kind
-# SENT_BACK (encrypted like every note); it goes when the author resubmits the alert.
-SENT_BACK = "sent_back"
-
-
-def _sent_back(session: Session, alert_ids: list[int]) -> set[int]:
-    """Which of these alerts wait for their author to change them."""
-    if not alert_ids:
-        return set()
-    rows = session.exec(
-        select(ModerationNote.alert_id).where(
-            col(ModerationNote.alert_id).in_(alert_ids), ModerationNote.kind == SENT_BACK
-        )
-    ).all()
-    return {a for a in rows if a is not None}
 
 
 def _get(session: Session, ref: str, *, for_update: bool = False) -> Alert:
@@ -192,7 +172,7 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
         select(AlertReport.report_id).where(AlertReport.alert_id == alert.id)
     ).all()
     notes = service.notes(session, crypto=crypto, alert_id=alert.id)
-    back = [n for n in notes if n.kind == SENT_BACK]
+    back = [n for n in notes if n.kind == sent_back.SENT_BACK]
     return AlertDetail(
         **_summary(
             session, alert, reviews.get(alert.id), names, {alert.id} if back else set()
@@ -209,7 +189,7 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
         ],
         sms=sms_previews(view, settings),
         reports=sorted(reports),
-        notes=[n for n in notes if n.kind != SENT_BACK],
+        notes=[n for n in notes if n.kind != sent_back.SENT_BACK],
         sent_back_note=back[-1] if back else None,
         deliveries=deliveries(session, alert_id=alert.id),
         updates=[
@@ -237,7 +217,7 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
     if review is not None and review.published_by_id == moderator.id:
         raise Forbidden("You published this alert; a different moderator must approve it.")
     assert alert.id is not None
-    if _sent_back(session, [alert.id]):
+    if sent_back.waiting_for_author(session, [alert.id]):
         raise Conflict(
             f"Alert {alert.ref} was sent back to its author: it can be approved once they"
             " have changed and resubmitted it."
@@ -342,75 +322,3 @@ def audience(session: Session, *, ref: str) -> Audience:
         waiting=statuses.get(DeliveryStatus.pending.value, 0),
         would_reach=would_reach,
     )
-
-
-def send_back(
-    session: Session, *, ref: str, moderator: Moderator, data: SendBackIn, crypto: Crypto
-) -> AlertAction:
-    """An approver returns a pending alert to its author with a note: it cannot be approved
-    until the author has changed and resubmitted it."""
-    alert = _get(session, ref, for_update=True)
-    assert alert.id is not None
-    if alert.status != AlertStatus.pending_approval:
-        raise Conflict(
-            f"Alert {alert.ref} is {alert.status.replace('_', ' ')}: only an alert waiting for"
-            " approval can be sent back."
-        )
-    review = session.get(AlertReview, alert.id)
-    if review is not None and review.published_by_id == moderator.id:
-        raise Forbidden("You wrote this alert: change it by retracting it, or ask a colleague.")
-    if _sent_back(session, [alert.id]):
-        raise Conflict(f"Alert {alert.ref} is already with its author.")
-    service.add_note(session, crypto, moderator, SENT_BACK, data.note, alert_id=alert.id)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.send_back",
-        target_type="alert",
-        target_id=alert.ref,
-    )
-    return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
-
-
-def resubmit(
-    session: Session,
-    *,
-    ref: str,
-    moderator: Moderator,
-    data: ResubmitIn,
-    crypto: Crypto,
-    settings: Settings,
-) -> AlertAction:
-    """The author's changed alert, waiting for approval again; the approver's note goes."""
-    alert = _get(session, ref, for_update=True)
-    assert alert.id is not None
-    review = session.get(AlertReview, alert.id)
-    if review is None or review.published_by_id != moderator.id:
-        raise Forbidden("Only the moderator who wrote this alert can change it.")
-    if not _sent_back(session, [alert.id]):
-        raise Conflict(f"Alert {alert.ref} was not sent back: there is nothing to resubmit.")
-    draft = alerts_service.AlertDraft(
-        text=data.text,
-        severity=data.severity,
-        region_codes=regions_service.check_codes(session, data.regions),
-        categories=[c.value for c in data.categories],
-        identifiers=decisions.alert_identifiers(data, default_region=settings.default_country),
-        incident_date=alert.incident_date,
-        part_of_day=alert.part_of_day,
-        expires_at=alert.expires_at,
-    )
-    decisions.refuse_long_sms(session, draft=draft, settings=settings)
-    alerts_service.revise(session, alert=alert, draft=draft, crypto=crypto)
-    session.execute(
-        delete(ModerationNote).where(
-            col(ModerationNote.alert_id) == alert.id, col(ModerationNote.kind) == SENT_BACK
-        )
-    )
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.resubmit",
-        target_type="alert",
-        target_id=alert.ref,
-    )
-    return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))

@@ -13,7 +13,16 @@ from app.db import aware
 from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.reports.models import Report, ReportStatus
 from app.schemas import BODY_ERRORS
-from moderation import accounts, alert_review, audit, claims, decisions, security, service
+from moderation import (
+    accounts,
+    alert_review,
+    audit,
+    claims,
+    decisions,
+    security,
+    sent_back,
+    service,
+)
 from moderation.deps import (
     Admin,
     AnyModerator,
@@ -365,7 +374,7 @@ def retract(
 def send_back(
     ref: str, data: SendBackIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
 ) -> AlertAction:
-    return alert_review.send_back(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
+    return sent_back.send_back(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
 
 
 @router.post(
@@ -381,7 +390,7 @@ def resubmit(
     crypto: CryptoDep,
     settings: SettingsDep,
 ) -> AlertAction:
-    return alert_review.resubmit(
+    return sent_back.resubmit(
         session, ref=ref, moderator=moderator, data=data, crypto=crypto, settings=settings
     )
 

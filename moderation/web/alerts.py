@@ -20,7 +20,7 @@ from app.regions import service as regions_service
 from app.reports.models import Category
 from app.settings import Settings
 from app.web import refuse
-from moderation import alert_review, audit
+from moderation import alert_review, audit, sent_back
 from moderation.schemas import (
     MAX_NOTE,
     MAX_UPDATE_TEXT,
@@ -249,7 +249,7 @@ def send_back(
     """Not asked first: the author only has to resubmit it."""
     try:
         data = SendBackIn.model_validate({"note": form.get("note", "")})
-        result = alert_review.send_back(
+        result = sent_back.send_back(
             session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto
         )
     except ValidationError:
@@ -318,7 +318,7 @@ def resubmit(
                 ],
             }
         )
-        result = alert_review.resubmit(
+        result = sent_back.resubmit(
             session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto, settings=settings
         )
     except (ValidationError, InvalidInput, Conflict, Forbidden) as exc:
