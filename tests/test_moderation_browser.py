@@ -104,6 +104,11 @@ def test_a_report_is_reviewed_published_and_approved_in_the_browser(
 
     text.fill("Held a worker by the throat and took the money back. Booked by phone for an hour.")
     alice.select_option("#severity", "critical")
+    alice.fill("#extra_regions", "Groningen (province)")  # picked from the list of names
+    alice.locator("#extra_regions").dispatch_event("change")
+    expect(alice.locator('#region-checks input[value="NL-GR"]')).to_be_checked()
+    expect(alice.locator("#extra_regions")).to_have_value("")
+    expect(alice.locator('#preview .sms[data-lang="en"]')).to_contain_text("Assen, Groningen")
     # The live preview (JavaScript under the page's CSP) shows exactly what goes out.
     expect(alice.locator('#preview .sms[data-lang="en"]')).to_contain_text("redflag URGENT DANGER")
     expect(alice.locator('#preview .sms[data-lang="es"]')).to_contain_text("PELIGRO URGENTE")
