@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
 from alerts.delivery import outbox as delivery
@@ -97,19 +97,7 @@ def create(session: Session, *, draft: AlertDraft, crypto: Crypto, needs_approva
     )
     session.add(alert)
     session.flush()
-    assert alert.id is not None
-    for code in dict.fromkeys(draft.region_codes):
-        session.add(AlertRegion(alert_id=alert.id, region_code=code))
-    for kind, value in dict.fromkeys(draft.identifiers):
-        session.add(
-            AlertIdentifier(
-                alert_id=alert.id,
-                kind=kind,
-                value_enc=crypto.cipher.encrypt(value, purpose=PURPOSE_ALERT_IDENTIFIER),
-                blind_index=crypto.index.digest(kind, value),
-            )
-        )
-    session.flush()
+    _add_regions_and_identifiers(session, alert=alert, draft=draft, crypto=crypto)
     if not needs_approval:
         delivery.fan_out(session, alert=alert, reach=reach(session, draft.region_codes))
     return alert
@@ -369,3 +357,36 @@ def draft_view(session: Session, *, draft: AlertDraft) -> AlertView:
         part_of_day=draft.part_of_day,
         identifiers=draft.identifiers,
     )
+
+
+def revise(session: Session, *, alert: Alert, draft: AlertDraft, crypto: Crypto) -> None:
+    """A pending alert as its author changed it: text, severity, regions, categories,
+    identifiers. Nothing has gone out yet, so nothing else changes."""
+    if alert.status != AlertStatus.pending_approval:
+        raise Conflict(f"Alert {alert.ref} is {alert.status}: only a pending alert can be changed.")
+    assert alert.id is not None
+    alert.text_enc = crypto.cipher.encrypt(readable_text(draft.text), purpose=PURPOSE_ALERT_TEXT)
+    alert.severity = draft.severity.value
+    alert.categories = draft.categories
+    session.add(alert)
+    session.execute(delete(AlertRegion).where(col(AlertRegion.alert_id) == alert.id))
+    session.execute(delete(AlertIdentifier).where(col(AlertIdentifier.alert_id) == alert.id))
+    _add_regions_and_identifiers(session, alert=alert, draft=draft, crypto=crypto)
+
+
+def _add_regions_and_identifiers(
+    session: Session, *, alert: Alert, draft: AlertDraft, crypto: Crypto
+) -> None:
+    assert alert.id is not None
+    for code in dict.fromkeys(draft.region_codes):
+        session.add(AlertRegion(alert_id=alert.id, region_code=code))
+    for kind, value in dict.fromkeys(draft.identifiers):
+        session.add(
+            AlertIdentifier(
+                alert_id=alert.id,
+                kind=kind,
+                value_enc=crypto.cipher.encrypt(value, purpose=PURPOSE_ALERT_IDENTIFIER),
+                blind_index=crypto.index.digest(kind, value),
+            )
+        )
+    session.flush()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
+from alerts.delivery import outbox
 from alerts.models import (
     PURPOSE_ALERT_IDENTIFIER,
     PURPOSE_UPDATE_TEXT,
@@ -14,23 +16,25 @@ from alerts.models import (
     AlertIdentifier,
     AlertReport,
     AlertStatus,
+    DeliveryStatus,
     Severity,
 )
 from alerts.render import AlertView, measure, render_sms, render_update_sms
 from app.crypto import Crypto
 from app.db import aware, utcnow
-from app.errors import Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.regions import service as regions_service
 from app.settings import Settings
-from moderation import audit, decisions, redaction, service
+from moderation import audit, decisions, redaction, sent_back, service
 from moderation.models import AlertReview, Moderator
 from moderation.schemas import (
     AlertAction,
     AlertDetail,
     AlertSummary,
     AlertUpdatePublic,
+    DeliveryCount,
     IdentifierIn,
     PreviewIn,
     PreviewOut,
@@ -92,7 +96,11 @@ def preview(session: Session, *, data: PreviewIn, settings: Settings) -> Preview
 
 
 def _summary(
-    session: Session, alert: Alert, review: AlertReview | None, names: dict[int, str]
+    session: Session,
+    alert: Alert,
+    review: AlertReview | None,
+    names: dict[int, str],
+    sent_back: set[int],
 ) -> AlertSummary:
     assert alert.id is not None
     regions = alerts_service.region_names_by_alert(session, alert_ids=[alert.id])
@@ -110,6 +118,7 @@ def _summary(
         published_by=names.get(review.published_by_id) if review else None,
         approved_by=names.get(review.approved_by_id or 0) if review else None,
         needs_approval=review.needs_approval if review else False,
+        sent_back=alert.id in sent_back,
     )
 
 
@@ -138,8 +147,10 @@ def list_alerts(
     if status is not None:
         query = query.where(Alert.status == status)
     alerts = session.exec(query).all()
-    reviews, names = _reviews(session, [a.id for a in alerts if a.id is not None])
-    return [_summary(session, a, reviews.get(a.id or 0), names) for a in alerts]
+    ids = [a.id for a in alerts if a.id is not None]
+    reviews, names = _reviews(session, ids)
+    back = sent_back.waiting_for_author(session, ids)
+    return [_summary(session, a, reviews.get(a.id or 0), names, back) for a in alerts]
 
 
 def _get(session: Session, ref: str, *, for_update: bool = False) -> Alert:
@@ -160,9 +171,15 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
     reports = session.exec(
         select(AlertReport.report_id).where(AlertReport.alert_id == alert.id)
     ).all()
+    notes = service.notes(session, crypto=crypto, alert_id=alert.id)
+    back = [n for n in notes if n.kind == sent_back.SENT_BACK]
     return AlertDetail(
-        **_summary(session, alert, reviews.get(alert.id), names).model_dump(),
+        **_summary(
+            session, alert, reviews.get(alert.id), names, {alert.id} if back else set()
+        ).model_dump(),
         text=view.text,
+        # in the order of `regions`, which are sorted by code
+        region_codes=sorted(alerts_service.region_codes(session, alert_id=alert.id)),
         identifiers=[
             IdentifierIn(
                 kind=IdentifierKind(i.kind),
@@ -172,7 +189,9 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
         ],
         sms=sms_previews(view, settings),
         reports=sorted(reports),
-        notes=service.notes(session, crypto=crypto, alert_id=alert.id),
+        notes=[n for n in notes if n.kind != sent_back.SENT_BACK],
+        sent_back_note=back[-1] if back else None,
+        deliveries=deliveries(session, alert_id=alert.id),
         updates=[
             AlertUpdatePublic(
                 number=u.number,
@@ -197,6 +216,12 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
     review = session.get(AlertReview, alert.id)
     if review is not None and review.published_by_id == moderator.id:
         raise Forbidden("You published this alert; a different moderator must approve it.")
+    assert alert.id is not None
+    if sent_back.waiting_for_author(session, [alert.id]):
+        raise Conflict(
+            f"Alert {alert.ref} was sent back to its author: it can be approved once they"
+            " have changed and resubmitted it."
+        )
     alerts_service.publish(session, alert=alert)
     if review is not None:
         review.approved_by_id = moderator.id
@@ -243,3 +268,57 @@ def retract(
         target_id=alert.ref,
     )
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
+
+
+# Where a message stands, as the alert page counts it.
+_STANDING = {
+    DeliveryStatus.pending.value: "waiting",
+    DeliveryStatus.sending.value: "waiting",
+    DeliveryStatus.sent.value: "sent",
+    DeliveryStatus.delivered.value: "delivered",
+    DeliveryStatus.undelivered.value: "failed",
+    DeliveryStatus.failed.value: "failed",
+    DeliveryStatus.cancelled.value: "cancelled",
+}
+_KIND_ORDER = {"alert": 0, "update": 1, "retraction": 2}
+
+
+def deliveries(session: Session, *, alert_id: int) -> list[DeliveryCount]:
+    """The alert's messages (the alert, its updates, its retraction) per channel."""
+    rows = []
+    for (kind, channel), by_status in outbox.counts_by_channel(session, alert_id=alert_id).items():
+        standing = dict.fromkeys(("waiting", "sent", "delivered", "failed", "cancelled"), 0)
+        for status, n in by_status.items():
+            standing[_STANDING.get(status, "waiting")] += n
+        rows.append(DeliveryCount(kind=kind, channel=channel, **standing))
+    return sorted(rows, key=lambda r: (_KIND_ORDER.get(r.kind, 9), r.channel))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom an action on an alert would reach, for the question before it is taken."""
+
+    status: AlertStatus
+    reached: int  # subscribers the alert has gone out to (or may have)
+    waiting: int  # subscribers whose alert has not gone out yet
+    would_reach: int  # subscribers a pending alert would go to once approved
+
+
+def audience(session: Session, *, ref: str) -> Audience:
+    alert = _get(session, ref)
+    assert alert.id is not None
+    statuses = outbox.alert_recipients(session, alert_id=alert.id)
+    would_reach = 0
+    if alert.status == AlertStatus.pending_approval:
+        would_reach = alerts_service.count_recipients(
+            session,
+            # in the order of `regions`, which are sorted by code
+            region_codes=sorted(alerts_service.region_codes(session, alert_id=alert.id)),
+            severity=Severity(alert.severity),
+        )
+    return Audience(
+        status=AlertStatus(alert.status),
+        reached=sum(statuses.get(s, 0) for s in outbox.GONE_OUT),
+        waiting=statuses.get(DeliveryStatus.pending.value, 0),
+        would_reach=would_reach,
+    )

@@ -13,7 +13,16 @@ from app.db import aware
 from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
 from app.reports.models import Report, ReportStatus
 from app.schemas import BODY_ERRORS
-from moderation import accounts, alert_review, audit, claims, decisions, security, service
+from moderation import (
+    accounts,
+    alert_review,
+    audit,
+    claims,
+    decisions,
+    security,
+    sent_back,
+    service,
+)
 from moderation.deps import (
     Admin,
     AnyModerator,
@@ -39,8 +48,10 @@ from moderation.schemas import (
     RejectIn,
     ReportReview,
     RequestInfoIn,
+    ResubmitIn,
     RetractIn,
     RoleIn,
+    SendBackIn,
     TokenOut,
     TotpConfirmIn,
     TotpSetupOut,
@@ -353,6 +364,35 @@ def retract(
     ref: str, data: RetractIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
 ) -> AlertAction:
     return alert_review.retract(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
+
+
+@router.post(
+    "/alerts/{ref}/send-back",
+    summary="Send a pending alert back to its author with a note (not your own)",
+    responses=_BODY_CONFLICT,
+)
+def send_back(
+    ref: str, data: SendBackIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+) -> AlertAction:
+    return sent_back.send_back(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
+
+
+@router.post(
+    "/alerts/{ref}/resubmit",
+    summary="Your alert, changed after it was sent back: it waits for approval again",
+    responses=_BODY_CONFLICT,
+)
+def resubmit(
+    ref: str,
+    data: ResubmitIn,
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> AlertAction:
+    return sent_back.resubmit(
+        session, ref=ref, moderator=moderator, data=data, crypto=crypto, settings=settings
+    )
 
 
 @router.get("/audit", summary="The audit log (admins)", dependencies=[Depends(require_admin)])

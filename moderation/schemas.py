@@ -111,6 +111,19 @@ class RelatedReport(BaseModel):
     region: str
 
 
+class DuplicateCandidate(BaseModel):
+    """A live alert the report may repeat: it names one of the report's identifiers, or
+    covers its place."""
+
+    ref: str
+    status: AlertStatus
+    incident_date: date
+    regions: list[str]
+    text: str = Field(description="The start of the alert's text")
+    same_identifier: bool
+    same_region: bool
+
+
 class ReportReview(BaseModel):
     """The decrypted report, for the moderator holding it."""
 
@@ -137,6 +150,9 @@ class ReportReview(BaseModel):
     notes: list[NoteOut]
     related_alerts: list[RelatedAlert]
     related_reports: list[RelatedReport]
+    duplicate_candidates: list[DuplicateCandidate] = Field(
+        default_factory=list, description="Live alerts this report may be a duplicate of"
+    )
 
 
 # ---- decisions ------------------------------------------------------------------------
@@ -183,6 +199,16 @@ class RequestInfoIn(Decision):
 
 class DuplicateIn(Decision):
     alert_ref: str = Field(min_length=1, max_length=16)
+
+
+class SendBackIn(Strict):
+    note: str = Field(
+        min_length=1, max_length=MAX_NOTE, description="For the author: what to change"
+    )
+
+
+class ResubmitIn(AlertContent):
+    """The alert as its author changed it after it was sent back; it waits for approval again."""
 
 
 class RetractIn(Strict):
@@ -236,6 +262,9 @@ class AlertSummary(BaseModel):
     published_by: str | None
     approved_by: str | None
     needs_approval: bool
+    sent_back: bool = Field(
+        default=False, description="Waiting for its author to change it (see send-back)"
+    )
 
 
 class AlertUpdatePublic(BaseModel):
@@ -246,13 +275,30 @@ class AlertUpdatePublic(BaseModel):
     sms: dict[str, SmsPreview] = Field(description="What each language's subscribers received")
 
 
+class DeliveryCount(BaseModel):
+    """An alert's messages of one kind on one channel, by where they stand."""
+
+    kind: str = Field(description="alert, update or retraction")
+    channel: str
+    waiting: int = Field(description="Not yet handed to the provider")
+    sent: int = Field(description="Handed to the provider; no report of arrival yet")
+    delivered: int
+    failed: int = Field(description="Failed, or reported undelivered")
+    cancelled: int = Field(description="Retracted before they went out")
+
+
 class AlertDetail(AlertSummary):
     text: str
+    region_codes: list[str]
     identifiers: list[IdentifierIn]
     sms: dict[str, SmsPreview]
     reports: list[int]
     notes: list[NoteOut]
     updates: list[AlertUpdatePublic]
+    deliveries: list[DeliveryCount]
+    sent_back_note: NoteOut | None = Field(
+        default=None, description="Why an approver sent it back to its author"
+    )
 
 
 class AlertAction(BaseModel):

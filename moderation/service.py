@@ -27,7 +27,7 @@ from app.reports.models import (
     ReportStatus,
 )
 from app.settings import Settings
-from moderation import audit, claims, redaction
+from moderation import audit, claims, duplicates, redaction
 from moderation.models import PURPOSE_NOTE, ModerationNote, Moderator
 from moderation.schemas import (
     FlagOut,
@@ -120,6 +120,12 @@ def review(
             session, {a.id: a for alerts in live.values() for a in alerts}
         ),
         related_reports=_related_reports(session, other_ids),
+        duplicate_candidates=duplicates.candidates(
+            session,
+            region_code=report.region_code,
+            blind_indexes=[i.blind_index for i in identifiers],
+            crypto=crypto,
+        ),
     )
 
 

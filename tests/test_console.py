@@ -148,6 +148,7 @@ def publish(page: Page, console: Console, shots: Path) -> str:
     expect(page.locator("#preview")).to_contain_text("A second moderator must approve")
     expect(page.locator("#preview")).to_contain_text("Held a worker by the throat")
     page.screenshot(path=shots / "console-review.png", full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Publish this alert? ..."
     page.locator("#publish").click()
     expect(page.locator("#alert-status")).to_have_text("pending approval")
     console.settle(page)
@@ -162,6 +163,7 @@ def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
     page.get_by_role("link", name=ref).click()
     console.settle(page)
     page.screenshot(path=shots / "console-alert-pending.png", full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#approve").click()
     expect(page.locator("#alert-status")).to_have_text("published")
     console.settle(page)

@@ -21,10 +21,12 @@ from app.reports.models import ReportCreate
 from moderation import accounts
 from moderation.models import Role
 from tests.conftest import PASSWORD, LiveServer
+from tests.helpers import add_sms_subscribers, publish_alert
 
 pytestmark = pytest.mark.browser
 
 LAPTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
 STORY = (
     "My name is Anna, I work from home in Assen. He booked for an hour, then held me by the throat "
     "and took back the money. Call me on 06 11122233 if you need more."
@@ -102,14 +104,25 @@ def test_a_report_is_reviewed_published_and_approved_in_the_browser(
 
     text.fill("Held a worker by the throat and took the money back. Booked by phone for an hour.")
     alice.select_option("#severity", "critical")
+    alice.fill("#extra_regions", "Groningen (province)")  # picked from the list of names
+    alice.locator("#extra_regions").dispatch_event("change")
+    expect(alice.locator('#region-checks input[value="NL-GR"]')).to_be_checked()
+    expect(alice.locator("#extra_regions")).to_have_value("")
+    expect(alice.locator('#preview .sms[data-lang="en"]')).to_contain_text("Assen, Groningen")
     # The live preview (JavaScript under the page's CSP) shows exactly what goes out.
     expect(alice.locator('#preview .sms[data-lang="en"]')).to_contain_text("redflag URGENT DANGER")
     expect(alice.locator('#preview .sms[data-lang="es"]')).to_contain_text("PELIGRO URGENTE")
     expect(alice.locator("#preview")).to_contain_text("Held a worker by the throat")
     expect(alice.locator("#preview")).to_contain_text("A second moderator must approve")
     alice.screenshot(path=shots / "mod-review.png", full_page=True)
+    questions: list[str] = []
+    alice.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     alice.locator("#publish").click()
     expect(alice.locator("#alert-status")).to_have_text("pending approval")
+    assert questions == [
+        "Publish this alert? A second moderator must approve it; then it goes to 0 subscribers"
+        " by SMS and email."
+    ], "asked first, with what the live preview found"
     ref = alice.locator("h1").inner_text().split()[0]
     expect(alice.locator("main")).to_contain_text("a colleague must approve it")
 
@@ -117,6 +130,7 @@ def test_a_report_is_reviewed_published_and_approved_in_the_browser(
     expect(bob.locator(".warn")).to_contain_text(ref)
     bob.get_by_role("link", name="Alerts").click()
     bob.get_by_role("link", name=ref).click()
+    bob.once("dialog", lambda dialog: dialog.accept())
     bob.locator("#approve").click()
     expect(bob.locator("#alert-status")).to_have_text("published")
     expect(bob.locator(".notice")).to_have_text("Approved and published.")
@@ -142,3 +156,87 @@ def test_a_report_is_reviewed_published_and_approved_in_the_browser(
     expect(status.locator("#report-status")).to_have_text(catalog("en")["status.state.published"])
     for context in (reporter, alice_context, bob_context):
         context.close()
+
+
+def test_update_and_retract_ask_first_with_javascript_and_without(
+    live_server: LiveServer, browser: Any, shots: Path
+) -> None:
+    """Cancelling the dialog sends nothing; accepting it does. Without JavaScript a page
+    asks the same question. Both on an alert's page at a phone's width."""
+    base = live_server.url
+    set_up(live_server)
+    crypto = Crypto.from_settings(live_server.settings)
+    engine = make_engine(live_server.database_url)
+    try:
+        with Session(engine) as session:
+            add_sms_subscribers(session, crypto, 3)
+            ref = publish_alert(session, crypto).ref
+            other = publish_alert(session, crypto, text="Threatened a worker.").ref
+    finally:
+        engine.dispose()
+
+    context, bob = log_in(browser, base, "bob")
+    bob.set_viewport_size(PHONE)
+    bob.goto(f"{base}/mod/alerts/{ref}")
+    expect(bob.locator('#deliveries tr[data-channel="sms"] td').nth(1)).to_have_text("3")
+    bob.screenshot(path=shots / "mod-alert-360.png", full_page=True)
+    asked: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def handle(dialog: Any) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        bob.once("dialog", handle)
+
+    bob.locator("summary", has_text="Send an update").click()
+    bob.fill("#update-text", "Seen again in a grey van.")
+    answer(accept=False)
+    bob.locator("#send-update").click()
+    assert asked == [
+        f"Send this update on {ref}? It goes to 3 recipients of the alert, in their language;"
+        " it cannot be unsent."
+    ]
+    expect(bob.locator("#update-text")).to_have_value("Seen again in a grey van.")
+    expect(bob.locator(".update")).to_have_count(0)
+    answer(accept=True)
+    bob.locator("#send-update").click()
+    expect(bob.locator(".notice")).to_contain_text("The update is on its way")
+    expect(bob.locator(".update")).to_contain_text("Seen again in a grey van.")
+
+    bob.locator("summary", has_text="Retract").click()
+    bob.fill("#reason", "The number was wrong.")
+    answer(accept=False)
+    bob.locator("#retract").click()
+    assert asked[-1].startswith(f"Retract alert {ref}? ")
+    expect(bob.locator("#alert-status")).to_have_text("published")
+    answer(accept=True)
+    bob.locator("#retract").click()
+    expect(bob.locator("#alert-status")).to_have_text("retracted")
+    context.close()
+
+    no_js = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = no_js.new_page()
+    page.goto(f"{base}/mod")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base}/mod/alerts/{other}")
+    page.locator("summary", has_text="Retract").click()
+    page.fill("#reason", "A mistake.")
+    page.locator("#retract").click()
+    expect(page.locator("h1")).to_have_text(f"Retract alert {other}?")
+    expect(page.locator("#confirm-detail")).to_have_text(
+        "Nobody has received it yet: this cancels 3 messages not sent yet."
+        " It cannot be published again."
+    )
+    page.screenshot(path=shots / "mod-confirm-360.png", full_page=True)
+    page.locator("#cancel").click()
+    expect(page.locator("#alert-status")).to_have_text("published")
+    page.locator("summary", has_text="Retract").click()
+    page.fill("#reason", "A mistake.")
+    page.locator("#retract").click()
+    page.locator("#confirm").click()
+    expect(page.locator("#alert-status")).to_have_text("retracted")
+    expect(page.locator(".notice")).to_have_text("Retracted.")
+    no_js.close()

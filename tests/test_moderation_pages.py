@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from alerts.models import Alert
 from app.reports.models import Report
 from app.settings import Settings
 from moderation import security
@@ -195,10 +196,16 @@ def test_review_publish_and_approve_through_the_pages(
         "regions": ["GM0106"], "categories": ["stalking"], "identifiers": ["phone|+31612345678"],
         "new_kind": "phone", "new_value": "", "extra_regions": "", "expires_in_days": "30",
     }  # fmt: skip
-    bad = alice.post(f"/mod/reports/{rid}/decide", data={**form, "extra_regions": "GM9999"})
-    assert bad.status_code == 422 and "regions.1: unknown region code" in bad.text
+    bad = alice.post(f"/mod/reports/{rid}/decide", data={**form, "extra_regions": "Asen"})
+    assert bad.status_code == 422
+    assert "More regions: which region is &#34;Asen&#34;? Did you mean Asten or Assen?" in bad.text
     assert "Followed a worker home" in bad.text, "what was typed is kept"
-    published = alice.post(f"/mod/reports/{rid}/decide", data=form)
+    asked = alice.post(f"/mod/reports/{rid}/decide", data=form)
+    assert asked.status_code == 200 and "<h1>Publish this alert?</h1>" in asked.text
+    assert "A second moderator must approve it; then it goes to 0 subscribers" in asked.text
+    session.expire_all()
+    assert session.exec(select(Alert)).all() == [], "nothing is kept before the answer"
+    published = alice.post(f"/mod/reports/{rid}/decide", data={**form, "confirmed": "yes"})
     assert published.status_code == 303
     alert_url = published.headers["location"]
     assert re.fullmatch(r"/mod/alerts/RF-[0-9A-Z]{6}\?done=pending_approval", alert_url)
@@ -206,7 +213,9 @@ def test_review_publish_and_approve_through_the_pages(
 
     log_in(carol, "carol")
     ref = alert_url.split("/")[3].split("?")[0]
-    approved = carol.post(f"/mod/alerts/{ref}/approve", data={"csrf_token": csrf(carol)})
+    approved = carol.post(
+        f"/mod/alerts/{ref}/approve", data={"csrf_token": csrf(carol), "confirmed": "yes"}
+    )
     assert approved.headers["location"] == f"/mod/alerts/{ref}?done=approved"
     page = carol.get(f"/mod/alerts/{ref}").text
     assert 'id="alert-status">published<' in page
@@ -216,10 +225,11 @@ def test_review_publish_and_approve_through_the_pages(
     assert 'id="send-update"' in page, "a live alert can be updated"
     empty = carol.post(f"/mod/alerts/{ref}/update", data={"csrf_token": csrf(carol), "text": ""})
     assert empty.status_code == 422 and "Write the update" in empty.text
-    sent = carol.post(
-        f"/mod/alerts/{ref}/update",
-        data={"csrf_token": csrf(carol), "text": "Seen again on Friday, in a grey van."},
-    )
+    update = {"csrf_token": csrf(carol), "text": "Seen again on Friday, in a grey van."}
+    asked = carol.post(f"/mod/alerts/{ref}/update", data=update)
+    assert asked.status_code == 200 and f"<h1>Send this update on {ref}?</h1>" in asked.text
+    assert "Seen again on Friday, in a grey van." in asked.text, "what goes out, once more"
+    sent = carol.post(f"/mod/alerts/{ref}/update", data={**update, "confirmed": "yes"})
     assert sent.headers["location"] == f"/mod/alerts/{ref}?done=updated"
     page = carol.get(sent.headers["location"]).text
     assert "The update is on its way" in page
@@ -422,7 +432,12 @@ def test_a_token_from_before_a_deactivation_stays_dead_after_reactivation(
     for action in ("deactivate", "activate"):
         response = bob.post(
             "/mod/moderators",
-            data={"csrf_token": csrf(bob), "action": action, "moderator_id": str(team.alice.id)},
+            data={
+                "csrf_token": csrf(bob),
+                "action": action,
+                "moderator_id": str(team.alice.id),
+                "confirmed": "yes",
+            },
         )
         assert response.status_code == 303
     assert alice.get("/mod").status_code == 303
@@ -519,7 +534,12 @@ def test_an_admin_resets_a_password_on_the_pages(
     log_in(bob, "bob")
     response = bob.post(
         "/mod/moderators",
-        data={"csrf_token": csrf(bob), "action": "reset_password", "moderator_id": team.alice.id},
+        data={
+            "csrf_token": csrf(bob),
+            "action": "reset_password",
+            "moderator_id": team.alice.id,
+            "confirmed": "yes",
+        },
     )
     assert response.status_code == 200
     match = re.search(r'id="one-time-password">([^<]+)<', response.text)

@@ -271,6 +271,36 @@ def counts(session: Session, *, alert_id: int) -> dict[str, int]:
     return dict(total)
 
 
+def counts_by_channel(session: Session, *, alert_id: int) -> dict[tuple[str, str], Counter[str]]:
+    """An alert's messages by (kind, channel), each by status, pruned ones included."""
+    found: dict[tuple[str, str], Counter[str]] = {}
+    for table in (Delivery, DeliveryTally):
+        count = func.count() if table is Delivery else func.sum(col(DeliveryTally.count))
+        rows = session.execute(
+            select(col(table.kind), col(table.channel), col(table.status), count)
+            .where(col(table.alert_id) == alert_id)
+            .group_by(col(table.kind), col(table.channel), col(table.status))
+        )
+        for kind, channel, status, n in rows:
+            found.setdefault((kind, channel), Counter())[status] += int(n)
+    return found
+
+
+def alert_recipients(session: Session, *, alert_id: int) -> Counter[str]:
+    """The subscribers an alert went to, or is going to, by their alert message's status:
+    whom an update or a retraction would reach (rows already pruned cannot be reached)."""
+    rows = session.execute(
+        select(col(Delivery.status), func.count())
+        .where(
+            col(Delivery.alert_id) == alert_id,
+            col(Delivery.kind) == MessageKind.alert,
+            col(Delivery.subscriber_id).is_not(None),
+        )
+        .group_by(col(Delivery.status))
+    )
+    return Counter({status: int(n) for status, n in rows})
+
+
 ONE_OFF_HOURS = 24  # a code or link not sent by then is of no use: its code has expired
 
 

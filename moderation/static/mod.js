@@ -1,33 +1,80 @@
 (function () {
   "use strict";
+  // Asking before what cannot be undone: the form, or the button pressed, carries the
+  // question in data-confirm. Once it is answered the `confirmed` field tells the server
+  // not to ask again with its own page (moderation/web/confirm.py).
+  document.addEventListener("submit", function (e) {
+    var form = e.target, button = e.submitter;
+    var earlier = form.querySelector("input[name=confirmed][data-js]");
+    if (earlier) { earlier.parentNode.removeChild(earlier); }
+    // A choice may carry its own question (the alert a duplicate joins), else the button, the form.
+    var chosen = form.querySelector("input:checked[data-confirm]");
+    var question = [chosen, button, form].reduce(function (found, el) {
+      return found || (el && el.getAttribute("data-confirm"));
+    }, null);
+    if (!question) { return; }
+    if (!window.confirm(question)) { e.preventDefault(); return; }
+    var field = document.createElement("input");
+    field.type = "hidden"; field.name = "confirmed"; field.value = "yes";
+    field.setAttribute("data-js", "");
+    form.appendChild(field);
+  });
+
+  // The alert composer on the review page: more regions picked by name, the live preview.
   var form = document.getElementById("composer");
   if (!form || !window.fetch) { return; }
   var panel = document.getElementById("preview");
+  var publish = document.getElementById("publish");
   var csrf = form.querySelector("input[name=csrf_token]").value;
+  var names = document.getElementById("region-names");
+  var extra = form.elements.extra_regions;
   var timer = null;
   function values(name) {
     return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"), function (i) { return i.value; });
   }
+  function codeFor(typed) {
+    var wanted = typed.trim().toLowerCase(), found = null;
+    Array.prototype.forEach.call(names.options, function (o) {
+      if (!found && o.value.toLowerCase() === wanted) { found = o.getAttribute("data-code"); }
+    });
+    return found;
+  }
+  extra.addEventListener("change", function () {
+    var code = codeFor(extra.value);
+    if (!code) { return; }
+    var box = form.querySelector('input[name=regions][value="' + code + '"]');
+    if (!box) {
+      var label = document.createElement("label");
+      box = document.createElement("input");
+      box.type = "checkbox"; box.name = "regions"; box.value = code;
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + extra.value.trim()));
+      document.getElementById("region-checks").appendChild(label);
+    }
+    box.checked = true;
+    extra.value = "";
+  });
   function payload() {
-    var extra = (form.elements.extra_regions.value || "").split(/[\s,;]+/).filter(Boolean);
     var identifiers = values("identifiers").map(function (v) {
       var i = v.indexOf("|"); return { kind: v.slice(0, i), value: v.slice(i + 1) };
     });
     if (form.elements.new_value.value.trim()) {
       identifiers.push({ kind: form.elements.new_kind.value, value: form.elements.new_value.value });
     }
+    var typed = codeFor(extra.value);
     return {
       text: form.elements.text.value, severity: form.elements.severity.value,
-      regions: values("regions").concat(extra), categories: values("categories"), identifiers: identifiers,
+      regions: values("regions").concat(typed ? [typed] : []), categories: values("categories"), identifiers: identifiers,
       incident_date: form.dataset.incidentDate, part_of_day: form.dataset.partOfDay
     };
   }
+  function subscribers(n) { return n + " subscriber" + (n === 1 ? "" : "s"); }
   function show(data) {
     var html = "";
     if (data.errors) {
       html = '<p class="error">' + data.errors.map(escape).join("<br>") + "</p>";
     } else {
-      html += '<p><strong>Reaches ' + data.recipients + " subscriber" + (data.recipients === 1 ? "" : "s") + ".</strong></p>";
+      html += '<p><strong>Reaches ' + subscribers(data.recipients) + ".</strong></p>";
       if (data.needs_approval) { html += '<p class="warn">A second moderator must approve this alert before it goes out.</p>'; }
       (data.warnings || []).forEach(function (w) { html += '<p class="warn">' + escape(w) + "</p>"; });
       Object.keys(data.sms).forEach(function (lang) {
@@ -36,6 +83,9 @@
           s.characters + " characters · " + s.encoding + " · " + s.segments + " SMS" +
           (s.too_long ? " (more than " + data.max_segments + ")" : "") + "<pre>" + escape(s.text) + "</pre></div>";
       });
+      publish.setAttribute("data-confirm", "Publish this alert? " + (data.needs_approval ?
+        "A second moderator must approve it; then it goes to " + subscribers(data.recipients) + " by SMS and email." :
+        "It goes out now to " + subscribers(data.recipients) + " by SMS and email; it cannot be unsent."));
     }
     panel.innerHTML = html;
   }
@@ -49,7 +99,4 @@
   }
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 300); });
   form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(refresh, 100); });
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (f) {
-    f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) { e.preventDefault(); } });
-  });
 })();

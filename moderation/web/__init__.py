@@ -2,8 +2,9 @@
 
 session (the cookie, CSRF, rendering), login (logging in and out, the second factor),
 queue, review (reading a report and deciding; composer holds the alert composer),
-alerts, admin (the audit log, accounts). Each page calls one service function; a form
-refused for what it said comes back with the reason through app.web.refuse.
+alerts, admin (the audit log, accounts); confirm asks before what cannot be undone. Each
+page calls one service function; a form refused for what it said comes back with the
+reason through app.web.refuse.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.web import refuse
 from moderation import accounts, audit
 from moderation.models import Moderator, Role
+from moderation.web.confirm import Question, ask, is_confirmed
 from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
 
 router = APIRouter(prefix="/mod")
@@ -43,7 +44,12 @@ def audit_page(
 def moderators_page(request: Request, ms: ModSessionDep, session: SessionDep) -> HTMLResponse:
     _admin(ms)
     return render(
-        request, ms, "mod_moderators.html", moderators=accounts.list_all(session), error=None
+        request,
+        ms,
+        "mod_moderators.html",
+        moderators=accounts.list_all(session),
+        error=None,
+        question=question,
     )
 
 
@@ -104,6 +110,43 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+# What the moderators page asks before an action that cannot be undone: (title, what it
+# does, the button), for the account's username.
+QUESTIONS: dict[str, tuple[str, str, str]] = {
+    "deactivate": (
+        "Deactivate {}?",
+        "They are logged out everywhere at once and cannot log in until an admin activates"
+        " the account again.",
+        "Deactivate",
+    ),
+    "reset_password": (
+        "Reset {}'s password?",
+        "Their password stops working and their sessions end; you hand them a one-time"
+        " password, shown once.",
+        "Reset password",
+    ),
+    "reset_totp": (
+        "Reset {}'s two-factor authentication?",
+        "Their authenticator app stops working; they set up a new one at their next login.",
+        "Reset two-factor",
+    ),
+}
+
+
+def question(action: str, username: str) -> Question | None:
+    if action not in QUESTIONS:
+        return None
+    title, detail, button = QUESTIONS[action]
+    return Question(
+        title=title.format(username),
+        detail=detail,
+        button=button,
+        cancel="/mod/moderators",
+        submit=("action", action),
+        danger=True,
+    )
+
+
 def _row_id(value: object) -> int | None:
     """The form's account id; None for anything that is not one ("abc", -1, 10**20).
     Creating an account sends none: 0 then, as no account is meant."""
@@ -118,7 +161,8 @@ def moderators_action(
     request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep
 ) -> Response:
     _admin(ms)
-    action = ACTIONS.get(str(form.get("action", "")))
+    name = str(form.get("action", ""))
+    action = ACTIONS.get(name)
     target = _row_id(form.get("moderator_id"))
     try:
         if action is None:
@@ -131,6 +175,10 @@ def moderators_action(
     except ValueError:  # a role that does not exist
         error = "Choose a valid role."
     else:
+        account = done.moderator if isinstance(done, accounts.PasswordReset) else done
+        asked = question(name, getattr(account, "username", ""))
+        if asked is not None and not is_confirmed(form):
+            ask(request, ms, form, asked)  # and what the action wrote is undone
         if isinstance(done, accounts.PasswordReset):  # shown in this answer only, never a URL
             return render(
                 request,
@@ -139,6 +187,7 @@ def moderators_action(
                 moderators=accounts.list_all(session),
                 error=None,
                 reset=done,
+                question=question,
             )
         return redirect(request, ms, "/mod/moderators?done=saved")
     page = render(
@@ -148,5 +197,6 @@ def moderators_action(
         status=422,
         moderators=accounts.list_all(session),
         error=error,
+        question=question,
     )
     refuse(page)

@@ -1,21 +1,37 @@
-"""Alerts: the list, one alert with its history, four-eyes approval, updates, retraction."""
+"""Alerts: the list, one alert with its history, four-eyes approval (or sending it back to
+its author), updates, retraction. What goes out asks first (confirm.py)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NoReturn
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from alerts.models import AlertStatus
+from alerts.models import AlertStatus, Severity
 from app.crypto import Crypto
 from app.db import utcnow
 from app.deps import CryptoDep, SessionDep, SettingsDep
-from app.errors import Conflict, Forbidden
+from app.errors import Conflict, Forbidden, InvalidInput
+from app.regions import service as regions_service
+from app.reports.models import Category
 from app.settings import Settings
 from app.web import refuse
-from moderation import alert_review, audit
-from moderation.schemas import MAX_UPDATE_TEXT, RetractIn, UpdateIn
+from moderation import alert_review, audit, sent_back
+from moderation.schemas import (
+    MAX_NOTE,
+    MAX_UPDATE_TEXT,
+    AlertDetail,
+    ResubmitIn,
+    RetractIn,
+    SendBackIn,
+    UpdateIn,
+)
+from moderation.web.composer import messages, named_regions, region_choices
+from moderation.web.confirm import Question, ask, is_confirmed, plural
 from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
 
 router = APIRouter(prefix="/mod")
@@ -38,6 +54,54 @@ def alert_page(
     return _alert(request, ms, session, crypto, settings, ref)
 
 
+# ---- the questions before what goes out ---------------------------------------------------
+
+
+def _approve_question(ref: str, who: alert_review.Audience) -> Question:
+    return Question(
+        title=f"Approve and publish {ref}?",
+        detail=f"It goes out now to {plural(who.would_reach, 'subscriber')} by SMS and email;"
+        " it cannot be unsent.",
+        button="Approve and publish",
+        cancel=f"/mod/alerts/{ref}",
+    )
+
+
+def _update_question(ref: str, who: alert_review.Audience, text: str | None = None) -> Question:
+    return Question(
+        title=f"Send this update on {ref}?",
+        detail=f"It goes to {plural(who.reached + who.waiting, 'recipient')} of the alert,"
+        " in their language; it cannot be unsent.",
+        button="Send update",
+        cancel=f"/mod/alerts/{ref}",
+        quote=text,
+    )
+
+
+def _retract_question(ref: str, who: alert_review.Audience) -> Question:
+    if who.status == AlertStatus.pending_approval:
+        detail = "Nothing has gone out yet: it will never be sent."
+    else:
+        told = f"This tells {plural(who.reached, 'recipient')} that the alert is withdrawn"
+        cancels = f"cancels {plural(who.waiting, 'message')} not sent yet"
+        if who.reached and who.waiting:
+            detail = f"{told}, and {cancels}."
+        elif who.reached:
+            detail = f"{told}."
+        elif who.waiting:
+            detail = f"Nobody has received it yet: this {cancels}."
+        else:
+            detail = "Nobody has received it."
+        detail += " It cannot be published again."
+    return Question(
+        title=f"Retract alert {ref}?",
+        detail=detail,
+        button="Retract",
+        cancel=f"/mod/alerts/{ref}",
+        danger=True,
+    )
+
+
 def _alert(
     request: Request,
     ms: ModSession,
@@ -49,8 +113,10 @@ def _alert(
     error: str | None = None,
     status: int = 200,
     open_update: bool = False,
+    edit: Mapping[str, object] | None = None,
 ) -> HTMLResponse:
     detail = alert_review.detail(session, ref=ref, crypto=crypto, settings=settings)
+    who = alert_review.audience(session, ref=ref)
     history = audit.entries(session, target=("alert", detail.ref), limit=50)
     return render(
         request,
@@ -63,6 +129,33 @@ def _alert(
         can_update=detail.status == AlertStatus.published and detail.expires_at > utcnow(),
         open_update=open_update,
         max_update=MAX_UPDATE_TEXT,
+        max_note=MAX_NOTE,
+        ask_approve=_approve_question(detail.ref, who),
+        ask_update=_update_question(detail.ref, who),
+        ask_retract=_retract_question(detail.ref, who),
+        edit=edit or _as_it_is(detail),
+        severities=[s.value for s in Severity],
+        all_categories=[c.value for c in Category],
+        region_choices=region_choices(session) if detail.sent_back else [],
+    )
+
+
+def _refused(
+    request: Request,
+    ms: ModSession,
+    session: Session,
+    crypto: Crypto,
+    settings: Settings,
+    ref: str,
+    exc: Conflict | Forbidden | InvalidInput | ValidationError,
+    *,
+    edit: Mapping[str, object] | None = None,
+) -> NoReturn:
+    """The alert's page again, saying what is wrong; nothing is kept."""
+    status = 422 if isinstance(exc, ValidationError) else exc.status_code
+    error = "; ".join(messages(exc))
+    refuse(
+        _alert(request, ms, session, crypto, settings, ref, error=error, status=status, edit=edit)
     )
 
 
@@ -76,21 +169,13 @@ def approve(
     crypto: CryptoDep,
     settings: SettingsDep,
 ) -> Response:
+    who = alert_review.audience(session, ref=ref)
     try:
         result = alert_review.approve(session, ref=ref, moderator=ms.moderator)
     except (Conflict, Forbidden) as exc:
-        refuse(
-            _alert(
-                request,
-                ms,
-                session,
-                crypto,
-                settings,
-                ref,
-                error=exc.message,
-                status=exc.status_code,
-            )
-        )
+        _refused(request, ms, session, crypto, settings, ref, exc)
+    if not is_confirmed(form):
+        ask(request, ms, form, _approve_question(result.ref, who))
     return redirect(request, ms, f"/mod/alerts/{result.ref}?done=approved")
 
 
@@ -104,6 +189,7 @@ def send_update(
     crypto: CryptoDep,
     settings: SettingsDep,
 ) -> Response:
+    who = alert_review.audience(session, ref=ref)
     try:
         data = UpdateIn.model_validate({"text": form.get("text", "")})
         result = alert_review.send_update(
@@ -114,6 +200,8 @@ def send_update(
     except Conflict as exc:
         error, status = exc.message, 409
     else:
+        if not is_confirmed(form):
+            ask(request, ms, form, _update_question(result.ref, who, data.text))
         return redirect(request, ms, f"/mod/alerts/{result.ref}?done=updated")
     page = _alert(
         request, ms, session, crypto, settings, ref, error=error, status=status, open_update=True
@@ -131,6 +219,7 @@ def retract(
     crypto: CryptoDep,
     settings: SettingsDep,
 ) -> Response:
+    who = alert_review.audience(session, ref=ref)
     try:
         data = RetractIn.model_validate({"reason": form.get("reason", "")})
         result = alert_review.retract(
@@ -141,5 +230,99 @@ def retract(
     except Conflict as exc:
         error, status = exc.message, 409
     else:
+        if not is_confirmed(form):
+            ask(request, ms, form, _retract_question(result.ref, who))
         return redirect(request, ms, f"/mod/alerts/{result.ref}?done=retracted")
     refuse(_alert(request, ms, session, crypto, settings, ref, error=error, status=status))
+
+
+@router.post("/alerts/{ref}/send-back")
+def send_back(
+    request: Request,
+    ref: str,
+    ms: ModSessionDep,
+    form: FormDep,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> Response:
+    """Not asked first: the author only has to resubmit it."""
+    try:
+        data = SendBackIn.model_validate({"note": form.get("note", "")})
+        result = sent_back.send_back(
+            session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto
+        )
+    except ValidationError:
+        refuse(
+            _alert(
+                request,
+                ms,
+                session,
+                crypto,
+                settings,
+                ref,
+                error=f"Write a note for the author: 1 to {MAX_NOTE} characters.",
+                status=422,
+            )
+        )
+    except (Conflict, Forbidden) as exc:
+        _refused(request, ms, session, crypto, settings, ref, exc)
+    return redirect(request, ms, f"/mod/alerts/{result.ref}?done=sent_back")
+
+
+def _as_it_is(alert: AlertDetail) -> Mapping[str, object]:
+    """The change form's fields as the alert stands."""
+    return {
+        "text": alert.text,
+        "severity": alert.severity.value,
+        "regions": list(zip(alert.region_codes, alert.regions, strict=True)),
+        "more_regions": "",
+        "categories": [c.value for c in alert.categories],
+        "identifiers": [f"{i.kind.value}|{i.value}" for i in alert.identifiers],
+        "all_identifiers": [f"{i.kind.value}|{i.value}" for i in alert.identifiers],
+    }
+
+
+@router.post("/alerts/{ref}/resubmit")
+def resubmit(
+    request: Request,
+    ref: str,
+    ms: ModSessionDep,
+    form: FormDep,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> Response:
+    """The author's changed alert: it waits for approval again."""
+    ticked = [str(c) for c in form.getlist("regions")]
+    identifiers = [str(i) for i in form.getlist("identifiers")]
+    more = str(form.get("more_regions", ""))
+    typed: dict[str, object] = {
+        "text": str(form.get("text", "")),
+        "severity": str(form.get("severity", "")),
+        "categories": [str(c) for c in form.getlist("categories")],
+        "more_regions": more,
+        "all_identifiers": [str(i) for i in form.getlist("all_identifiers")],
+        "identifiers": identifiers,
+    }
+    try:
+        codes = list(dict.fromkeys(ticked + named_regions(session, more)))
+        data = ResubmitIn.model_validate(
+            {
+                **{k: typed[k] for k in ("text", "severity", "categories")},
+                "regions": codes,
+                "identifiers": [
+                    dict(zip(("kind", "value"), i.split("|", 1), strict=True))
+                    for i in identifiers
+                    if "|" in i
+                ],
+            }
+        )
+        result = sent_back.resubmit(
+            session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto, settings=settings
+        )
+    except (ValidationError, InvalidInput, Conflict, Forbidden) as exc:
+        names = regions_service.names(session, ticked)
+        edit = {**typed, "regions": list(zip(ticked, names, strict=True))}
+        _refused(request, ms, session, crypto, settings, ref, exc, edit=edit)
+    return redirect(request, ms, f"/mod/alerts/{result.ref}?done=resubmitted")

@@ -7,17 +7,20 @@ the typing (/mod/preview, review.py).
 
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
 from alerts.models import Severity
 from app.errors import FieldError, InvalidInput, RedflagError
 from app.identifiers import IdentifierKind, normalise
+from app.regions import service as regions_service
+from app.regions.models import Region, RegionLevel
 from app.settings import Settings
 from moderation import alert_review, redaction
 from moderation.schemas import PreviewIn, PreviewOut, ReportReview
@@ -31,8 +34,8 @@ class Composer:
 
     text: str
     severity: str
-    regions: list[str]  # the report's place and province, ticked
-    extra_regions: str  # more region codes, typed in
+    regions: list[str]  # region codes ticked: the report's place, its province, more
+    extra_regions: str  # more regions by name (a code works too), typed in
     categories: list[str]
     identifiers: list[str]  # "kind|value": the report's identifiers, ticked
     new_identifiers: list[tuple[str, str]]  # (kind, value): one more, typed in
@@ -75,14 +78,76 @@ class Composer:
             if "|" in item
         ]
         identifiers += [{"kind": k, "value": v} for k, v in self.new_identifiers if v.strip()]
-        extra = [c for c in re.split(r"[\s,;]+", self.extra_regions) if c]
         return {
             "text": self.text,
             "severity": self.severity,
-            "regions": list(dict.fromkeys(self.regions + extra)),
+            "regions": list(dict.fromkeys(self.regions)),
             "categories": self.categories,
             "identifiers": identifiers,
         }
+
+    def resolved(self, session: Session) -> Composer:
+        """The regions typed by name ticked instead; InvalidInput for a name not found."""
+        if not self.extra_regions.strip():
+            return self
+        codes = named_regions(session, self.extra_regions)
+        return replace(self, regions=list(dict.fromkeys(self.regions + codes)), extra_regions="")
+
+
+PROVINCE_LABEL = "{} (province)"
+
+
+def region_choices(session: Session) -> list[tuple[str, str]]:
+    """(name, code) suggested while typing more regions: every municipality, its towns as
+    "Town (Municipality)" (as on the report form), every province as "Drenthe (province)"."""
+    rows = session.exec(
+        select(Region).where(
+            Region.active,
+            col(Region.level).in_([RegionLevel.municipality, RegionLevel.province]),
+        )
+    ).all()
+    choices = []
+    for r in rows:
+        if r.level == RegionLevel.province:
+            choices.append((PROVINCE_LABEL.format(r.name), r.code))
+        else:
+            choices.append((r.name, r.code))
+            choices += [(f"{alias} ({r.name})", r.code) for alias in r.aliases]
+    return sorted(choices, key=lambda c: regions_service.fold(c[0]))
+
+
+def named_regions(session: Session, typed: str) -> list[str]:
+    """The region codes for names (or codes) separated by commas or semicolons; InvalidInput
+    naming each name that is not a region, with the closest names."""
+    codes, errors = [], []
+    labels: list[str] = []
+    for name in [n.strip() for n in re.split(r"[,;]", typed) if n.strip()]:
+        found = regions_service.resolve_area(session, typed=name)
+        if found.region is not None:
+            codes.append(found.region.code)
+            continue
+        closest = [_label(c) for c in found.candidates[:5]]
+        if not closest:  # a typo ("Asen"): the names that look most like it
+            labels = labels or [label for label, _ in region_choices(session)]
+            closest = difflib.get_close_matches(name, labels, n=3, cutoff=0.75)
+        if closest:
+            message = f'More regions: which region is "{name}"? Did you mean {_either(closest)}?'
+        else:
+            message = f'More regions: no region is called "{name}".'
+        errors.append(FieldError((), "unknown_region", message))  # the message names the field
+    if errors:
+        raise InvalidInput(errors)
+    return codes
+
+
+def _label(region: Region) -> str:
+    return (
+        PROVINCE_LABEL.format(region.name) if region.level == RegionLevel.province else region.name
+    )
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def still_flagged(
@@ -102,9 +167,11 @@ def still_flagged(
 
 def preview(
     session: Session, *, review: ReportReview, composer: Composer, settings: Settings
-) -> tuple[PreviewOut | None, list[str]]:
-    """What the alert would look like and whom it would reach, or what is wrong with it."""
+) -> tuple[Composer, PreviewOut | None, list[str]]:
+    """What the alert would look like and whom it would reach, or what is wrong with it;
+    with the composer as shown again (regions typed by name ticked instead)."""
     try:
+        composer = composer.resolved(session)
         data = PreviewIn.model_validate(
             {
                 **composer.content(),
@@ -112,9 +179,9 @@ def preview(
                 "part_of_day": review.part_of_day,
             }
         )
-        return alert_review.preview(session, data=data, settings=settings), []
+        return composer, alert_review.preview(session, data=data, settings=settings), []
     except (ValidationError, InvalidInput) as exc:
-        return None, messages(exc)
+        return composer, None, messages(exc)
 
 
 def messages(exc: ValidationError | RedflagError) -> list[str]:

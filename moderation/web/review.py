@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -18,17 +19,26 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from alerts.models import Severity
+from alerts.models import AlertStatus, Severity
 from app.crypto import Crypto
 from app.deps import CryptoDep, RowId, SessionDep, SettingsDep
 from app.errors import Conflict, FieldError, InvalidInput
+from app.regions import service as regions_service
 from app.reports.models import Category
 from app.settings import Settings
 from app.web import refuse
 from moderation import alert_review, claims, decisions, redaction, security, service
 from moderation.models import Moderator
 from moderation.schemas import DuplicateIn, PreviewIn, PublishIn, RejectIn, RequestInfoIn
-from moderation.web.composer import CHECKED_FLAGS, Composer, messages, preview, still_flagged
+from moderation.web.composer import (
+    CHECKED_FLAGS,
+    Composer,
+    messages,
+    preview,
+    region_choices,
+    still_flagged,
+)
+from moderation.web.confirm import Question, ask, is_confirmed, plural
 from moderation.web.session import (
     FormDep,
     FormRejected,
@@ -83,8 +93,9 @@ def _review(
             message=why.message,
             claimable=why.claimable,
         )
-    composer = composer or Composer.suggested(review)
-    shown, preview_errors = preview(session, review=review, composer=composer, settings=settings)
+    composer, shown, preview_errors = preview(
+        session, review=review, composer=composer or Composer.suggested(review), settings=settings
+    )
     return render(
         request,
         ms,
@@ -100,10 +111,58 @@ def _review(
         description_pieces=redaction.segments(review.description or "", review.description_flags),
         still_flagged=still_flagged(review, composer, settings),
         checked_flags_label=CHECKED_FLAGS,
+        region_names=dict(
+            zip(composer.regions, regions_service.names(session, composer.regions), strict=True)
+        ),
+        region_choices=region_choices(session),
+        ask_publish=_publish_question(
+            report_id, shown.recipients if shown else 0, shown.needs_approval if shown else False
+        ),
+        ask_reject=_reject_question(report_id),
+        ask_duplicate=partial(_duplicate_question, report_id),
     )
 
 
 # ---- deciding ---------------------------------------------------------------------------------
+
+
+def _publish_question(report_id: int, recipients: int, needs_approval: bool) -> Question:
+    reach = plural(recipients, "subscriber")
+    detail = (
+        f"A second moderator must approve it; then it goes to {reach} by SMS and email."
+        if needs_approval
+        else f"It goes out now to {reach} by SMS and email; it cannot be unsent."
+    )
+    return Question(
+        title="Publish this alert?",
+        detail=detail,
+        button="Publish",
+        cancel=f"/mod/reports/{report_id}",
+        submit=("decision", "publish"),
+        cancel_submit=("decision", "preview"),
+    )
+
+
+def _reject_question(report_id: int) -> Question:
+    return Question(
+        title=f"Reject report #{report_id}?",
+        detail="Nothing is sent, and the report can no longer be published.",
+        button="Reject",
+        cancel=f"/mod/reports/{report_id}",
+        submit=("decision", "reject"),
+        danger=True,
+    )
+
+
+def _duplicate_question(report_id: int, ref: str) -> Question:
+    return Question(
+        title=f"Add report #{report_id} to alert {ref}?",
+        detail="The report is closed as a duplicate and the alert counts one more report;"
+        " nothing is sent.",
+        button="Add to alert",
+        cancel=f"/mod/reports/{report_id}",
+        submit=("decision", "duplicate"),
+    )
 
 
 @dataclass(frozen=True)
@@ -122,8 +181,16 @@ class Deciding:
         return {"version": self.form.get("version"), **fields}
 
 
-def _publish(d: Deciding) -> str:
-    composer = Composer.from_form(d.form)
+@dataclass(frozen=True)
+class Decided:
+    """Where to go next, and the question to ask before the decision is kept (None: none)."""
+
+    location: str
+    question: Question | None = None
+
+
+def _publish(d: Deciding) -> Decided:
+    composer = Composer.from_form(d.form).resolved(d.session)
     data = PublishIn.model_validate(
         d.body(
             **composer.content(),
@@ -139,33 +206,48 @@ def _publish(d: Deciding) -> str:
         crypto=d.crypto,
         settings=d.settings,
     )
-    return f"/mod/alerts/{result.alert_ref}?done={result.alert_status}"
+    ref = result.alert_ref or ""
+    who = alert_review.audience(d.session, ref=ref)
+    recipients = who.would_reach if who.status == AlertStatus.pending_approval else who.waiting
+    return Decided(
+        f"/mod/alerts/{ref}?done={result.alert_status}",
+        _publish_question(d.report_id, recipients, who.status == AlertStatus.pending_approval),
+    )
 
 
-def _reject(d: Deciding) -> str:
+def _reject(d: Deciding) -> Decided:
     data = RejectIn.model_validate(d.body(reason=d.form.get("reason", "")))
     decisions.reject(
         d.session, report_id=d.report_id, moderator=d.moderator, data=data, crypto=d.crypto
     )
-    return "/mod?done=rejected"
+    return Decided("/mod?done=rejected", _reject_question(d.report_id))
 
 
-def _request_info(d: Deciding) -> str:
+def _request_info(d: Deciding) -> Decided:
     data = RequestInfoIn.model_validate(d.body(question=d.form.get("question", "")))
     decisions.request_info(
         d.session, report_id=d.report_id, moderator=d.moderator, data=data, crypto=d.crypto
     )
-    return "/mod?done=asked"
+    return Decided("/mod?done=asked")
 
 
-def _duplicate(d: Deciding) -> str:
+NO_ALERT_CHOSEN = FieldError(
+    ("alert_ref",), "missing", "Add to an existing alert: choose the alert this report repeats."
+)
+
+
+def _duplicate(d: Deciding) -> Decided:
+    if not str(d.form.get("alert_ref", "")).strip():
+        raise InvalidInput([NO_ALERT_CHOSEN])
     data = DuplicateIn.model_validate(d.body(alert_ref=d.form.get("alert_ref", "")))
     result = decisions.duplicate(d.session, report_id=d.report_id, moderator=d.moderator, data=data)
-    return f"/mod/alerts/{result.alert_ref}?done=duplicate"
+    ref = result.alert_ref or ""
+    return Decided(f"/mod/alerts/{ref}?done=duplicate", _duplicate_question(d.report_id, ref))
 
 
-# What each decision does: read its form, call its service, and say where to go next.
-DECISIONS: dict[str, Callable[[Deciding], str]] = {
+# What each decision does: read its form, call its service, and say where to go next (and
+# what to ask first).
+DECISIONS: dict[str, Callable[[Deciding], Decided]] = {
     "publish": _publish,
     "reject": _reject,
     "request_info": _request_info,
@@ -194,7 +276,7 @@ def decide(
     if act is None:
         raise InvalidInput([UNKNOWN_DECISION])
     try:
-        location = act(Deciding(session, report_id, ms.moderator, form, crypto, settings))
+        done = act(Deciding(session, report_id, ms.moderator, form, crypto, settings))
     except (ValidationError, InvalidInput, Conflict) as exc:
         status = exc.status_code if isinstance(exc, Conflict | InvalidInput) else 422
         page = _review(
@@ -209,7 +291,9 @@ def decide(
             status=status,
         )
         refuse(page)  # what the form said is kept on the page; nothing is written
-    return redirect(request, ms, location)
+    if done.question is not None and not is_confirmed(form):
+        ask(request, ms, form, done.question)  # and what the decision wrote is undone
+    return redirect(request, ms, done.location)
 
 
 NOT_JSON = object()  # the live preview's body, when it is not JSON at all
