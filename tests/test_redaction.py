@@ -200,6 +200,8 @@ def test_the_composer_asks_for_the_check_without_javascript(
     assert "2 parts" in errors.group(1) and "Maria" not in errors.group(1)
     assert "Hij sloeg Maria in de Stationsstraat." in refused.text, "what was typed is kept"
 
-    published = alice.post(decide, data={**form, "checked_flags": "true"})
+    asked = alice.post(decide, data={**form, "checked_flags": "true"})
+    assert asked.status_code == 200 and 'id="confirm"' in asked.text, "then it asks, as always"
+    published = alice.post(decide, data={**form, "checked_flags": "true", "confirmed": "yes"})
     assert published.status_code == 303, published.text
     assert "/mod/alerts/RF-" in published.headers["location"]
