@@ -7,7 +7,6 @@ the typing (/mod/preview, review.py).
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,6 +17,7 @@ from starlette.datastructures import FormData
 
 from alerts.models import Severity
 from app.errors import FieldError, InvalidInput, RedflagError
+from app.i18n import Translator
 from app.identifiers import IdentifierKind, normalise
 from app.regions import service as regions_service
 from app.regions.models import Region, RegionLevel
@@ -129,9 +129,10 @@ def named_regions(session: Session, typed: str) -> list[str]:
         closest = [_label(c) for c in found.candidates[:5]]
         if not closest:  # a typo ("Asen"): the names that look most like it
             labels = labels or [label for label, _ in region_choices(session)]
-            closest = difflib.get_close_matches(name, labels, n=3, cutoff=0.75)
+            closest = regions_service.closest_labels(name, labels)
         if closest:
-            message = f'More regions: which region is "{name}"? Did you mean {_either(closest)}?'
+            either = Translator("en").either(closest)
+            message = f'More regions: which region is "{name}"? Did you mean {either}?'
         else:
             message = f'More regions: no region is called "{name}".'
         errors.append(FieldError((), "unknown_region", message))  # the message names the field
@@ -144,10 +145,6 @@ def _label(region: Region) -> str:
     return (
         PROVINCE_LABEL.format(region.name) if region.level == RegionLevel.province else region.name
     )
-
-
-def _either(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def still_flagged(
