@@ -324,10 +324,7 @@ def suggested_text(
 
 def _redacted(text: str, flags: Sequence[Flag]) -> str:
     return clean(
-        "".join(
-            piece if f is None else REMOVED
-            for piece, f in segments(text, flags)
-        )
+        "".join(piece if f is None else REMOVED for piece, f in segments(text, flags))
     ).strip()
 
 

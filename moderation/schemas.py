@@ -86,6 +86,10 @@ class MessageOut(BaseModel):
     author: str
     text: str
     at: datetime
+    flags: list[FlagOut] = Field(
+        default_factory=list,
+        description="The redaction help on the reporter's answers and added information",
+    )
 
 
 class NoteOut(BaseModel):

@@ -5,6 +5,7 @@ related to, and the moderators' notes. Only the moderator holding the claim read
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from sqlmodel import Session, col, select
@@ -21,6 +22,7 @@ from app.reports.models import (
     PURPOSE_IDENTIFIER,
     PURPOSE_MESSAGE,
     PURPOSE_TEXT,
+    MessageAuthor,
     Report,
     ReportIdentifier,
     ReportMessage,
@@ -114,7 +116,12 @@ def review(
             )
             for i, v in values
         ],
-        messages=_messages(session, report.id, crypto),
+        messages=_messages(
+            session,
+            report.id,
+            crypto,
+            lambda text: redaction.flag(text, default_region=region, reported=reported),
+        ),
         notes=notes(session, crypto=crypto, report_id=report.id),
         related_alerts=_related_alerts(
             session, {a.id: a for alerts in live.values() for a in alerts}
@@ -139,20 +146,31 @@ def report_identifiers(
     return [(i, crypto.cipher.decrypt(i.value_enc, purpose=PURPOSE_IDENTIFIER)) for i in rows]
 
 
-def _messages(session: Session, report_id: int, crypto: Crypto) -> list[MessageOut]:
+def _messages(
+    session: Session,
+    report_id: int,
+    crypto: Crypto,
+    flag: Callable[[str], list[redaction.Flag]],
+) -> list[MessageOut]:
+    """The conversation, the reporter's own words flagged as the report's text is."""
     rows = session.exec(
         select(ReportMessage)
         .where(ReportMessage.report_id == report_id)
         .order_by(col(ReportMessage.id))
     ).all()
-    return [
-        MessageOut(
-            author=m.author,
-            text=crypto.cipher.decrypt(m.body_enc, purpose=PURPOSE_MESSAGE),
-            at=aware(m.created_at) or utcnow(),
+    messages = []
+    for m in rows:
+        text = crypto.cipher.decrypt(m.body_enc, purpose=PURPOSE_MESSAGE)
+        flags = [] if m.author == MessageAuthor.moderator else flag(text)
+        messages.append(
+            MessageOut(
+                author=m.author,
+                text=text,
+                at=aware(m.created_at) or utcnow(),
+                flags=[FlagOut(**asdict(f)) for f in flags],
+            )
         )
-        for m in rows
-    ]
+    return messages
 
 
 def notes(

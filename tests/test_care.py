@@ -485,7 +485,8 @@ def test_the_queue_and_review_pages_mark_added_information(
 ) -> None:
     with make_client(settings, follow_redirects=False) as alice:
         code = receipt_code(post_form(alice, "en").text)
-        data = {"receipt_code": code, "addition": "He drives a green van."}
+        addition = "He drives a green van. I'm Maria, call me on 06 9876 5432."
+        data = {"receipt_code": code, "addition": addition}
         assert alice.post("/en/status/add", data=data).status_code == 200
         log_in(alice, "alice")
         queue = alice.get("/mod").text
@@ -495,3 +496,6 @@ def test_the_queue_and_review_pages_mark_added_information(
         review = alice.get(opened.headers["location"]).text
     assert 'id="added-information"' in review
     assert "Reporter added information" in review and "He drives a green van." in review
+    # the redaction help reads what the reporter added as it reads the report
+    flagged = re.findall(r'<mark class="flag" data-kind="(\w+)"[^>]*>([^<]*)</mark>', review)
+    assert ("name", "Maria") in flagged and ("phone", "06 9876 5432") in flagged

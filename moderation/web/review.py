@@ -109,6 +109,7 @@ def _review(
         all_categories=[c.value for c in Category],
         text_pieces=redaction.segments(review.what_happened, review.what_happened_flags),
         description_pieces=redaction.segments(review.description or "", review.description_flags),
+        segments=redaction.segments,  # for the reporter's answers and added information
         still_flagged=still_flagged(review, composer, settings),
         checked_flags_label=CHECKED_FLAGS,
         region_names=dict(
