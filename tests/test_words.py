@@ -290,7 +290,7 @@ def test_the_status_page_dates_in_spanish(client: TestClient) -> None:
 
 def test_spanish_does_not_assume_every_worker_is_a_woman() -> None:
     feminine = re.compile(
-        r"\b(trabajadoras|otras(?! personas)|todas|seguras|nosotras|solas|bienvenida|"
+        r"\b(trabajadoras|compañeras|chicas|todas|seguras|nosotras|solas|bienvenida|"
         r"cansada|sola|segura|tranquila|informada|preparada|suscrita|registrada)\b",
         re.IGNORECASE,
     )
