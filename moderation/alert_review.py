@@ -226,13 +226,7 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
     if review is not None:
         review.approved_by_id = moderator.id
         session.add(review)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.approve",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.approve", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
 
 
@@ -244,13 +238,7 @@ def send_update(
     number, recipients = alerts_service.add_update(
         session, alert=alert, text=data.text, cipher=crypto.cipher
     )
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.update",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.update", ref=alert.ref)
     return UpdateOut(ref=alert.ref, number=number, recipients=recipients)
 
 
@@ -260,13 +248,7 @@ def retract(
     alert = _get(session, ref, for_update=True)
     alerts_service.retract(session, alert=alert, reason=data.reason, cipher=crypto.cipher)
     service.add_note(session, crypto, moderator, "retract", data.reason, alert_id=alert.id)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.retract",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.retract", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
 
 

@@ -60,13 +60,7 @@ def send_back(
     if waiting_for_author(session, [alert.id]):
         raise Conflict(f"Alert {alert.ref} is already with its author.")
     service.add_note(session, crypto, moderator, SENT_BACK, data.note, alert_id=alert.id)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.send_back",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.send_back", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
 
 
@@ -103,11 +97,5 @@ def resubmit(
             col(ModerationNote.alert_id) == alert.id, col(ModerationNote.kind) == SENT_BACK
         )
     )
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.resubmit",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.resubmit", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
