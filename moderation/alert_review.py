@@ -25,7 +25,6 @@ from app.db import aware, utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
-from app.regions import service as regions_service
 from app.settings import Settings
 from moderation import audit, decisions, redaction, sent_back, service
 from moderation.models import AlertReview, Moderator
@@ -72,12 +71,10 @@ LINK_WARNING = (
 
 def preview(session: Session, *, data: PreviewIn, settings: Settings) -> PreviewOut:
     """What subscribers would receive, whom it would reach, and what is worth a second look."""
-    draft = alerts_service.AlertDraft(
-        text=data.text,
-        severity=data.severity,
-        region_codes=regions_service.check_codes(session, data.regions),
-        categories=[c.value for c in data.categories],
-        identifiers=decisions.alert_identifiers(data, default_region=settings.default_country),
+    draft = decisions.draft_of(
+        session,
+        data,
+        settings=settings,
         incident_date=data.incident_date or date.today(),
         part_of_day=data.part_of_day.value if data.part_of_day else None,
         expires_at=utcnow(),
