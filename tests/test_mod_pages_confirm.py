@@ -31,6 +31,20 @@ def hidden_fields(page: str) -> list[tuple[str, str]]:
     return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
 
 
+def alert_to_three(session: Session, crypto: Crypto, *statuses: str) -> Alert:
+    """An alert published to three SMS subscribers, its first messages moved on to
+    `statuses` (the rest still waiting)."""
+    add_sms_subscribers(session, crypto, 3)
+    alert = publish_alert(session, crypto)
+    ids = session.exec(select(Delivery.id).where(Delivery.alert_id == alert.id)).all()
+    for delivery_id, status in zip(ids, statuses, strict=False):
+        session.execute(
+            update(Delivery).where(col(Delivery.id) == delivery_id).values(status=status)
+        )
+    session.commit()
+    return alert
+
+
 def claimed(client: TestClient) -> tuple[int, str, str]:
     """A new report, taken from the queue: (its id, the CSRF token, its version)."""
     file_report(client)
@@ -45,11 +59,7 @@ def claimed(client: TestClient) -> tuple[int, str, str]:
 def test_retracting_asks_first_and_keeps_nothing_until_confirmed(
     browser_like: Clients, team: Team, session: Session, crypto: Crypto
 ) -> None:
-    add_sms_subscribers(session, crypto, 3)
-    alert = publish_alert(session, crypto)
-    ids = session.exec(select(Delivery.id).where(Delivery.alert_id == alert.id)).all()
-    session.execute(update(Delivery).where(col(Delivery.id).in_(ids[:2])).values(status="sent"))
-    session.commit()
+    alert = alert_to_three(session, crypto, "sent", "sent")
     carol = browser_like()
     log_in(carol, "carol")
     page = carol.get(f"/mod/alerts/{alert.ref}").text
@@ -236,11 +246,7 @@ def test_a_pending_alert_is_sent_back_changed_and_resubmitted_on_the_pages(
 def test_the_alert_page_counts_deliveries_by_channel(
     browser_like: Clients, team: Team, session: Session, crypto: Crypto
 ) -> None:
-    add_sms_subscribers(session, crypto, 3)
-    alert = publish_alert(session, crypto)
-    first = session.exec(select(Delivery.id).where(Delivery.alert_id == alert.id)).first()
-    session.execute(update(Delivery).where(col(Delivery.id) == first).values(status="delivered"))
-    session.commit()
+    alert = alert_to_three(session, crypto, "delivered")
     carol = browser_like()
     log_in(carol, "carol")
     page = carol.get(f"/mod/alerts/{alert.ref}").text
