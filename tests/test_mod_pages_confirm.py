@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -29,6 +30,16 @@ def hidden_fields(page: str) -> list[tuple[str, str]]:
     """The confirmation form's fields, as a browser would post them back."""
     form = page.split('id="confirm-detail"', 1)[1].split("</form>", 1)[0]
     return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+
+
+def composer_form(token: str, version: str, **fields: str) -> dict[str, Any]:
+    """The composer as a moderator posts it: publish an alert about a stalker in Assen."""
+    return {
+        "csrf_token": token, "version": version, "decision": "publish",
+        "text": "Followed a worker from the station.", "severity": "high",
+        "regions": ["GM0106"], "categories": ["stalking"], "new_kind": "phone", "new_value": "",
+        "expires_in_days": "30", **fields,
+    }  # fmt: skip
 
 
 def alert_to_three(session: Session, crypto: Crypto, *statuses: str) -> Alert:
@@ -129,12 +140,7 @@ def test_cancelling_a_publication_brings_the_composer_back_as_typed(
     alice = browser_like()
     log_in(alice, "alice")
     rid, token, version = claimed(alice)
-    form = {
-        "csrf_token": token, "version": version, "decision": "publish",
-        "text": "Followed a worker from the station.", "severity": "high",
-        "regions": ["GM0106"], "categories": ["stalking"], "extra_regions": "Groningen (province)",
-        "new_kind": "phone", "new_value": "", "expires_in_days": "30",
-    }  # fmt: skip
+    form = composer_form(token, version, extra_regions="Groningen (province)")
     asked = alice.post(f"/mod/reports/{rid}/decide", data=form)
     assert "<h1>Publish this alert?</h1>" in asked.text
     assert "It goes out now to 0 subscribers by SMS and email" in asked.text
@@ -159,12 +165,9 @@ def test_more_regions_are_picked_by_name(
     assert 'list="region-names"' in page
     assert '<option value="Groningen (province)" data-code="NL-GR">' in page
     assert '<option value="Assen" data-code="GM0106">' in page
-    form = {
-        "csrf_token": token, "version": version, "decision": "publish", "confirmed": "yes",
-        "text": "Followed a worker from the station.", "severity": "high",
-        "regions": ["GM0106"], "categories": ["stalking"], "new_kind": "phone", "new_value": "",
-        "extra_regions": "Groningen (province); Zwolle, GM0014", "expires_in_days": "30",
-    }  # fmt: skip
+    form = composer_form(
+        token, version, confirmed="yes", extra_regions="Groningen (province); Zwolle, GM0014"
+    )
     unknown = alice.post(f"/mod/reports/{rid}/decide", data={**form, "extra_regions": "Atlantis"})
     assert unknown.status_code == 422
     assert "More regions: no region is called &#34;Atlantis&#34;." in unknown.text
