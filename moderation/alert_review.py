@@ -25,7 +25,6 @@ from app.db import aware, utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
-from app.regions import service as regions_service
 from app.settings import Settings
 from moderation import audit, decisions, redaction, sent_back, service
 from moderation.models import AlertReview, Moderator
@@ -72,12 +71,10 @@ LINK_WARNING = (
 
 def preview(session: Session, *, data: PreviewIn, settings: Settings) -> PreviewOut:
     """What subscribers would receive, whom it would reach, and what is worth a second look."""
-    draft = alerts_service.AlertDraft(
-        text=data.text,
-        severity=data.severity,
-        region_codes=regions_service.check_codes(session, data.regions),
-        categories=[c.value for c in data.categories],
-        identifiers=decisions.alert_identifiers(data, default_region=settings.default_country),
+    draft = decisions.draft_of(
+        session,
+        data,
+        settings=settings,
         incident_date=data.incident_date or date.today(),
         part_of_day=data.part_of_day.value if data.part_of_day else None,
         expires_at=utcnow(),
@@ -226,13 +223,7 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
     if review is not None:
         review.approved_by_id = moderator.id
         session.add(review)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.approve",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.approve", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
 
 
@@ -244,13 +235,7 @@ def send_update(
     number, recipients = alerts_service.add_update(
         session, alert=alert, text=data.text, cipher=crypto.cipher
     )
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.update",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.update", ref=alert.ref)
     return UpdateOut(ref=alert.ref, number=number, recipients=recipients)
 
 
@@ -260,13 +245,7 @@ def retract(
     alert = _get(session, ref, for_update=True)
     alerts_service.retract(session, alert=alert, reason=data.reason, cipher=crypto.cipher)
     service.add_note(session, crypto, moderator, "retract", data.reason, alert_id=alert.id)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.retract",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.retract", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
 
 

@@ -47,6 +47,11 @@ def record(
     session.flush()
 
 
+def record_alert(session: Session, *, moderator: Moderator, action: str, ref: str) -> None:
+    """What a moderator did to an alert, by its reference."""
+    record(session, moderator_id=moderator.id, action=action, target_type="alert", target_id=ref)
+
+
 class AuditEntryPublic(BaseModel):
     id: int
     at: datetime

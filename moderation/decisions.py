@@ -7,7 +7,7 @@ the report changed since.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -47,6 +47,29 @@ def alert_identifiers(content: AlertContent, *, default_region: str) -> list[tup
     if errors:
         raise InvalidInput(errors)
     return found
+
+
+def draft_of(
+    session: Session,
+    content: AlertContent,
+    *,
+    settings: Settings,
+    incident_date: date,
+    part_of_day: str | None,
+    expires_at: datetime,
+) -> alerts_service.AlertDraft:
+    """The alert as a moderator wrote it, its regions checked and its identifiers normalised
+    (InvalidInput otherwise); when and until when come from what it is about."""
+    return alerts_service.AlertDraft(
+        text=content.text,
+        severity=content.severity,
+        region_codes=regions_service.check_codes(session, content.regions),
+        categories=[c.value for c in content.categories],
+        identifiers=alert_identifiers(content, default_region=settings.default_country),
+        incident_date=incident_date,
+        part_of_day=part_of_day,
+        expires_at=expires_at,
+    )
 
 
 def refuse_long_sms(

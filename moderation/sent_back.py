@@ -15,7 +15,6 @@ from alerts import service as alerts_service
 from alerts.models import Alert, AlertStatus
 from app.crypto import Crypto
 from app.errors import Conflict, Forbidden, NotFound
-from app.regions import service as regions_service
 from app.settings import Settings
 from moderation import audit, decisions, service
 from moderation.models import AlertReview, ModerationNote, Moderator
@@ -60,13 +59,7 @@ def send_back(
     if waiting_for_author(session, [alert.id]):
         raise Conflict(f"Alert {alert.ref} is already with its author.")
     service.add_note(session, crypto, moderator, SENT_BACK, data.note, alert_id=alert.id)
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.send_back",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.send_back", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))
 
 
@@ -86,12 +79,10 @@ def resubmit(
         raise Forbidden("Only the moderator who wrote this alert can change it.")
     if not waiting_for_author(session, [alert.id]):
         raise Conflict(f"Alert {alert.ref} was not sent back: there is nothing to resubmit.")
-    draft = alerts_service.AlertDraft(
-        text=data.text,
-        severity=data.severity,
-        region_codes=regions_service.check_codes(session, data.regions),
-        categories=[c.value for c in data.categories],
-        identifiers=decisions.alert_identifiers(data, default_region=settings.default_country),
+    draft = decisions.draft_of(
+        session,
+        data,
+        settings=settings,
         incident_date=alert.incident_date,
         part_of_day=alert.part_of_day,
         expires_at=alert.expires_at,
@@ -103,11 +94,5 @@ def resubmit(
             col(ModerationNote.alert_id) == alert.id, col(ModerationNote.kind) == SENT_BACK
         )
     )
-    audit.record(
-        session,
-        moderator_id=moderator.id,
-        action="alert.resubmit",
-        target_type="alert",
-        target_id=alert.ref,
-    )
+    audit.record_alert(session, moderator=moderator, action="alert.resubmit", ref=alert.ref)
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))

@@ -13,20 +13,9 @@ from app.crypto import Crypto
 from moderation.models import AuditEntry, ModerationNote
 from tests.conftest import Team
 from tests.helpers import add_sms_subscribers, publish_alert
-from tests.test_moderation_api import Auth, M, claimed_report, publish_body
+from tests.test_moderation_api import Auth, M, claimed_report, pending_alert, publish_body
 
 NOTE = "Leave out the station's name: only the reporter was there."
-
-
-def pending_alert(client: TestClient, session: Session, auth: Auth, team: Team) -> str:
-    rid, version = claimed_report(client, session, auth, team.alice)
-    decision = client.post(
-        f"{M}/reports/{rid}/publish",
-        headers=auth(team.alice),
-        json=publish_body(version, severity="critical"),
-    ).json()
-    assert decision["alert_status"] == "pending_approval"
-    return str(decision["alert_ref"])
 
 
 def test_an_approver_sends_a_pending_alert_back_and_its_author_resubmits_it(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -31,6 +32,30 @@ def hidden_fields(page: str) -> list[tuple[str, str]]:
     return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
 
 
+def composer_form(token: str, version: str, **fields: str) -> dict[str, Any]:
+    """The composer as a moderator posts it: publish an alert about a stalker in Assen."""
+    return {
+        "csrf_token": token, "version": version, "decision": "publish",
+        "text": "Followed a worker from the station.", "severity": "high",
+        "regions": ["GM0106"], "categories": ["stalking"], "new_kind": "phone", "new_value": "",
+        "expires_in_days": "30", **fields,
+    }  # fmt: skip
+
+
+def alert_to_three(session: Session, crypto: Crypto, *statuses: str) -> Alert:
+    """An alert published to three SMS subscribers, its first messages moved on to
+    `statuses` (the rest still waiting)."""
+    add_sms_subscribers(session, crypto, 3)
+    alert = publish_alert(session, crypto)
+    ids = session.exec(select(Delivery.id).where(Delivery.alert_id == alert.id)).all()
+    for delivery_id, status in zip(ids, statuses, strict=False):
+        session.execute(
+            update(Delivery).where(col(Delivery.id) == delivery_id).values(status=status)
+        )
+    session.commit()
+    return alert
+
+
 def claimed(client: TestClient) -> tuple[int, str, str]:
     """A new report, taken from the queue: (its id, the CSRF token, its version)."""
     file_report(client)
@@ -45,11 +70,7 @@ def claimed(client: TestClient) -> tuple[int, str, str]:
 def test_retracting_asks_first_and_keeps_nothing_until_confirmed(
     browser_like: Clients, team: Team, session: Session, crypto: Crypto
 ) -> None:
-    add_sms_subscribers(session, crypto, 3)
-    alert = publish_alert(session, crypto)
-    ids = session.exec(select(Delivery.id).where(Delivery.alert_id == alert.id)).all()
-    session.execute(update(Delivery).where(col(Delivery.id).in_(ids[:2])).values(status="sent"))
-    session.commit()
+    alert = alert_to_three(session, crypto, "sent", "sent")
     carol = browser_like()
     log_in(carol, "carol")
     page = carol.get(f"/mod/alerts/{alert.ref}").text
@@ -119,12 +140,7 @@ def test_cancelling_a_publication_brings_the_composer_back_as_typed(
     alice = browser_like()
     log_in(alice, "alice")
     rid, token, version = claimed(alice)
-    form = {
-        "csrf_token": token, "version": version, "decision": "publish",
-        "text": "Followed a worker from the station.", "severity": "high",
-        "regions": ["GM0106"], "categories": ["stalking"], "extra_regions": "Groningen (province)",
-        "new_kind": "phone", "new_value": "", "expires_in_days": "30",
-    }  # fmt: skip
+    form = composer_form(token, version, extra_regions="Groningen (province)")
     asked = alice.post(f"/mod/reports/{rid}/decide", data=form)
     assert "<h1>Publish this alert?</h1>" in asked.text
     assert "It goes out now to 0 subscribers by SMS and email" in asked.text
@@ -149,12 +165,9 @@ def test_more_regions_are_picked_by_name(
     assert 'list="region-names"' in page
     assert '<option value="Groningen (province)" data-code="NL-GR">' in page
     assert '<option value="Assen" data-code="GM0106">' in page
-    form = {
-        "csrf_token": token, "version": version, "decision": "publish", "confirmed": "yes",
-        "text": "Followed a worker from the station.", "severity": "high",
-        "regions": ["GM0106"], "categories": ["stalking"], "new_kind": "phone", "new_value": "",
-        "extra_regions": "Groningen (province); Zwolle, GM0014", "expires_in_days": "30",
-    }  # fmt: skip
+    form = composer_form(
+        token, version, confirmed="yes", extra_regions="Groningen (province); Zwolle, GM0014"
+    )
     unknown = alice.post(f"/mod/reports/{rid}/decide", data={**form, "extra_regions": "Atlantis"})
     assert unknown.status_code == 422
     assert "More regions: no region is called &#34;Atlantis&#34;." in unknown.text
@@ -236,11 +249,7 @@ def test_a_pending_alert_is_sent_back_changed_and_resubmitted_on_the_pages(
 def test_the_alert_page_counts_deliveries_by_channel(
     browser_like: Clients, team: Team, session: Session, crypto: Crypto
 ) -> None:
-    add_sms_subscribers(session, crypto, 3)
-    alert = publish_alert(session, crypto)
-    first = session.exec(select(Delivery.id).where(Delivery.alert_id == alert.id)).first()
-    session.execute(update(Delivery).where(col(Delivery.id) == first).values(status="delivered"))
-    session.commit()
+    alert = alert_to_three(session, crypto, "delivered")
     carol = browser_like()
     log_in(carol, "carol")
     page = carol.get(f"/mod/alerts/{alert.ref}").text

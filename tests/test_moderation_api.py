@@ -70,6 +70,18 @@ def claimed_report(client: TestClient, session: Session, auth: Auth, who: Any) -
     return rid, int(claim(client, auth(who), rid)["version"])
 
 
+def pending_alert(client: TestClient, session: Session, auth: Auth, team: Team) -> str:
+    """A critical alert by alice, waiting for a second moderator: its reference."""
+    rid, version = claimed_report(client, session, auth, team.alice)
+    decision = client.post(
+        f"{M}/reports/{rid}/publish",
+        headers=auth(team.alice),
+        json=publish_body(version, severity="critical"),
+    ).json()
+    assert decision["alert_status"] == "pending_approval"
+    return str(decision["alert_ref"])
+
+
 # ---- the queue -----------------------------------------------------------------------------
 
 
@@ -220,14 +232,7 @@ def test_publishing_creates_a_live_alert(
 def test_critical_alerts_need_a_second_moderator(
     client: TestClient, session: Session, team: Team, auth: Auth
 ) -> None:
-    rid, version = claimed_report(client, session, auth, team.alice)
-    decision = client.post(
-        f"{M}/reports/{rid}/publish",
-        headers=auth(team.alice),
-        json=publish_body(version, severity="critical"),
-    ).json()
-    assert decision["alert_status"] == "pending_approval"
-    ref = decision["alert_ref"]
+    ref = pending_alert(client, session, auth, team)
 
     own = client.post(f"{M}/alerts/{ref}/approve", headers=auth(team.alice))
     assert own.status_code == 403

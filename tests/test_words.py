@@ -29,17 +29,19 @@ from app.db import utcnow
 from app.i18n import LANGUAGES, Translator, catalog, translate, use_site_name
 from app.settings import Settings
 from tests.test_pages import Page, form_data
-from tests.test_subscriptions import EMAIL, PHONE, alert_about, last_code, last_link, subscribed
+from tests.test_subscriptions import (
+    EMAIL,
+    PHONE,
+    alert_about,
+    client,
+    last_code,
+    last_link,
+    subscribed,
+)
+
+__all__ = ["client"]  # the fixture (a client whose messages go out), for the tests below
 
 FOREIGN_EXAMPLE = "+40 712 034 567"  # libphonenumber's example Romanian mobile
-
-
-@pytest.fixture
-def client(
-    make_client: Callable[..., TestClient], delivery_settings: Callable[..., Settings]
-) -> Iterator[TestClient]:
-    with make_client(delivery_settings()) as c:
-        yield c
 
 
 def summary(page: str) -> list[str]:

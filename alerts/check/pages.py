@@ -97,9 +97,8 @@ def check_verify(
             settings=settings,
         )
     except (InvalidInput, ValueError):
-        forms.refuse_code(
-            pages, lang, forms.SIGN_IN, channel=channel, contact=contact, settings=settings
-        )
+        sent = forms.CodeSent(forms.SIGN_IN, channel, contact)
+        forms.refuse_code(pages, lang, sent, settings=settings)
     care = _care(session, support, members.claimed_id(token, settings))
     return pages.render("check.html", lang=lang.value, page="check", token=token, care=care)
 

@@ -7,7 +7,7 @@ so nothing identifying is left in the browser's history or storage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import Depends, Form
@@ -49,6 +49,18 @@ CONFIRM = CodeStep("/subscribe/code", "subscribe.code_lead", "/subscribe", back_
 LEAVE = CodeStep("/leave/code", "leave.code_lead", "/leave", "leave.title", "leave.confirm")
 SIGN_IN = CodeStep("/check/verify", "check.code_lead", "/check/login", "check.title")
 BACK = {"/subscribe": "/subscribe", "/leave": "/leave", "/check/login": "/check"}
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    """A code on its way: the page that takes it back, where it went, and what else the form
+    that asked for it had (places, severity), carried along so that sending the code again
+    or going back keeps it."""
+
+    step: CodeStep
+    channel: str
+    contact: str
+    keep: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,18 +135,14 @@ def error_for(
 def code_page(
     pages: Pages,
     lang: Language,
-    step: CodeStep,
+    sent: CodeSent,
     *,
-    channel: str,
-    contact: str,
     settings: Settings,
-    keep: dict[str, str] | None = None,
     error: str | None = None,
     notice: str | None = None,
 ) -> HTMLResponse:
-    """`keep`: what else the form that asked for the code had (places, severity), carried
-    along so that sending the code again or going back keeps it."""
     _ = Translator(lang.value)
+    step = sent.step
     return pages.render(
         "code.html",
         lang=lang.value,
@@ -143,10 +151,10 @@ def code_page(
         again_action=f"/{lang.value}{step.again_path}",
         back=f"/{lang.value}{BACK[step.again_path]}",
         back_posts=step.back_posts,
-        wrong_key="words.code.wrong_email" if channel == "email" else "words.code.wrong_sms",
-        channel=channel,
-        contact=contact,
-        keep=keep or {},
+        wrong_key="words.code.wrong_email" if sent.channel == "email" else "words.code.wrong_sms",
+        channel=sent.channel,
+        contact=sent.contact,
+        keep=sent.keep,
         lead=_(step.lead_key, minutes=settings.code_minutes),
         title_key=step.title_key,
         submit_key=step.submit_key,
@@ -155,30 +163,13 @@ def code_page(
     )
 
 
-def refuse_code(
-    pages: Pages,
-    lang: Language,
-    step: CodeStep,
-    *,
-    channel: str,
-    contact: str,
-    settings: Settings,
-    keep: dict[str, str] | None = None,
-) -> NoReturn:
+def refuse_code(pages: Pages, lang: Language, sent: CodeSent, *, settings: Settings) -> NoReturn:
     """The code page again, saying the code is wrong; the attempt stays counted, so that
     wrong codes add up."""
     _ = Translator(lang.value)
-    page = code_page(
-        pages,
-        lang,
-        step,
-        channel=channel,
-        contact=contact,
-        settings=settings,
-        keep=keep,
-        error=_("error.code"),
+    refuse(
+        code_page(pages, lang, sent, settings=settings, error=_("error.code")), keeps_writes=True
     )
-    refuse(page, keeps_writes=True)
 
 
 def contact_form(
@@ -242,6 +233,5 @@ def ask_for_code(
         values = {"channel": channel, "contact": contact}
         refuse(contact_form(pages, lang, form, messenger, values=values, errors=errors))
     notice = _("words.code.again_done") if again else None
-    return code_page(
-        pages, lang, form.step, channel=channel, contact=contact, settings=settings, notice=notice
-    )
+    sent = CodeSent(form.step, channel, contact)
+    return code_page(pages, lang, sent, settings=settings, notice=notice)

@@ -185,16 +185,9 @@ def subscribe(
             message=_("subscribe.email_sent", hours=settings.link_hours),
             status_code=200,
         )
-    return forms.code_page(
-        pages,
-        lang,
-        forms.CONFIRM,
-        channel=channel,
-        contact=contact,
-        settings=settings,
-        keep=places,
-        notice=_("words.code.again_done") if again else None,
-    )
+    notice = _("words.code.again_done") if again else None
+    sent = forms.CodeSent(forms.CONFIRM, channel, contact, keep=places)
+    return forms.code_page(pages, lang, sent, settings=settings, notice=notice)
 
 
 @router.post("/{lang}/subscribe/code", dependencies=LIMITED)
@@ -223,15 +216,8 @@ def subscribe_code(
         )
     except (InvalidInput, ValueError):
         keep = {"place": place, "place2": place2, "place3": place3, "severity": severity}
-        forms.refuse_code(
-            pages,
-            lang,
-            forms.CONFIRM,
-            channel=channel,
-            contact=contact,
-            settings=settings,
-            keep=keep,
-        )
+        sent = forms.CodeSent(forms.CONFIRM, channel, contact, keep=keep)
+        forms.refuse_code(pages, lang, sent, settings=settings)
     return _done(pages, session, lang, subscriber)
 
 
@@ -358,9 +344,8 @@ def leave(
             settings=settings,
         )
     except (InvalidInput, ValueError):
-        forms.refuse_code(
-            pages, lang, forms.LEAVE, channel=channel, contact=contact, settings=settings
-        )
+        sent = forms.CodeSent(forms.LEAVE, channel, contact)
+        forms.refuse_code(pages, lang, sent, settings=settings)
     return pages.message(
         lang=lang.value, title=_("leave.done_title"), message=_("leave.done"), status_code=200
     )

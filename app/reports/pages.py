@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, NamedTuple
@@ -68,6 +68,21 @@ class CodeForm(BaseModel):
     message: str = ""
     addition: str = ""
     confirm: str = ""
+
+
+class StatusDeps(NamedTuple):
+    """What the status page needs besides the report: to read it, and whom to call."""
+
+    session: Session
+    crypto: Crypto
+    support: SupportFile
+
+
+def _status_deps(session: SessionDep, crypto: CryptoDep, support: SupportDep) -> StatusDeps:
+    return StatusDeps(session, crypto, support)
+
+
+StatusDepsDep = Annotated[StatusDeps, Depends(_status_deps)]
 
 
 @router.get("/")
@@ -174,117 +189,113 @@ def status_lookup(lang: Language, pages: PagesDep) -> HTMLResponse:
 
 @router.post("/{lang}/status", dependencies=[Depends(RateLimit("lookup"))])
 def status_page(
-    lang: Language,
-    form: Annotated[CodeForm, Form()],
-    session: SessionDep,
-    crypto: CryptoDep,
-    pages: PagesDep,
-    support: SupportDep,
+    lang: Language, form: Annotated[CodeForm, Form()], deps: StatusDepsDep, pages: PagesDep
 ) -> HTMLResponse:
-    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
+    report = service.find_by_receipt_or_none(
+        deps.session, crypto=deps.crypto, receipt_code=form.receipt_code
+    )
     if report is None:
         return _not_found(pages, lang, form)
-    return _status_page(
-        pages, lang, form.receipt_code, report, StatusDeps(session, crypto, support)
-    )
+    return _status_page(pages, lang, form.receipt_code, report, deps)
 
 
 @router.post("/{lang}/status/reply", dependencies=[Depends(RateLimit("lookup"))])
 def reply_page(
-    lang: Language,
-    form: Annotated[CodeForm, Form()],
-    session: SessionDep,
-    crypto: CryptoDep,
-    pages: PagesDep,
-    support: SupportDep,
+    lang: Language, form: Annotated[CodeForm, Form()], deps: StatusDepsDep, pages: PagesDep
 ) -> HTMLResponse:
-    _ = Translator(lang.value)
-    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
-    if report is None:
-        return _not_found(pages, lang, form)
-    message = form.message.strip()
-    error = None
-    if not message:
-        error = _("error.reply_empty")
-    elif len(message) > MAX_MESSAGE:
-        error = _("error.too_long", max=MAX_MESSAGE)
-    else:
-        try:
-            service.reply(session, report=report, message=message, cipher=crypto.cipher)
-        except Conflict:
-            error = _("error.no_question")
-    deps = StatusDeps(session, crypto, support)
-    if error:
-        refuse(
-            _status_page(pages, lang, form.receipt_code, report, deps, errors={"message": error})
-        )
-    return _status_page(pages, lang, form.receipt_code, report, deps, notice=_("status.reply_sent"))
+    return _act(pages, lang, form, deps, _reply, field="message", done="status.reply_sent")
 
 
 @router.post("/{lang}/status/withdraw", dependencies=[Depends(RateLimit("lookup"))])
 def withdraw_page(
-    lang: Language,
-    form: Annotated[CodeForm, Form()],
-    session: SessionDep,
-    crypto: CryptoDep,
-    pages: PagesDep,
-    support: SupportDep,
+    lang: Language, form: Annotated[CodeForm, Form()], deps: StatusDepsDep, pages: PagesDep
 ) -> HTMLResponse:
-    _ = Translator(lang.value)
-    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
-    if report is None:
-        return _not_found(pages, lang, form)
-    error = None
-    if not form.confirm:
-        error = _("error.confirm_withdraw")
-    else:
-        try:
-            service.withdraw(session, report=report)
-        except Conflict:
-            error = _("error.cannot_withdraw")
-    deps = StatusDeps(session, crypto, support)
-    if error:
-        refuse(
-            _status_page(pages, lang, form.receipt_code, report, deps, errors={"confirm": error})
-        )
-    notice = _("status.withdrawn_done")
-    return _status_page(pages, lang, form.receipt_code, report, deps, notice=notice)
+    return _act(pages, lang, form, deps, _withdraw, field="confirm", done="status.withdrawn_done")
 
 
 @router.post("/{lang}/status/add", dependencies=[Depends(RateLimit("lookup"))])
 def add_information_page(
-    lang: Language,
-    form: Annotated[CodeForm, Form()],
-    session: SessionDep,
-    crypto: CryptoDep,
-    pages: PagesDep,
-    support: SupportDep,
+    lang: Language, form: Annotated[CodeForm, Form()], deps: StatusDepsDep, pages: PagesDep
 ) -> HTMLResponse:
+    return _act(pages, lang, form, deps, _add_information, field="addition", done="care.add_done")
+
+
+# ---- what the status page's forms do ------------------------------------------------
+
+# An action on the report found by its receipt code: None when it is done, or what is wrong,
+# in the page's language.
+StatusAction = Callable[[Translator, CodeForm, Report, StatusDeps], str | None]
+
+
+def _act(
+    pages: Pages,
+    lang: Language,
+    form: CodeForm,
+    deps: StatusDeps,
+    action: StatusAction,
+    *,
+    field: str,
+    done: str,
+) -> HTMLResponse:
+    """Find the report by its receipt code and act on it: the status page again with the
+    `done` notice, or with what is wrong next to the form's `field` (and nothing kept)."""
     _ = Translator(lang.value)
-    report = service.find_by_receipt_or_none(session, crypto=crypto, receipt_code=form.receipt_code)
+    report = service.find_by_receipt_or_none(
+        deps.session, crypto=deps.crypto, receipt_code=form.receipt_code
+    )
     if report is None:
         return _not_found(pages, lang, form)
-    addition = form.addition.strip()
-    error = None
-    if not addition:
-        error = _("care.add_empty")
-    elif len(addition) > MAX_MESSAGE:
-        error = _("error.too_long", max=MAX_MESSAGE)
-    else:
-        try:
-            service.add_information(session, report=report, message=addition, cipher=crypto.cipher)
-        except service.ReportClosed:
-            error = _("care.add_closed")
-        except service.TooManyAdditions:
-            error = _("care.add_too_many", max=MAX_ADDITIONS)
-    deps = StatusDeps(session, crypto, support)
+    error = action(_, form, report, deps)
     if error:
-        values = {"addition": form.addition}
-        page = _status_page(
-            pages, lang, form.receipt_code, report, deps, errors={"addition": error}, values=values
+        errors, values = {field: error}, {field: getattr(form, field)}
+        refuse(
+            _status_page(pages, lang, form.receipt_code, report, deps, errors=errors, values=values)
         )
-        refuse(page)
-    return _status_page(pages, lang, form.receipt_code, report, deps, notice=_("care.add_done"))
+    return _status_page(pages, lang, form.receipt_code, report, deps, notice=_(done))
+
+
+def _reply(_: Translator, form: CodeForm, report: Report, deps: StatusDeps) -> str | None:
+    message = form.message.strip()
+    if error := _text_error(_, message, empty="error.reply_empty"):
+        return error
+    try:
+        service.reply(deps.session, report=report, message=message, cipher=deps.crypto.cipher)
+    except Conflict:
+        return _("error.no_question")
+    return None
+
+
+def _withdraw(_: Translator, form: CodeForm, report: Report, deps: StatusDeps) -> str | None:
+    if not form.confirm:
+        return _("error.confirm_withdraw")
+    try:
+        service.withdraw(deps.session, report=report)
+    except Conflict:
+        return _("error.cannot_withdraw")
+    return None
+
+
+def _add_information(_: Translator, form: CodeForm, report: Report, deps: StatusDeps) -> str | None:
+    addition = form.addition.strip()
+    if error := _text_error(_, addition, empty="care.add_empty"):
+        return error
+    try:
+        service.add_information(
+            deps.session, report=report, message=addition, cipher=deps.crypto.cipher
+        )
+    except service.ReportClosed:
+        return _("care.add_closed")
+    except service.TooManyAdditions:
+        return _("care.add_too_many", max=MAX_ADDITIONS)
+    return None
+
+
+def _text_error(_: Translator, text: str, *, empty: str) -> str | None:
+    if not text:
+        return _(empty)
+    if len(text) > MAX_MESSAGE:
+        return _("error.too_long", max=MAX_MESSAGE)
+    return None
 
 
 # ---- helpers ------------------------------------------------------------------------
@@ -314,14 +325,6 @@ def _form_page(
         # Not a session: a one-time value so that a double tap files one report, not two.
         form_token=values.get("form_token") or secrets.token_urlsafe(24),
     )
-
-
-class StatusDeps(NamedTuple):
-    """What the status page needs besides the report: to read it, and whom to call."""
-
-    session: Session
-    crypto: Crypto
-    support: SupportFile
 
 
 def _status_page(

@@ -9,16 +9,13 @@ from typing import NoReturn
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from alerts.models import AlertStatus, Severity
-from app.crypto import Crypto
 from app.db import utcnow
-from app.deps import CryptoDep, SessionDep, SettingsDep
+from app.deps import SessionDep
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.regions import service as regions_service
 from app.reports.models import Category
-from app.settings import Settings
 from app.web import refuse
 from moderation import alert_review, audit, sent_back
 from moderation.schemas import (
@@ -32,7 +29,7 @@ from moderation.schemas import (
 )
 from moderation.web.composer import messages, named_regions, region_choices
 from moderation.web.confirm import Question, ask, is_confirmed, plural
-from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
+from moderation.web.session import FormDep, ModPage, ModPageDep, ModSessionDep, redirect, render
 
 router = APIRouter(prefix="/mod")
 
@@ -43,15 +40,8 @@ def alerts_page(request: Request, ms: ModSessionDep, session: SessionDep) -> HTM
 
 
 @router.get("/alerts/{ref}")
-def alert_page(
-    request: Request,
-    ref: str,
-    ms: ModSessionDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> HTMLResponse:
-    return _alert(request, ms, session, crypto, settings, ref)
+def alert_page(ref: str, page: ModPageDep) -> HTMLResponse:
+    return _alert(page, ref)
 
 
 # ---- the questions before what goes out ---------------------------------------------------
@@ -103,11 +93,7 @@ def _retract_question(ref: str, who: alert_review.Audience) -> Question:
 
 
 def _alert(
-    request: Request,
-    ms: ModSession,
-    session: Session,
-    crypto: Crypto,
-    settings: Settings,
+    page: ModPage,
     ref: str,
     *,
     error: str | None = None,
@@ -115,12 +101,13 @@ def _alert(
     open_update: bool = False,
     edit: Mapping[str, object] | None = None,
 ) -> HTMLResponse:
-    detail = alert_review.detail(session, ref=ref, crypto=crypto, settings=settings)
+    session = page.session
+    detail = alert_review.detail(session, ref=ref, crypto=page.crypto, settings=page.settings)
     who = alert_review.audience(session, ref=ref)
     history = audit.entries(session, target=("alert", detail.ref), limit=50)
     return render(
-        request,
-        ms,
+        page.request,
+        page.ms,
         "mod_alert.html",
         status=status,
         alert=detail,
@@ -141,11 +128,7 @@ def _alert(
 
 
 def _refused(
-    request: Request,
-    ms: ModSession,
-    session: Session,
-    crypto: Crypto,
-    settings: Settings,
+    page: ModPage,
     ref: str,
     exc: Conflict | Forbidden | InvalidInput | ValidationError,
     *,
@@ -154,46 +137,28 @@ def _refused(
     """The alert's page again, saying what is wrong; nothing is kept."""
     status = 422 if isinstance(exc, ValidationError) else exc.status_code
     error = "; ".join(messages(exc))
-    refuse(
-        _alert(request, ms, session, crypto, settings, ref, error=error, status=status, edit=edit)
-    )
+    refuse(_alert(page, ref, error=error, status=status, edit=edit))
 
 
 @router.post("/alerts/{ref}/approve")
-def approve(
-    request: Request,
-    ref: str,
-    ms: ModSessionDep,
-    form: FormDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> Response:
-    who = alert_review.audience(session, ref=ref)
+def approve(ref: str, page: ModPageDep, form: FormDep) -> Response:
+    who = alert_review.audience(page.session, ref=ref)
     try:
-        result = alert_review.approve(session, ref=ref, moderator=ms.moderator)
+        result = alert_review.approve(page.session, ref=ref, moderator=page.ms.moderator)
     except (Conflict, Forbidden) as exc:
-        _refused(request, ms, session, crypto, settings, ref, exc)
+        _refused(page, ref, exc)
     if not is_confirmed(form):
-        ask(request, ms, form, _approve_question(result.ref, who))
-    return redirect(request, ms, f"/mod/alerts/{result.ref}?done=approved")
+        ask(page.request, page.ms, form, _approve_question(result.ref, who))
+    return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=approved")
 
 
 @router.post("/alerts/{ref}/update")
-def send_update(
-    request: Request,
-    ref: str,
-    ms: ModSessionDep,
-    form: FormDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> Response:
-    who = alert_review.audience(session, ref=ref)
+def send_update(ref: str, page: ModPageDep, form: FormDep) -> Response:
+    who = alert_review.audience(page.session, ref=ref)
     try:
         data = UpdateIn.model_validate({"text": form.get("text", "")})
         result = alert_review.send_update(
-            session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto
+            page.session, ref=ref, moderator=page.ms.moderator, data=data, crypto=page.crypto
         )
     except ValidationError:
         error, status = f"Write the update: 1 to {MAX_UPDATE_TEXT} characters.", 422
@@ -201,29 +166,18 @@ def send_update(
         error, status = exc.message, 409
     else:
         if not is_confirmed(form):
-            ask(request, ms, form, _update_question(result.ref, who, data.text))
-        return redirect(request, ms, f"/mod/alerts/{result.ref}?done=updated")
-    page = _alert(
-        request, ms, session, crypto, settings, ref, error=error, status=status, open_update=True
-    )
-    refuse(page)
+            ask(page.request, page.ms, form, _update_question(result.ref, who, data.text))
+        return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=updated")
+    refuse(_alert(page, ref, error=error, status=status, open_update=True))
 
 
 @router.post("/alerts/{ref}/retract")
-def retract(
-    request: Request,
-    ref: str,
-    ms: ModSessionDep,
-    form: FormDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> Response:
-    who = alert_review.audience(session, ref=ref)
+def retract(ref: str, page: ModPageDep, form: FormDep) -> Response:
+    who = alert_review.audience(page.session, ref=ref)
     try:
         data = RetractIn.model_validate({"reason": form.get("reason", "")})
         result = alert_review.retract(
-            session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto
+            page.session, ref=ref, moderator=page.ms.moderator, data=data, crypto=page.crypto
         )
     except ValidationError:
         error, status = "Give a reason for retracting.", 422
@@ -231,43 +185,25 @@ def retract(
         error, status = exc.message, 409
     else:
         if not is_confirmed(form):
-            ask(request, ms, form, _retract_question(result.ref, who))
-        return redirect(request, ms, f"/mod/alerts/{result.ref}?done=retracted")
-    refuse(_alert(request, ms, session, crypto, settings, ref, error=error, status=status))
+            ask(page.request, page.ms, form, _retract_question(result.ref, who))
+        return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=retracted")
+    refuse(_alert(page, ref, error=error, status=status))
 
 
 @router.post("/alerts/{ref}/send-back")
-def send_back(
-    request: Request,
-    ref: str,
-    ms: ModSessionDep,
-    form: FormDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> Response:
+def send_back(ref: str, page: ModPageDep, form: FormDep) -> Response:
     """Not asked first: the author only has to resubmit it."""
     try:
         data = SendBackIn.model_validate({"note": form.get("note", "")})
         result = sent_back.send_back(
-            session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto
+            page.session, ref=ref, moderator=page.ms.moderator, data=data, crypto=page.crypto
         )
     except ValidationError:
-        refuse(
-            _alert(
-                request,
-                ms,
-                session,
-                crypto,
-                settings,
-                ref,
-                error=f"Write a note for the author: 1 to {MAX_NOTE} characters.",
-                status=422,
-            )
-        )
+        error = f"Write a note for the author: 1 to {MAX_NOTE} characters."
+        refuse(_alert(page, ref, error=error, status=422))
     except (Conflict, Forbidden) as exc:
-        _refused(request, ms, session, crypto, settings, ref, exc)
-    return redirect(request, ms, f"/mod/alerts/{result.ref}?done=sent_back")
+        _refused(page, ref, exc)
+    return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=sent_back")
 
 
 def _as_it_is(alert: AlertDetail) -> Mapping[str, object]:
@@ -284,15 +220,7 @@ def _as_it_is(alert: AlertDetail) -> Mapping[str, object]:
 
 
 @router.post("/alerts/{ref}/resubmit")
-def resubmit(
-    request: Request,
-    ref: str,
-    ms: ModSessionDep,
-    form: FormDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> Response:
+def resubmit(ref: str, page: ModPageDep, form: FormDep) -> Response:
     """The author's changed alert: it waits for approval again."""
     ticked = [str(c) for c in form.getlist("regions")]
     identifiers = [str(i) for i in form.getlist("identifiers")]
@@ -306,7 +234,7 @@ def resubmit(
         "identifiers": identifiers,
     }
     try:
-        codes = list(dict.fromkeys(ticked + named_regions(session, more)))
+        codes = list(dict.fromkeys(ticked + named_regions(page.session, more)))
         data = ResubmitIn.model_validate(
             {
                 **{k: typed[k] for k in ("text", "severity", "categories")},
@@ -319,10 +247,15 @@ def resubmit(
             }
         )
         result = sent_back.resubmit(
-            session, ref=ref, moderator=ms.moderator, data=data, crypto=crypto, settings=settings
+            page.session,
+            ref=ref,
+            moderator=page.ms.moderator,
+            data=data,
+            crypto=page.crypto,
+            settings=page.settings,
         )
     except (ValidationError, InvalidInput, Conflict, Forbidden) as exc:
-        names = regions_service.names(session, ticked)
+        names = regions_service.names(page.session, ticked)
         edit = {**typed, "regions": list(zip(ticked, names, strict=True))}
-        _refused(request, ms, session, crypto, settings, ref, exc, edit=edit)
-    return redirect(request, ms, f"/mod/alerts/{result.ref}?done=resubmitted")
+        _refused(page, ref, exc, edit=edit)
+    return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=resubmitted")

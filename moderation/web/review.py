@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from alerts.models import AlertStatus, Severity
 from app.crypto import Crypto
-from app.deps import CryptoDep, RowId, SessionDep, SettingsDep
+from app.deps import RowId, SessionDep, SettingsDep
 from app.errors import Conflict, FieldError, InvalidInput
 from app.regions import service as regions_service
 from app.reports.models import Category
@@ -42,7 +42,8 @@ from moderation.web.confirm import Question, ask, is_confirmed, plural
 from moderation.web.session import (
     FormDep,
     FormRejected,
-    ModSession,
+    ModPage,
+    ModPageDep,
     ModSessionDep,
     redirect,
     render,
@@ -53,39 +54,33 @@ router = APIRouter(prefix="/mod")
 
 
 @router.get("/reports/{report_id}")
-def review_page(
-    request: Request,
-    report_id: RowId,
-    ms: ModSessionDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> HTMLResponse:
-    return _review(request, ms, session, crypto, settings, report_id)
+def review_page(report_id: RowId, page: ModPageDep) -> HTMLResponse:
+    return _review(page, report_id)
 
 
 def _review(
-    request: Request,
-    ms: ModSession,
-    session: Session,
-    crypto: Crypto,
-    settings: Settings,
+    page: ModPage,
     report_id: int,
     *,
     composer: Composer | None = None,
     errors: list[str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
+    session, ms, settings = page.session, page.ms, page.settings
     try:
         review = service.review(
-            session, report_id=report_id, moderator=ms.moderator, crypto=crypto, settings=settings
+            session,
+            report_id=report_id,
+            moderator=ms.moderator,
+            crypto=page.crypto,
+            settings=settings,
         )
     except Conflict as exc:
         why = claims.not_yours(
             session, report_id=report_id, moderator=ms.moderator, refusal=exc.message
         )
         return render(
-            request,
+            page.request,
             ms,
             "mod_not_claimed.html",
             status=409,
@@ -97,7 +92,7 @@ def _review(
         session, review=review, composer=composer or Composer.suggested(review), settings=settings
     )
     return render(
-        request,
+        page.request,
         ms,
         "mod_review.html",
         status=status,
@@ -260,41 +255,25 @@ UNKNOWN_DECISION = FieldError(
 
 
 @router.post("/reports/{report_id}/decide")
-def decide(
-    request: Request,
-    report_id: RowId,
-    ms: ModSessionDep,
-    form: FormDep,
-    session: SessionDep,
-    crypto: CryptoDep,
-    settings: SettingsDep,
-) -> Response:
+def decide(report_id: RowId, page: ModPageDep, form: FormDep) -> Response:
     decision = str(form.get("decision", ""))
     composer = Composer.from_form(form) if "text" in form else None
     if decision == "preview":
-        return _review(request, ms, session, crypto, settings, report_id, composer=composer)
+        return _review(page, report_id, composer=composer)
     act = DECISIONS.get(decision)
     if act is None:
         raise InvalidInput([UNKNOWN_DECISION])
     try:
-        done = act(Deciding(session, report_id, ms.moderator, form, crypto, settings))
+        done = act(
+            Deciding(page.session, report_id, page.ms.moderator, form, page.crypto, page.settings)
+        )
     except (ValidationError, InvalidInput, Conflict) as exc:
         status = exc.status_code if isinstance(exc, Conflict | InvalidInput) else 422
-        page = _review(
-            request,
-            ms,
-            session,
-            crypto,
-            settings,
-            report_id,
-            composer=composer,
-            errors=messages(exc),
-            status=status,
-        )
-        refuse(page)  # what the form said is kept on the page; nothing is written
+        again = _review(page, report_id, composer=composer, errors=messages(exc), status=status)
+        refuse(again)  # what the form said is kept on the page; nothing is written
     if done.question is not None and not is_confirmed(form):
-        ask(request, ms, form, done.question)  # and what the decision wrote is undone
-    return redirect(request, ms, done.location)
+        ask(page.request, page.ms, form, done.question)  # and what the decision wrote is undone
+    return redirect(page.request, page.ms, done.location)
 
 
 NOT_JSON = object()  # the live preview's body, when it is not JSON at all

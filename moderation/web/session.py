@@ -14,11 +14,13 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app import tokens
+from app.crypto import Crypto
 from app.db import utcnow
-from app.deps import SessionDep, SettingsDep
+from app.deps import CryptoDep, SessionDep, SettingsDep
 from app.errors import Forbidden, RedflagError
 from app.settings import Settings
 from app.web import Pages
@@ -125,6 +127,31 @@ def mod_session(request: Request, session: SessionDep, settings: SettingsDep) ->
 
 
 ModSessionDep = Annotated[ModSession, Depends(mod_session)]
+
+
+@dataclass(frozen=True)
+class ModPage:
+    """What a page about one alert or report needs to show itself again: the request, the
+    moderator's session, and the database, crypto and settings to read it with."""
+
+    request: Request
+    ms: ModSession
+    session: Session
+    crypto: Crypto
+    settings: Settings
+
+
+def mod_page(
+    request: Request,
+    ms: ModSessionDep,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> ModPage:
+    return ModPage(request, ms, session, crypto, settings)
+
+
+ModPageDep = Annotated[ModPage, Depends(mod_page)]
 
 
 def login_form_key(request: Request) -> str | None:
