@@ -28,7 +28,7 @@ pytest: $(VENV)/.installed-dev
 
 # Regenerates docs/screenshots/ from the browser tests (needs Debian's chromium).
 screenshots: $(VENV)/.installed-dev
-	REDFLAG_SCREENSHOTS=1 $(BIN)/pytest tests/test_*browser.py tests/test_console.py -k "sqlite" -q
+	REDFLAG_SCREENSHOTS=1 $(BIN)/pytest tests/test_*browser.py -k "sqlite" -q
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "redflag needs Python 3.11 or newer; this python3 is " + sys.version.split()[0])'

@@ -1,7 +1,7 @@
 """Someone who was just hurt, in a real browser at a phone's width (360 px): the call to
 112 at the top, whom to call, when to come back, and adding information with the code.
 
-`make screenshots` (REDFLAG_SCREENSHOTS=1) writes the pictures in docs/screenshots/.
+Its pictures are the README's receipt, status and check pictures, so they stay in a temporary folder.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def no_sideways_scrolling(page: Page) -> None:
 
 
 def test_receipt_status_and_check_pages_care_for_someone_just_hurt(
-    make_live_server: Callable[..., LiveServer], page: Page, shots: Path
+    make_live_server: Callable[..., LiveServer], page: Page, tmp_path: Path
 ) -> None:
     server = make_live_server(check_access="open")
     en = catalog("en")
@@ -50,7 +50,7 @@ def test_receipt_status_and_check_pages_care_for_someone_just_hurt(
     expect(page.locator("#support-orgs a[href='tel:08000188']")).to_have_text("0800-0188")
     expect(page.locator("#wait")).to_have_text(en["care.wait_unknown"])
     no_sideways_scrolling(page)
-    page.screenshot(path=shots / "care-receipt.png", full_page=True)
+    page.screenshot(path=tmp_path / "care-receipt.png", full_page=True)
     code = page.locator("#receipt-code").inner_text()
 
     page.goto(f"{server.url}/en/status")
@@ -62,10 +62,10 @@ def test_receipt_status_and_check_pages_care_for_someone_just_hurt(
     expect(page.locator(".notice")).to_have_text(en["care.add_done"])
     expect(page.locator("#add-information")).to_contain_text("You added information on")
     no_sideways_scrolling(page)
-    page.screenshot(path=shots / "care-status.png", full_page=True)
+    page.screenshot(path=tmp_path / "care-status.png", full_page=True)
 
     page.goto(f"{server.url}/en/check")
     expect(page.locator("#call-emergency")).to_be_in_viewport()
     expect(page.locator("#support-orgs")).to_contain_text("Veilig Thuis")
     no_sideways_scrolling(page)
-    page.screenshot(path=shots / "care-check.png", full_page=True)
+    page.screenshot(path=tmp_path / "care-check.png", full_page=True)

@@ -368,6 +368,12 @@ def test_public_page_titles_are_the_sites_name_alone(nightwatch: TestClient, twi
     assert not WORDS_THAT_TELL.search("Nachtwacht")
 
 
+def test_the_moderators_pages_carry_the_sites_name(nightwatch: TestClient) -> None:
+    login = nightwatch.get("/mod/login").text
+    assert re.findall(r"<title>(.*?)</title>", login) == ["Log in · Nachtwacht moderation"]
+    assert '<span class="brand">Nachtwacht moderation</span>' in login
+
+
 def test_the_default_name_is_discreet(settings: Settings) -> None:
     assert settings.site_name == "redflag"
     with pytest.raises(ValueError, match="site_name"):
