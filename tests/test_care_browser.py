@@ -1,7 +1,8 @@
 """Someone who was just hurt, in a real browser at a phone's width (360 px): the call to
 112 at the top, whom to call, when to come back, and adding information with the code.
 
-Its pictures are the README's receipt, status and check pictures, so they stay in a temporary folder.
+Its pictures are the README's receipt, status and check pictures (from test_browser and
+test_alerts_browser), so these stay in a temporary folder.
 """
 
 from __future__ import annotations
