@@ -256,9 +256,7 @@ def test_moderators_see_who_went_over_and_nothing_about_the_numbers(
             assert number not in text
 
     session.expire_all()
-    looks = session.exec(
-        select(AuditEntry).where(AuditEntry.action == "check_watch.view")
-    ).all()
+    looks = session.exec(select(AuditEntry).where(AuditEntry.action == "check_watch.view")).all()
     assert [(e.moderator_id, e.target_type, e.target_id) for e in looks] == [
         (team.alice.id, "check_watch", "list"),
         (team.carol.id, "check_watch", "list"),
