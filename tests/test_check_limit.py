@@ -153,6 +153,7 @@ def test_the_page_refuses_new_numbers_and_keeps_the_member_signed_in(
     assert REFUSED in refused.text
     assert 'id="check-result"' not in refused.text, "no answer about the new number"
     assert f'name="token" value="{token}"' in refused.text, "still signed in"
+    assert [n for _, _, n in watch_rows(session)] == [MOST + 1], "listed for moderators"
 
     again = page_check(client, token, "0612340002")
     assert again.status_code == 200
