@@ -14,9 +14,16 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 
-from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute, parse_many
+from limits import (
+    RateLimitItem,
+    RateLimitItemPerDay,
+    RateLimitItemPerHour,
+    RateLimitItemPerMinute,
+    parse_many,
+)
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -127,3 +134,60 @@ class FailureCounter:
         """A success forgets this client's attempts on `subject`, this one included."""
         about, who = self._keys(client, subject)
         self._limiter._limiter.clear(self._failures, f"{self._bucket}-failures", about, who)
+
+
+class Distinct(Enum):
+    """What DailyDistinct.admit decided about one thing."""
+
+    admitted = "admitted"  # already counted today, or a new one within the day's share
+    refused = "refused"  # a new one over the share, the first time today
+    refused_again = "refused_again"  # ... asked for again
+
+
+@dataclass(frozen=True)
+class Admission:
+    outcome: Distinct
+    day: date  # the UTC day it was counted on
+    retry_after: int  # seconds until that day ends
+
+
+class DailyDistinct:
+    """At most `most` different things (keyed hashes, such as a blind index) per subject
+    (a member) per UTC day; the same thing again that day is always admitted.
+
+    Uses the rate limiter's storage (memory, or Redis shared by processes and replicas)
+    and keeps there only HMACs of the subject and of the thing, each with the day, under
+    the limiter's key: what one member checked cannot be matched with another day, another
+    member, or the database's blind indexes. Every entry expires within a day of its hit.
+    """
+
+    def __init__(self, limiter: RateLimiter, *, bucket: str, most: int) -> None:
+        self._limiter = limiter
+        self._bucket = bucket
+        self._most = RateLimitItemPerDay(most)
+        self._once = RateLimitItemPerDay(1)
+
+    def _mac(self, *parts: bytes) -> str:
+        return hmac.new(self._limiter._key, b"|".join(parts), hashlib.sha256).hexdigest()[:32]
+
+    def admit(self, subject: str, thing: bytes) -> Admission:
+        """Count `thing` for `subject` today, unless already counted.
+
+        A thing is marked as counted only after the day's count took it, so two requests
+        for the same new thing at once may both be counted (the subject loses one), but
+        never can racing requests get a thing past a full count."""
+        now = datetime.now(UTC)
+        day = now.date()
+        tomorrow = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        retry_after = max(1, int((tomorrow - now).total_seconds()))
+        strategy = self._limiter._limiter
+        who = self._mac(b"distinct", day.isoformat().encode(), subject.encode())
+        what = self._mac(b"thing", who.encode(), thing)
+        seen = f"{self._bucket}-seen"
+        if not strategy.test(self._once, seen, who, what):
+            return Admission(Distinct.admitted, day, retry_after)
+        if strategy.hit(self._most, f"{self._bucket}-count", who):
+            strategy.hit(self._once, seen, who, what)
+            return Admission(Distinct.admitted, day, retry_after)
+        first = strategy.hit(self._once, f"{self._bucket}-refused", who, what)
+        return Admission(Distinct.refused if first else Distinct.refused_again, day, retry_after)

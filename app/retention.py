@@ -25,6 +25,7 @@ class Policy:
     report_days: int  # text and identifiers of a published or duplicate report
     rejected_days: int  # ... of a rejected one
     delivery_days: int  # delivery rows (their counts per alert stay)
+    check_watch_days: int = 90  # the list of members over the daily check limit
 
     @classmethod
     def from_settings(cls, settings: Settings, *, now: datetime | None = None) -> Policy:
@@ -33,6 +34,7 @@ class Policy:
             report_days=settings.retention_days,
             rejected_days=settings.retention_rejected_days,
             delivery_days=settings.delivery_retention_days,
+            check_watch_days=settings.check_watch_days,
         )
 
     def before(self, days: int) -> datetime:

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     sms_max_segments: int = 3
     check_access: Literal["members", "open"] = "members"
     rate_limit_check: str = "20/hour;100/day"
+    # A member may check this many different numbers a UTC day; re-checking one is always
+    # allowed. A member who asks for more is refused and listed for moderators (/mod/check-watch).
+    check_daily_numbers: int = 20
     rate_limit_codes: str = "3/hour;5/day"  # codes and links to one number or address, whoever asks
     sms_countries: str | None = None  # ISO codes, comma-separated ("NL,BE"); unset: default_country
     member_token_minutes: int = 30
@@ -120,6 +123,7 @@ class Settings(BaseSettings):
     retention_rejected_days: int = 30  # ... of a rejected report
     delivery_retention_days: int = 30  # delivery rows, after their last change; counts stay
     retention_every_minutes: int = 60  # how often each worker runs the retention
+    check_watch_days: int = 90  # the moderators' list of members over the daily check limit
 
     @property
     def is_production(self) -> bool:
@@ -155,9 +159,16 @@ class Settings(BaseSettings):
             problems.append(
                 "REDFLAG_RETRY_BASE_SECONDS must be above 0 and at most REDFLAG_RETRY_CAP_SECONDS"
             )
-        for name in ("retention_days", "retention_rejected_days", "delivery_retention_days"):
+        for name in (
+            "retention_days",
+            "retention_rejected_days",
+            "delivery_retention_days",
+            "check_watch_days",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")
+        if self.check_daily_numbers < 1:
+            problems.append("REDFLAG_CHECK_DAILY_NUMBERS must be at least 1 (numbers a day)")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:
             problems.append("REDFLAG_METRICS_TOKEN must be at least 24 characters")
         if not 1 <= self.database_pool_size <= 100:

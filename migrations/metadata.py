@@ -7,9 +7,10 @@ every table is known, so foreign keys between domains resolve.
 from sqlmodel import SQLModel
 
 from alerts import models as alerts_models
+from alerts.check import models as check_models
 from app.regions import models as regions_models
 from app.reports import models as reports_models
 from moderation import models as moderation_models
 
-DOMAINS = (regions_models, reports_models, alerts_models, moderation_models)
+DOMAINS = (regions_models, reports_models, alerts_models, check_models, moderation_models)
 metadata = SQLModel.metadata

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from alerts import service as alerts_service
+from alerts.check import watch as check_watch
 from alerts.delivery import outbox as delivery
 from alerts.subscriptions import commands
 from alerts.subscriptions import service as subscriptions
@@ -41,6 +42,7 @@ STEPS: list[tuple[str, Step]] = [
     ("unconfirmed sign-ups deleted", subscriptions.purge_unconfirmed),
     ("expired codes deleted", subscriptions.purge_expired_codes),
     ("handled inbound messages forgotten", commands.prune_processed),
+    ("check watch entries deleted", check_watch.purge_old),
 ]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query
 from pydantic import BaseModel
 
+from alerts.check.watch import WatchedMember
 from alerts.models import AlertStatus
 from app.db import aware
 from app.deps import MAX_ROW_ID, CryptoDep, RateLimit, RowId, SessionDep, SettingsDep
@@ -17,6 +18,7 @@ from moderation import (
     accounts,
     alert_review,
     audit,
+    check_watch,
     claims,
     decisions,
     security,
@@ -484,3 +486,17 @@ def reset_password(moderator_id: RowId, admin: Admin, session: SessionDep) -> Pa
     return PasswordResetOut(
         moderator=accounts.public(reset.moderator), one_time_password=reset.one_time_password
     )
+
+
+# ---- the client check's watch list --------------------------------------------------------
+
+
+@router.get(
+    "/check-watch",
+    summary="Members who asked about more different numbers in a day than the check allows",
+    description="Any moderator (moderators verify, suspend and remove members). Newest day "
+    "first; member id, UTC day and how many different numbers, never which numbers or the "
+    "contact. Each call is recorded in the audit log (`check_watch.view`).",
+)
+def get_check_watch(moderator: CurrentModerator, session: SessionDep) -> list[WatchedMember]:
+    return check_watch.listing(session, moderator=moderator)

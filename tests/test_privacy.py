@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from opentelemetry import trace
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.crypto import Crypto
 from app.db import make_engine
@@ -174,3 +174,74 @@ def test_opentelemetry_set_up_in_the_process_records_nothing(
     assert client.get("/api/v1/regions", params={"q": "assen"}).status_code == 200
     assert client.post("/api/v1/reports", json={"what_happened": "x"}).status_code == 422
     assert provider.spans == []
+
+
+CHECKED = ["+31612340071", "+31612340072", "+31612340073", "+31612340074"]
+
+
+def test_checked_numbers_leave_no_trace(
+    database: TestDatabase, test_keys: dict[str, str], tmp_path: Path
+) -> None:
+    """A member checks numbers past the daily limit (API and page, numbers written every
+    way): the database holds neither the numbers nor their blind indexes, only "this
+    member went over on this day", and the server's output holds no number."""
+    from alerts.check import members
+    from alerts.check.models import CheckWatch
+    from tests.helpers import add_sms_subscribers
+
+    url = database.fresh()
+    settings = Settings(**test_keys)
+    crypto = Crypto.from_settings(settings)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            add_sms_subscribers(session, crypto, 1)
+    finally:
+        engine.dispose()
+    token, _ = members.issue(1, settings)
+    env = {
+        "REDFLAG_DATABASE_URL": url,
+        "REDFLAG_DATA_KEY": test_keys["data_key"],
+        "REDFLAG_INDEX_KEY": test_keys["index_key"],
+        "REDFLAG_JWT_SECRET": test_keys["jwt_secret"],
+        "REDFLAG_SECRETS_FILE": str(tmp_path / "unused.env"),
+        "REDFLAG_LOG_LEVEL": "DEBUG",
+        "REDFLAG_CHECK_DAILY_NUMBERS": "2",
+    }
+    server = start_server_process(env)
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            bearer = {"Authorization": f"Bearer {token}"}
+            statuses = [
+                client.post("/api/v1/check", json={"number": number}, headers=bearer).status_code
+                for number in ["06 1234 0071", "+31 6 12340072", "0612340073"]
+            ]
+            page = client.post("/en/check", data={"token": token, "number": "06-12340074"})
+            again = client.post("/en/check", data={"token": token, "number": "0031612340071"})
+    finally:
+        logs = server.stop()
+    assert statuses == [200, 200, 429]
+    assert (page.status_code, again.status_code) == (429, 200)
+    assert "POST /api/v1/check status=429" in logs, "the server's output was captured"
+
+    digests = [crypto.index.digest("phone", number) for number in CHECKED]
+    spellings = [
+        spelling
+        for number in CHECKED
+        for spelling in (number, number[1:], "0" + number[3:], number[3:], "06-" + number[4:])
+    ] + ["06 1234 0071", "+31 6 12340072"]
+    for spelling in spellings:
+        assert spelling not in logs, f"{spelling!r} is in the server's output"
+    stored = database_bytes(url)
+    for spelling in spellings:
+        assert spelling.encode() not in stored, f"{spelling!r} is in the database"
+    for digest in digests:
+        assert digest not in stored and digest.hex().encode() not in stored, "a blind index"
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            watched = session.exec(select(CheckWatch)).all()
+    finally:
+        engine.dispose()
+    assert [(w.subscriber_id, w.numbers) for w in watched] == [(1, 4)], "two refused numbers"

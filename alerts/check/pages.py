@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from alerts.check import members
 from alerts.check.service import check_number, limit_key
+from alerts.check.watch import TooManyNumbers
 from alerts.deps import MessengerDep
 from alerts.models import Channel
 from alerts.subscriptions import forms
@@ -128,7 +129,27 @@ def check(
     try:
         who = limit_key(member_id=member_id, client=client_address(request))
         request.app.state.limiter.hit("check", who)
-        result = check_number(session, number=number, crypto=crypto, settings=settings)
+        result = check_number(
+            session,
+            number=number,
+            member_id=member_id,
+            crypto=crypto,
+            settings=settings,
+            limiter=request.app.state.limiter,
+        )
+    except TooManyNumbers as refused:
+        # The form again, with the member's token: numbers checked today still answer.
+        # Returned, not refused: the request keeps the watch-list entry it wrote.
+        return pages.render(
+            "check.html",
+            lang=lang.value,
+            page="check",
+            token=token,
+            status_code=429,
+            values={"number": number},
+            errors={"number": _("checklimit.refused", count=refused.most)},
+            care=care,
+        )
     except RateLimited:
         return pages.message(
             lang=lang.value,

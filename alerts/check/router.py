@@ -91,7 +91,16 @@ async def checker_claim(
 @router.post(
     "/check",
     summary="Is this number named in a live alert?",
-    responses={401: {"description": "A member token is needed"}, **BODY_ERRORS, **RESPONSES},
+    responses={
+        401: {"description": "A member token is needed"},
+        **BODY_ERRORS,
+        **RESPONSES,
+        429: {
+            "description": "Too many checks; or, for a member, a new number after "
+            "REDFLAG_CHECK_DAILY_NUMBERS different ones today (numbers checked today still "
+            "answer): Retry-After"
+        },
+    },
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def check(
@@ -106,4 +115,11 @@ def check(
         members.confirmed(session, member_id)
     who = limit_key(member_id=member_id, client=client_address(request))
     request.app.state.limiter.hit("check", who)
-    return check_number(session, number=data.number, crypto=crypto, settings=settings)
+    return check_number(
+        session,
+        number=data.number,
+        member_id=member_id,
+        crypto=crypto,
+        settings=settings,
+        limiter=request.app.state.limiter,
+    )

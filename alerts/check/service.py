@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from alerts import service as alerts_service
+from alerts.check import watch
 from alerts.check.schemas import (
     NOT_A_GUARANTEE,
     WARNED,
@@ -22,6 +23,7 @@ from alerts.render import mask
 from app.crypto import Crypto
 from app.errors import FieldError, InvalidInput
 from app.identifiers import InvalidIdentifier, normalise_phone
+from app.ratelimit import RateLimiter
 from app.settings import Settings
 
 
@@ -34,13 +36,24 @@ def limit_key(*, member_id: int | None, client: str) -> str:
 
 
 def check_number(
-    session: Session, *, number: str, crypto: Crypto, settings: Settings
+    session: Session,
+    *,
+    number: str,
+    member_id: int | None,
+    crypto: Crypto,
+    settings: Settings,
+    limiter: RateLimiter,
 ) -> CheckResult:
+    """The live alerts naming `number`. A member (None: an open check without one) may
+    ask about REDFLAG_CHECK_DAILY_NUMBERS different numbers a day: watch.TooManyNumbers
+    after that, for new numbers only."""
     try:
         e164 = normalise_phone(number, settings.default_country)
     except InvalidIdentifier as exc:
         raise InvalidInput([FieldError(("number",), exc.code, exc.message)]) from None
     digest = crypto.index.digest("phone", e164)
+    if member_id is not None:
+        watch.admit(session, member_id=member_id, digest=digest, limiter=limiter, settings=settings)
     found = alerts_service.live_alerts_matching(session, blind_indexes=[digest]).get(digest, [])
     regions = alerts_service.region_names_by_alert(session, alert_ids=[a.id for a in found if a.id])
     alerts = [

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from alerts.check.schemas import CheckedAlert, CheckResult
 from alerts.check.service import check_number, limit_key
+from alerts.check.watch import TooManyNumbers
 from alerts.models import Channel, ProcessedWebhook, Subscriber
 from alerts.render import mask
 from alerts.subscriptions import service as subscriptions
@@ -208,7 +209,16 @@ def _check(
     try:
         who = limit_key(member_id=subscriber.id if subscriber else None, client=sender)
         limiter.hit("check", who)
-        result = check_number(session, number=command.argument, crypto=crypto, settings=settings)
+        result = check_number(
+            session,
+            number=command.argument,
+            member_id=subscriber.id if subscriber else None,
+            crypto=crypto,
+            settings=settings,
+            limiter=limiter,
+        )
+    except TooManyNumbers as refused:
+        return t("checklimit.sms_refused", count=refused.most)
     except RateLimited:
         return t("sms.check_limit")
     except InvalidInput:
