@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     identifier_masking: Literal["full", "partial", "none"] = "partial"
     sms_max_segments: int = 3
     check_access: Literal["members", "open"] = "members"
+    # "verified": a new subscriber is pending (no alerts, no check results) until an invite
+    # code or a moderator verifies them; "open": confirming is enough, as before.
+    membership: Literal["verified", "open"] = "verified"
     rate_limit_check: str = "20/hour;100/day"
     rate_limit_codes: str = "3/hour;5/day"  # codes and links to one number or address, whoever asks
     sms_countries: str | None = None  # ISO codes, comma-separated ("NL,BE"); unset: default_country

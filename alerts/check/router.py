@@ -91,7 +91,12 @@ async def checker_claim(
 @router.post(
     "/check",
     summary="Is this number named in a live alert?",
-    responses={401: {"description": "A member token is needed"}, **BODY_ERRORS, **RESPONSES},
+    responses={
+        401: {"description": "A member token is needed"},
+        403: {"description": "The member is not verified yet, or suspended"},
+        **BODY_ERRORS,
+        **RESPONSES,
+    },
     dependencies=[Depends(RateLimit("lookup"))],
 )
 def check(
@@ -103,7 +108,7 @@ def check(
     member_id: Annotated[int | None, Depends(checker_claim)],
 ) -> CheckResult:
     if member_id is not None:
-        members.confirmed(session, member_id)
+        members.require_verified(members.confirmed(session, member_id))
     who = limit_key(member_id=member_id, client=client_address(request))
     request.app.state.limiter.hit("check", who)
     return check_number(session, number=data.number, crypto=crypto, settings=settings)
