@@ -217,7 +217,7 @@ def member_row(subscriber: Subscriber, regions: list[str]) -> MemberRow:
     )
 
 
-def _member(session: Session, member_id: int) -> Subscriber:
+def member(session: Session, member_id: int) -> Subscriber:
     subscriber = session.get(Subscriber, member_id, with_for_update=True)
     if subscriber is None:
         raise NotFound("No such member.")
@@ -226,7 +226,7 @@ def _member(session: Session, member_id: int) -> Subscriber:
 
 def verify(session: Session, *, member_id: int, by: str) -> Subscriber:
     """A moderator verifies a pending member directly."""
-    subscriber = _member(session, member_id)
+    subscriber = member(session, member_id)
     if subscriber.membership != Membership.pending:
         raise Conflict(f"Member {member_id} is {subscriber.membership}, not pending.")
     if subscriber.confirmed_at is None:
@@ -239,7 +239,7 @@ def verify(session: Session, *, member_id: int, by: str) -> Subscriber:
 
 def suspend(session: Session, *, member_id: int) -> Subscriber:
     """No more alerts or check results; messages still waiting for them are cancelled."""
-    subscriber = _member(session, member_id)
+    subscriber = member(session, member_id)
     if subscriber.membership == Membership.suspended:
         raise Conflict(f"Member {member_id} is suspended already.")
     subscriber.membership = Membership.suspended.value
@@ -251,7 +251,7 @@ def suspend(session: Session, *, member_id: int) -> Subscriber:
 
 def reinstate(session: Session, *, member_id: int) -> Subscriber:
     """A suspended member is a member again, as verified as they were."""
-    subscriber = _member(session, member_id)
+    subscriber = member(session, member_id)
     if subscriber.membership != Membership.suspended:
         raise Conflict(f"Member {member_id} is {subscriber.membership}, not suspended.")
     subscriber.membership = (
@@ -264,7 +264,7 @@ def reinstate(session: Session, *, member_id: int) -> Subscriber:
 
 def remove(session: Session, *, member_id: int) -> None:
     """The subscription is deleted, as STOP does; they may sign up again, as pending."""
-    subscriber = _member(session, member_id)
+    subscriber = member(session, member_id)
     delivery.forget_subscriber(session, subscriber_id=member_id)
     session.delete(subscriber)
     session.flush()
