@@ -490,3 +490,63 @@ def test_subscribers_from_before_membership_become_verified(database: TestDataba
         assert (row[0], row[1]) == ("verified", "migration") and row[2] is not None
     finally:
         engine.dispose()
+
+
+# ---- /mod/members -------------------------------------------------------------------------------
+
+
+def test_the_members_page_verifies_and_suspends_after_asking(
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Settings],
+    session: Session,
+    crypto: Crypto,
+    team: Team,
+) -> None:
+    from tests.test_moderation_pages import csrf, log_in
+
+    pending = subscriptions._new_subscriber(
+        session, channel="sms", contact=PHONE, language="en", crypto=crypto
+    )
+    pending.confirmed_at = utcnow()
+    subscriptions.set_regions(session, subscriber=pending, codes=["GM0106"], replace=True)
+    session.commit()
+    member_id = pending.id
+    settings = make_settings(database_url="sqlite://", membership="verified")
+    with (
+        make_client(settings, follow_redirects=False) as alice,
+        make_client(settings, follow_redirects=False) as bob,
+    ):
+        log_in(alice, "alice")
+        log_in(bob, "bob")
+        assert alice.get("/mod/members").status_code == 403
+        page = bob.get("/mod/members?state=pending")
+        assert page.status_code == 200 and f"#{member_id}" in page.text
+        assert PHONE[3:] not in page.text and "Assen" not in page.text  # codes, not names
+        assert "GM0106" in page.text and 'value="verify"' in page.text
+
+        form = {"csrf_token": csrf(bob, "/mod/members"), "member_id": str(member_id)}
+        asked = bob.post("/mod/members", data={**form, "action": "verify"})
+        assert asked.status_code == 200 and f"Verify member {member_id}?" in asked.text
+        assert member(session, crypto).membership == "pending", "asking first changes nothing"
+        done = bob.post("/mod/members", data={**form, "action": "verify", "confirmed": "yes"})
+        assert done.headers["location"] == "/mod/members?done=saved"
+        assert member(session, crypto).verified_how == "moderator"
+
+        no_reason = bob.post(
+            "/mod/members", data={**form, "action": "suspend", "reason": "", "confirmed": "yes"}
+        )
+        assert no_reason.status_code == 422 and "Choose a reason" in no_reason.text
+        bob.post(
+            "/mod/members",
+            data={**form, "action": "suspend", "reason": "abuse", "confirmed": "yes"},
+        )
+        assert member(session, crypto).membership == "suspended"
+        suspended = bob.get("/mod/members?state=suspended").text
+        assert f"#{member_id}" in suspended and 'value="reinstate"' in suspended
+        actions = [
+            e.action
+            for e in session.exec(
+                select(AuditEntry).where(AuditEntry.target_type == "subscriber")
+            ).all()
+        ]
+        assert actions == ["member.verified", "member.suspended.abuse"]

@@ -2,20 +2,20 @@
 
 session (the cookie, CSRF, rendering), login (logging in and out, the second factor),
 queue, review (reading a report and deciding; composer holds the alert composer),
-alerts, admin (the audit log, accounts); confirm asks before what cannot be undone. Each
-page calls one service function; a form refused for what it said comes back with the
-reason through app.web.refuse.
+alerts, admin (the audit log, accounts), members (membership); confirm asks before what
+cannot be undone. Each page calls one service function; a form refused for what it said
+comes back with the reason through app.web.refuse.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from moderation.web import admin, alerts, login, queue, review
+from moderation.web import admin, alerts, login, members, queue, review
 from moderation.web.session import make_pages
 
 __all__ = ["make_pages", "router"]
 
 router = APIRouter(include_in_schema=False)
-for part in (login, queue, review, alerts, admin):
+for part in (login, queue, review, alerts, admin, members):
     router.include_router(part.router)
