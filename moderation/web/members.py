@@ -52,10 +52,12 @@ QUESTIONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def question(action: str, member_id: int) -> Question | None:
+def question(action: str, member_id: int, reason: Reason | None = None) -> Question | None:
     if action not in QUESTIONS:
         return None
     title, detail, button = QUESTIONS[action]
+    if reason is not None and action != "verify":
+        detail = f"Reason: {REASONS[reason].lower()}. {detail}"
     return Question(
         title=title.format(member_id),
         detail=detail,
@@ -136,7 +138,7 @@ def members_action(
         _act(session, ms.moderator, action, target, form)
     except (Conflict, NotFound) as exc:
         refuse(_page(request, ms, session, None, error=exc.message, status=422))
-    asked = question(action, target)
+    asked = question(action, target, _reason(form) if action in {"suspend", "remove"} else None)
     if asked is not None and not is_confirmed(form):
         ask(request, ms, form, asked)  # and what the action wrote is undone
     return redirect(request, ms, "/mod/members?done=saved")
