@@ -156,7 +156,8 @@ def publish(page: Page, console: Console, shots: Path) -> str:
 
 
 def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
-    """Alerts, an alert's page (pending, then published), audit, moderators, password."""
+    """Alerts, an alert's page (pending, then published), audit, moderators, members,
+    password."""
     page.get_by_role("link", name="Alerts").click()
     expect(page.locator("h1")).to_have_text("Alerts")
     console.settle(page)
@@ -168,7 +169,11 @@ def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
     expect(page.locator("#alert-status")).to_have_text("published")
     console.settle(page)
     page.screenshot(path=shots / "console-alert.png", full_page=True)
-    for link, heading in [("Audit log", "Audit"), ("Moderators", "Moderators")]:
+    for link, heading in [
+        ("Audit log", "Audit"),
+        ("Moderators", "Moderators"),
+        ("Members", "Members"),
+    ]:
         page.get_by_role("link", name=link).click()
         expect(page.locator("h1")).to_contain_text(heading)
         console.settle(page)
@@ -262,6 +267,6 @@ def test_no_page_of_the_demo_flow_logs_a_console_error(
     check(phone, public, base, sending_server, twilio)
     leave(phone, public, base, sending_server, twilio)
 
-    assert len(public.visited) == 14 and len(mod.visited) == 4 and len(admin.visited) == 9
+    assert len(public.visited) == 14 and len(mod.visited) == 4 and len(admin.visited) == 10
     problems = public.problems + mod.problems + admin.problems
     assert problems == [], "\n".join(problems)

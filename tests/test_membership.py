@@ -550,3 +550,60 @@ def test_the_members_page_verifies_and_suspends_after_asking(
             ).all()
         ]
         assert actions == ["member.verified", "member.suspended.abuse"]
+
+
+# ---- nothing identifying in the database -------------------------------------------------------
+
+
+def test_an_invite_code_and_the_member_are_nowhere_in_the_database(
+    make_live_server: Callable[..., Any], delivery_settings: Callable[..., Settings]
+) -> None:
+    """A real server: an invite issued, then spent by `JOIN ASSEN <code>` through Twilio's
+    signed webhook; every byte of the database is searched for the code and the number."""
+    import httpx
+    from twilio.request_validator import RequestValidator
+
+    from moderation import accounts, security
+    from moderation.models import Role
+    from tests.conftest import PASSWORD
+    from tests.fakes import AUTH_TOKEN
+
+    wanted = delivery_settings()
+    names = ["public_url", "sms_provider", "twilio_account_sid", "twilio_auth_token",
+             "twilio_from", "twilio_api_base"]  # fmt: skip
+    server = make_live_server(
+        membership="verified", **{name: getattr(wanted, name) for name in names}
+    )
+    engine = make_engine(server.database_url)
+    try:
+        with Session(engine) as session:
+            bob = accounts.create(session, username="bob", password=PASSWORD, role=Role.admin)
+            session.commit()
+            token, _ = security.issue_token(
+                moderator_id=bob.id, role=bob.role, settings=server.settings
+            )
+        made = httpx.post(
+            f"{server.url}/api/v1/invites",
+            json={"valid_days": 3},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert made.status_code == 201
+        code = made.json()["code"]
+        params = {"MessageSid": "SM" + "7" * 32, "From": PHONE, "To": "+3197010000001",
+                  "Body": f"JOIN ASSEN {code}"}  # fmt: skip
+        path = "/webhooks/twilio/sms"
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(
+            server.settings.public_url + path, params
+        )
+        reply = httpx.post(
+            f"{server.url}{path}", data=params, headers={"X-Twilio-Signature": signature}
+        )
+        assert "you get warnings for Assen" in reply.text
+        with Session(engine) as session:
+            found = session.exec(select(Subscriber)).one()
+            assert (found.membership, found.verified_how) == ("verified", "invite")
+    finally:
+        engine.dispose()
+    stored = helpers.database_bytes(server.database_url)
+    for secret in (code, code.replace("-", ""), PHONE, PHONE[1:], PHONE[3:]):
+        assert secret.encode() not in stored, secret
