@@ -607,3 +607,33 @@ def test_an_invite_code_and_the_member_are_nowhere_in_the_database(
     stored = helpers.database_bytes(server.database_url)
     for secret in (code, code.replace("-", ""), PHONE, PHONE[1:], PHONE[3:]):
         assert secret.encode() not in stored, secret
+
+
+def test_a_suspended_member_gets_no_update_and_no_check_by_sms(
+    client: TestClient, verified_settings: Settings, session: Session, crypto: Crypto
+) -> None:
+    from alerts import service as alerts_service
+
+    sms(client, verified_settings, "JOIN ASSEN")
+    joined = member(session, crypto, "+31612121212")
+    membership.verify(session, member_id=joined.id or 0, by="moderator:1")
+    session.commit()
+    alert = helpers.publish_alert(session, crypto)
+    deliver(client.app.state.settings, client.app.state.session_factory)  # type: ignore[attr-defined]
+    assert [d.status for d in alerts_for(session, joined.id or 0)] == ["sent"]
+    membership.suspend(session, member_id=joined.id or 0)
+    session.commit()
+    alerts_service.add_update(session, alert=alert, text="Seen again.", cipher=crypto.cipher)
+    session.commit()
+    updates = session.exec(
+        select(Delivery).where(
+            Delivery.subscriber_id == joined.id, Delivery.kind == MessageKind.update
+        )
+    ).all()
+    assert updates == []
+    assert sms(client, verified_settings, f"CHECK {REPORTED}") == (
+        "redflag: your membership is suspended: you get no warnings and cannot check numbers."
+    )
+    assert sms(client, verified_settings, "JOIN ASSEN").startswith(
+        "redflag: your membership is suspended"
+    ), "joining again does not lift a suspension"
