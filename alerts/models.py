@@ -108,6 +108,24 @@ class Channel(StrEnum):
     email = "email"
 
 
+class Membership(StrEnum):
+    """Where a subscriber stands: only a verified member receives alerts and check results.
+    A removed member's row is deleted (as STOP does); "removed" names that in the audit log."""
+
+    pending = "pending"
+    verified = "verified"
+    suspended = "suspended"
+    removed = "removed"
+
+
+class VerifiedHow(StrEnum):
+    invite = "invite"  # an invite code from an organisation or a moderator
+    application = "application"  # a moderator decided an application (later)
+    moderator = "moderator"  # a moderator verified them directly
+    migration = "migration"  # subscribed before membership existed (migration 0010)
+    open = "open"  # REDFLAG_MEMBERSHIP=open: confirming was enough
+
+
 class Subscriber(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "contact_index"),)
 
@@ -121,6 +139,29 @@ class Subscriber(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_column=_when(True))
     # The provider said the address cannot receive (an invalid or landline number).
     unreachable_at: datetime | None = Field(default=None, sa_column=_when(True))
+    # Membership: the state, and how it was verified: when, which way, by whom ("moderator:3",
+    # later "organisation:5"). Never the evidence.
+    membership: str = Field(
+        default=Membership.pending.value,
+        max_length=10,
+        index=True,
+        sa_column_kwargs={"server_default": Membership.pending.value},
+    )
+    verified_at: datetime | None = Field(default=None, sa_column=_when(True))
+    verified_how: str | None = Field(default=None, max_length=12)
+    verified_by: str | None = Field(default=None, max_length=24)
+
+
+class Invite(SQLModel, table=True):
+    """An invite code: whoever signs up with it is verified at once. Single use, expires.
+    Only a keyed hash of the code is stored; who used it is not."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: bytes = Field(sa_column=_bytes(nullable=False, unique=True))
+    created_at: datetime = Field(sa_column=_when(False))
+    expires_at: datetime = Field(sa_column=_when(False))
+    used_at: datetime | None = Field(default=None, sa_column=_when(True))
+    issued_by: str = Field(max_length=24)  # "moderator:3" (later "organisation:5")
 
 
 class CodePurpose(StrEnum):

@@ -23,6 +23,7 @@ from alerts.models import (
     AlertStatus,
     AlertUpdate,
     Delivery,
+    Membership,
     MessageKind,
     Severity,
     Subscriber,
@@ -283,7 +284,7 @@ def reach(session: Session, region_codes: Iterable[str]) -> set[str]:
 
 
 def count_recipients(session: Session, *, region_codes: Sequence[str], severity: Severity) -> int:
-    """Confirmed subscribers who would receive an alert for these regions and severity."""
+    """Verified members who would receive an alert for these regions and severity."""
     if not region_codes:
         return 0
     overlapping = reach(session, region_codes)
@@ -293,6 +294,7 @@ def count_recipients(session: Session, *, region_codes: Sequence[str], severity:
         .where(
             col(SubscriberRegion.region_code).in_(overlapping),
             col(Subscriber.confirmed_at).is_not(None),
+            col(Subscriber.membership) == Membership.verified,
             Subscriber.min_severity_rank <= severity.rank,
         )
     )

@@ -41,7 +41,7 @@ from app.reports.router import router as reports_router
 from app.settings import Settings, load_settings
 from app.support import service as support_service
 from app.web import Pages
-from moderation import retention
+from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
 
@@ -170,6 +170,8 @@ def create_app(
     api.include_router(moderation_router.auth_router)
     api.include_router(moderation_router.router)
     api.include_router(moderation_router.admin_router)
+    api.include_router(members_api.invites_router)
+    api.include_router(members_api.router)
     api.include_router(subscription_router.router)
     api.include_router(check_router.router)
     app.include_router(api)

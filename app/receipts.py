@@ -19,11 +19,12 @@ BITS = SYMBOLS * 5
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
-def new_code() -> str:
+def new_code(symbols: int = SYMBOLS) -> str:
     # 60 random bits in one read of the system's randomness (secrets.choice would read it
     # about twice per symbol), five bits to a symbol: 32 symbols, so each is uniform.
-    bits = secrets.randbits(BITS)
-    raw = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(SYMBOLS))
+    # Shorter codes (invite codes: 8 symbols) take the same alphabet and grouping.
+    bits = secrets.randbits(symbols * 5)
+    raw = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(symbols))
     return format_code(raw)
 
 
@@ -31,10 +32,10 @@ def format_code(raw: str) -> str:
     return "-".join(raw[i : i + GROUP] for i in range(0, len(raw), GROUP))
 
 
-def normalise(typed: str) -> str | None:
-    """The canonical 12 symbols of a typed code, or None when it cannot be a code."""
+def normalise(typed: str, symbols: int = SYMBOLS) -> str | None:
+    """The canonical symbols of a typed code, or None when it cannot be a code."""
     cleaned = "".join(ch for ch in typed.upper() if ch not in "- \t").translate(_CONFUSABLE)
-    if len(cleaned) != SYMBOLS or any(ch not in ALPHABET for ch in cleaned):
+    if len(cleaned) != symbols or any(ch not in ALPHABET for ch in cleaned):
         return None
     return cleaned
 

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     identifier_masking: Literal["full", "partial", "none"] = "partial"
     sms_max_segments: int = 3
     check_access: Literal["members", "open"] = "members"
+    # "verified": a new subscriber is pending (no alerts, no check results) until an invite
+    # code or a moderator verifies them; "open": confirming is enough, as before.
+    membership: Literal["verified", "open"] = "verified"
     rate_limit_check: str = "20/hour;100/day"
     # A member may check this many different numbers a UTC day; re-checking one is always
     # allowed. A member who asks for more is refused and listed for moderators (/mod/check-watch).

@@ -192,6 +192,9 @@ def make_settings(
             "sms_provider": "none",
             "email_provider": "none",
             "embedded_worker": False,
+            # Confirming is enough, as before membership: tests about membership ask for
+            # "verified" (the default outside tests) themselves.
+            "membership": "open",
             **test_keys,
         }
         values.update(overrides)

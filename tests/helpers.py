@@ -116,6 +116,7 @@ def add_sms_subscribers(session: Any, crypto: Any, n: int, region: str = "GM0106
                 "min_severity_rank": 0,
                 "created_at": now,
                 "confirmed_at": now,
+                "membership": "verified",
             }
         )
     ids = session.execute(insert(Subscriber).returning(Subscriber.id), rows).scalars().all()

@@ -84,6 +84,7 @@ def test_checking_a_number_as_a_member(
             session, channel="sms", contact="+31612340077", language="en", crypto=crypto
         )
         member.confirmed_at = utcnow()
+        member.membership = "verified"
         subscriptions.set_regions(session, subscriber=member, codes=["GM0106"], replace=True)
         alerts_service.create(
             session,

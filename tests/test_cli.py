@@ -174,6 +174,7 @@ def test_the_worker_command_sends_what_is_due(
             session, channel="sms", contact="+31612340000", language="en", crypto=crypto
         )
         member.confirmed_at = utcnow()
+        member.membership = "verified"
         subscriptions.set_regions(session, subscriber=member, codes=["GM0106"], replace=True)
         alerts_service.create(
             session,

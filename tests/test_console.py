@@ -156,7 +156,8 @@ def publish(page: Page, console: Console, shots: Path) -> str:
 
 
 def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
-    """Alerts, an alert's page (pending, then published), audit, moderators, password."""
+    """Alerts, an alert's page (pending, then published), audit, moderators, members,
+    password."""
     page.get_by_role("link", name="Alerts").click()
     expect(page.locator("h1")).to_have_text("Alerts")
     console.settle(page)
@@ -171,6 +172,7 @@ def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
     for link, heading in [
         ("Audit log", "Audit"),
         ("Moderators", "Moderators"),
+        ("Members", "Members"),
         ("Check watch", "Members checking many numbers"),
     ]:
         page.get_by_role("link", name=link).click()
@@ -266,6 +268,6 @@ def test_no_page_of_the_demo_flow_logs_a_console_error(
     check(phone, public, base, sending_server, twilio)
     leave(phone, public, base, sending_server, twilio)
 
-    assert len(public.visited) == 14 and len(mod.visited) == 4 and len(admin.visited) == 10
+    assert len(public.visited) == 14 and len(mod.visited) == 4 and len(admin.visited) == 11
     problems = public.problems + mod.problems + admin.problems
     assert problems == [], "\n".join(problems)

@@ -96,6 +96,7 @@ def known(session: Session, crypto: Crypto) -> None:
         session, channel="sms", contact=KNOWN, language="en", crypto=crypto
     )
     subscriber.confirmed_at = utcnow()
+    subscriber.membership = "verified"
     subscriptions.set_regions(session, subscriber=subscriber, codes=["GM0106"], replace=True)
     session.commit()
 

@@ -52,6 +52,7 @@ def subscriber(
         session, channel=channel, contact=contact, language=language, crypto=crypto
     )
     created.confirmed_at = utcnow() if confirmed else None
+    created.membership = "verified" if confirmed else "pending"
     created.min_severity_rank = min_severity.rank if min_severity else 0
     subscriptions.set_regions(session, subscriber=created, codes=regions, replace=True)
     session.commit()

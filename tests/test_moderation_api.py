@@ -249,7 +249,7 @@ def subscribers_in_assen_drenthe_and_amsterdam(session: Session) -> None:
     for n, region in enumerate(["GM0106", "NL-DR", "GM0363"]):
         subscriber = Subscriber(
             channel="sms", contact_enc=b"x" * 40, contact_index=bytes([n]) * 32, language="nl",
-            created_at=utcnow(), confirmed_at=utcnow(),
+            created_at=utcnow(), confirmed_at=utcnow(), membership="verified",
         )  # fmt: skip
         session.add(subscriber)
         session.flush()

@@ -34,7 +34,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-NEEDS_A_TOKEN = ("/api/v1/moderation", "/api/v1/admin")
+NEEDS_A_TOKEN = ("/api/v1/moderation", "/api/v1/admin", "/api/v1/invites")
 
 
 def test_no_operation_fails_or_breaks_its_schema(client: TestClient, auth: Any, team: Team) -> None:

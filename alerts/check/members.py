@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from alerts.models import Channel, CodePurpose, Subscriber
+from alerts.models import Channel, CodePurpose, Membership, Subscriber
 from alerts.subscriptions import service as subscriptions
 from app import tokens
 from app.crypto import Crypto
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.settings import Settings
 
 AUDIENCE = "redflag-member"
@@ -71,6 +71,28 @@ def confirmed(session: Session, subscriber_id: int) -> Subscriber:
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.confirmed_at is None:
         raise _signed_out()
+    return subscriber
+
+
+class NotAMember(Forbidden):
+    """A pending or suspended member asked for a check: answered before the number is read,
+    so the answer is the same whatever the number."""
+
+    def __init__(self, state: Membership) -> None:
+        super().__init__(
+            "Your membership is suspended: checking numbers is not possible."
+            if state is Membership.suspended
+            else "Your membership is not verified yet: checking numbers is for verified members."
+            " Ask an outreach or health project that knows you, or a moderator, for an invite"
+            " code, and sign up again with it (`invite_code`)."
+        )
+        self.state = state
+
+
+def require_verified(subscriber: Subscriber) -> Subscriber:
+    """The subscriber, if a verified member; NotAMember otherwise."""
+    if subscriber.membership != Membership.verified:
+        raise NotAMember(Membership(subscriber.membership))
     return subscriber
 
 

@@ -17,7 +17,7 @@ from alerts.check import members
 from alerts.check.service import check_number, limit_key
 from alerts.check.watch import TooManyNumbers
 from alerts.deps import MessengerDep
-from alerts.models import Channel
+from alerts.models import Channel, Membership
 from alerts.subscriptions import forms
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.forms import LIMITED, Text
@@ -29,7 +29,7 @@ from app.reports.models import Language
 from app.support import service as support_service
 from app.support.models import SupportFile
 from app.support.service import Care
-from app.web import refuse
+from app.web import Pages, refuse
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,7 +100,10 @@ def check_verify(
     except (InvalidInput, ValueError):
         sent = forms.CodeSent(forms.SIGN_IN, channel, contact)
         forms.refuse_code(pages, lang, sent, settings=settings)
-    care = _care(session, support, members.claimed_id(token, settings))
+    member = members.confirmed(session, members.claimed_id(token, settings))
+    if member.membership != Membership.verified:
+        return _not_a_member(pages, lang, Membership(member.membership))
+    care = _care(session, support, member.id)
     return pages.render("check.html", lang=lang.value, page="check", token=token, care=care)
 
 
@@ -120,11 +123,15 @@ def check(
     member_id = None
     try:
         if token or settings.check_access == "members":
-            member_id = members.member(session, token, settings).id
+            member = members.member(session, token, settings)
+            members.require_verified(member)
+            member_id = member.id
     except Unauthorized:
         return pages.message(
             lang=lang.value, title=_("error.title"), message=_("check.expired"), status_code=401
         )
+    except members.NotAMember as exc:  # before the number is read: it tells nothing
+        return _not_a_member(pages, lang, exc.state)
     care = _care(session, support, member_id)
     try:
         who = limit_key(member_id=member_id, client=client_address(request))
@@ -175,6 +182,17 @@ def check(
     return pages.render(
         "check.html", lang=lang.value, page="check", token=token, result=result, care=care
     )
+
+
+def _not_a_member(pages: Pages, lang: Language, state: Membership) -> HTMLResponse:
+    """What a pending or suspended member sees instead of the check."""
+    _ = Translator(lang.value)
+    if state is Membership.suspended:
+        title, message = _("member.suspended_title"), _("member.check_suspended")
+    else:
+        title = _("member.pending_title")
+        message = f"{_('member.check_pending')} {_('member.how_to_verify')}"
+    return pages.message(lang=lang.value, title=title, message=message, status_code=403)
 
 
 def _care(session: Session, support: SupportFile, member_id: int | None) -> Care:

@@ -93,6 +93,7 @@ async def checker_claim(
     summary="Is this number named in a live alert?",
     responses={
         401: {"description": "A member token is needed"},
+        403: {"description": "The member is not verified yet, or suspended"},
         **BODY_ERRORS,
         **RESPONSES,
         429: {
@@ -112,7 +113,7 @@ def check(
     member_id: Annotated[int | None, Depends(checker_claim)],
 ) -> CheckResult:
     if member_id is not None:
-        members.confirmed(session, member_id)
+        members.require_verified(members.confirmed(session, member_id))
     who = limit_key(member_id=member_id, client=client_address(request))
     request.app.state.limiter.hit("check", who)
     return check_number(

@@ -35,6 +35,7 @@ from alerts.models import (
     Delivery,
     DeliveryStatus,
     DeliveryTally,
+    Membership,
     MessageKind,
     Severity,
     Subscriber,
@@ -74,8 +75,9 @@ FINAL = {
 
 
 def fan_out(session: Session, *, alert: Alert, reach: set[str]) -> int:
-    """One pending delivery per confirmed, reachable subscriber whose regions overlap the
-    alert's (`reach`) and whose minimum severity it meets. One statement; returns the count."""
+    """One pending delivery per confirmed, verified, reachable subscriber whose regions
+    overlap the alert's (`reach`) and whose minimum severity it meets (pending and suspended
+    members get none). One statement; returns the count."""
     assert alert.id is not None
     now = utcnow()
     rank = Severity(alert.severity).rank
@@ -100,6 +102,7 @@ def fan_out(session: Session, *, alert: Alert, reach: set[str]) -> int:
         literal(now),
     ).where(
         col(Subscriber.confirmed_at).is_not(None),
+        col(Subscriber.membership) == Membership.verified,
         col(Subscriber.unreachable_at).is_(None),
         col(Subscriber.min_severity_rank) <= rank,
         in_region,
@@ -155,7 +158,8 @@ def _to_the_alerts_recipients(
     update_no: int = 0,
 ) -> int:
     """A `kind` message for each recipient of the alert whose alert message is in
-    `statuses`, due at `due`. One statement; returns the count."""
+    `statuses`, due at `due`; an update only to those still verified members (a suspended
+    member hears no news). One statement; returns the count."""
     assert alert.id is not None
     now = utcnow()
     recipients = select(
@@ -175,6 +179,15 @@ def _to_the_alerts_recipients(
         col(Delivery.subscriber_id).is_not(None),
         col(Delivery.status).in_(statuses),
     )
+    if kind is MessageKind.update:
+        recipients = recipients.where(
+            select(Subscriber.id)  # type: ignore[call-overload]
+            .where(
+                Subscriber.id == Delivery.subscriber_id,
+                col(Subscriber.membership) == Membership.verified,
+            )
+            .exists()
+        )
     written = rows_changed(session, insert(Delivery).from_select(COLUMNS, recipients))
     session.flush()
     return written

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from alerts import membership
 from alerts.check.schemas import CheckedAlert, CheckResult
 from alerts.check.service import check_number, limit_key
 from alerts.check.watch import TooManyNumbers
-from alerts.models import Channel, ProcessedWebhook, Subscriber
+from alerts.membership import InviteOutcome
+from alerts.models import Channel, Membership, ProcessedWebhook, Subscriber
 from alerts.render import mask
 from alerts.subscriptions import service as subscriptions
+from app import receipts
 from app.crypto import Crypto
 from app.db import rows_changed, utcnow
 from app.errors import InvalidInput, RateLimited
@@ -101,7 +104,7 @@ def handle(
     )
     t = Translator(lang)
     if command.action == "join":
-        return _join(session, t, subscriber, phone, command, crypto)
+        return _join(session, t, subscriber, phone, command, crypto, settings)
     if command.action == "stop":
         if subscriber is not None:
             subscriptions.remove(session, subscriber=subscriber)
@@ -124,10 +127,12 @@ def _join(
     phone: str,
     command: Command,
     crypto: Crypto,
+    settings: Settings,
 ) -> str:
     if not command.argument:
         return t("sms.join_unknown")
-    regions, suggestions = _places(session, command.argument)
+    place, invite = _place_and_invite(session, command.argument)
+    regions, suggestions = _places(session, place)
     if len(regions) != 1:
         choices = regions or suggestions  # never joined on a guess: the sender picks
         if not choices:
@@ -146,8 +151,41 @@ def _join(
         session, subscriber=subscriber, codes=[regions[0].code], replace=False
     )
     assert subscriber.id is not None
-    names = regions_service.names(session, subscriptions.region_codes(session, subscriber.id))
-    return t("sms.joined", regions=", ".join(names))
+    names = ", ".join(
+        regions_service.names(session, subscriptions.region_codes(session, subscriber.id))
+    )
+    digest = membership.invite_hash(crypto.index, invite) if invite else None
+    outcome = membership.on_confirmed(
+        session,
+        subscriber=subscriber,
+        settings=settings,
+        invite_hash_hex=digest.hex() if digest else None,
+    )
+    if subscriber.membership == Membership.verified:
+        return t("sms.joined", regions=names)
+    if subscriber.membership == Membership.suspended:
+        return t("member.sms_suspended")
+    if outcome is not None and outcome is not InviteOutcome.accepted:
+        return t(f"member.sms_invite_{outcome.value}")
+    return t("member.sms_pending", regions=names)
+
+
+def _place_and_invite(session: Session, typed: str) -> tuple[str, str | None]:
+    """JOIN's argument as (place, invite code): "ASSEN K7QF-3MZP" or "ASSEN K7QF 3MZP". A
+    code only when more than the code was sent and the whole is not a place by itself
+    ("ZAANSTAD" reads as a code too)."""
+    words = typed.split()
+    for n in (1, 2):
+        tail = words[-n:]
+        if len(words) <= n or (n == 2 and any(len(w) != receipts.GROUP for w in tail)):
+            continue
+        code = "".join(tail)
+        if receipts.normalise(code, membership.INVITE_SYMBOLS) is None:
+            continue
+        if len(_places(session, typed)[0]) == 1:
+            return typed, None
+        return " ".join(words[:-n]), code
+    return typed, None
 
 
 def _places(session: Session, typed: str) -> tuple[list[Region], list[Region]]:
@@ -204,6 +242,11 @@ def _check(
         subscriber is None or subscriber.confirmed_at is None
     ):
         return t("sms.check_members")
+    # Before the number is even read: a member not verified learns nothing about it.
+    if subscriber is not None and subscriber.membership == Membership.suspended:
+        return t("member.sms_suspended")
+    if subscriber is not None and not membership.is_verified(subscriber):
+        return t("member.sms_check_pending")
     if not command.argument:
         return t("sms.check_usage")
     try:

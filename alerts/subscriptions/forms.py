@@ -117,6 +117,7 @@ def error_for(
         "country_not_served": "error.country_not_served",
         "invalid_code": "error.code",
         "channel_unavailable": "error.channel_unavailable",
+        "invalid_invite": "member.invite_invalid",
     }
     if contact_field == "phone":
         words["invalid_phone"] = words["invalid_email"] = "error.invalid_phone"
@@ -128,6 +129,8 @@ def error_for(
         field = str(error.loc[0]) if error.loc else "contact"
         if field == "contact":
             field = contact_field
+        elif field == "invite_code":
+            field = "invite"  # the form's name for it
         errors.setdefault(field, _(words.get(error.type, "error.invalid"), **examples))
     return errors
 

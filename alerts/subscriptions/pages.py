@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from alerts.delivery.messenger import Messenger
 from alerts.deps import MessengerDep
-from alerts.models import Channel, Severity, Subscriber
+from alerts.models import Channel, Membership, Severity
 from alerts.subscriptions import forms
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.forms import LIMITED, Text
@@ -143,6 +143,7 @@ def subscribe(
     place2: Text = "",
     place3: Text = "",
     severity: Text = "",
+    invite: Text = "",
     again: Text = "",
     edit: Text = "",
 ) -> HTMLResponse:
@@ -151,7 +152,10 @@ def subscribe(
     _ = Translator(lang.value)
     channel, contact = _contact(channel, phone, email, contact)
     field = "email" if channel == "email" else "phone"
-    places = {"place": place, "place2": place2, "place3": place3, "severity": severity}
+    places = {
+        "place": place, "place2": place2, "place3": place3, "severity": severity,
+        "invite": invite,
+    }  # fmt: skip
     values = {"channel": channel, field: contact, **places}
     if edit:
         return _subscribe_form(pages, session, messenger, lang, values=values)
@@ -174,6 +178,7 @@ def subscribe(
             settings=settings,
             limiter=request.app.state.limiter,
             link_base=settings.public_url,
+            invite_code=invite,
         )
     except InvalidInput as exc:
         errors = forms.error_for(exc, _, contact_field=field, settings=settings)
@@ -204,9 +209,10 @@ def subscribe_code(
     place2: Text = "",
     place3: Text = "",
     severity: Text = "",
+    invite: Text = "",
 ) -> HTMLResponse:
     try:
-        subscriber = subscriptions.confirm(
+        confirmed = subscriptions.confirm(
             session,
             channel=Channel(channel),
             contact=contact,
@@ -215,23 +221,37 @@ def subscribe_code(
             settings=settings,
         )
     except (InvalidInput, ValueError):
-        keep = {"place": place, "place2": place2, "place3": place3, "severity": severity}
+        keep = {
+            "place": place, "place2": place2, "place3": place3, "severity": severity,
+            "invite": invite,
+        }  # fmt: skip
         sent = forms.CodeSent(forms.CONFIRM, channel, contact, keep=keep)
         forms.refuse_code(pages, lang, sent, settings=settings)
-    return _done(pages, session, lang, subscriber)
+    return _done(pages, session, lang, confirmed)
 
 
-def _done(pages: Pages, session: Session, lang: Language, subscriber: Subscriber) -> HTMLResponse:
+def _done(
+    pages: Pages, session: Session, lang: Language, confirmed: subscriptions.Confirmed
+) -> HTMLResponse:
     _ = Translator(lang.value)
+    subscriber = confirmed.subscriber
     assert subscriber.id is not None
-    names = regions_service.names(session, subscriptions.region_codes(session, subscriber.id))
-    return pages.message(
-        lang=lang.value,
-        title=_("subscribe.done_title"),
-        # How to stop depends on the channel: an email subscriber has no SMS to answer.
-        message=_(f"subscribe.done_{subscriber.channel}", regions=", ".join(names)),
-        status_code=200,
+    names = ", ".join(
+        regions_service.names(session, subscriptions.region_codes(session, subscriber.id))
     )
+    title = _("subscribe.done_title")
+    if subscriber.membership == Membership.verified:
+        # How to stop depends on the channel: an email subscriber has no SMS to answer.
+        message = _(f"subscribe.done_{subscriber.channel}", regions=names)
+    elif subscriber.membership == Membership.suspended:
+        title, message = _("member.suspended_title"), _("member.check_suspended")
+    else:
+        said = [_(f"member.invite_{confirmed.invite.value}")] if confirmed.invite else []
+        title = _("member.pending_title")
+        message = " ".join(
+            [*said, _("member.done_pending", regions=names), _("member.how_to_verify")]
+        )
+    return pages.message(lang=lang.value, title=title, message=message, status_code=200)
 
 
 @router.get("/{lang}/subscribe/confirm")
@@ -242,11 +262,18 @@ def confirm_link_page(lang: Language, pages: PagesDep, t: str = "") -> HTMLRespo
 
 @router.post("/{lang}/subscribe/confirm", dependencies=LIMITED)
 def confirm_link(
-    lang: Language, session: SessionDep, crypto: CryptoDep, pages: PagesDep, token: Text = ""
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    token: Text = "",
 ) -> HTMLResponse:
     _ = Translator(lang.value)
     try:
-        subscriber = subscriptions.confirm_link(session, token=token, crypto=crypto)
+        confirmed = subscriptions.confirm_link(
+            session, token=token, crypto=crypto, settings=settings
+        )
     except InvalidInput:
         return pages.message(
             lang=lang.value,
@@ -254,7 +281,7 @@ def confirm_link(
             message=_("unsubscribe.invalid"),
             status_code=404,
         )
-    return _done(pages, session, lang, subscriber)
+    return _done(pages, session, lang, confirmed)
 
 
 # ---- leaving ----------------------------------------------------------------------------------

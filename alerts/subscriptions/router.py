@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
 from alerts.deps import MessengerDep
-from alerts.models import Channel, CodePurpose, Severity, Subscriber
+from alerts.membership import InviteOutcome
+from alerts.models import Channel, CodePurpose, Membership, Severity, Subscriber
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.schemas import (
     RESPONSES,
@@ -24,7 +25,9 @@ from app.schemas import BODY_ERRORS
 router = APIRouter(tags=["subscriptions"])
 
 
-def subscription_out(session: Session, subscriber: Subscriber) -> SubscriptionOut:
+def subscription_out(
+    session: Session, subscriber: Subscriber, invite: InviteOutcome | None = None
+) -> SubscriptionOut:
     assert subscriber.id is not None
     codes = subscriptions.region_codes(session, subscriber.id)
     regions = [session.get(Region, c) for c in codes]
@@ -35,6 +38,8 @@ def subscription_out(session: Session, subscriber: Subscriber) -> SubscriptionOu
         ],
         language=Language(subscriber.language),
         min_severity=list(Severity)[subscriber.min_severity_rank],
+        membership=Membership(subscriber.membership),
+        invite=invite,
     )
 
 
@@ -65,6 +70,7 @@ def subscribe(
         settings=settings,
         limiter=request.app.state.limiter,
         link_base=settings.public_url,
+        invite_code=data.invite_code,
     )
     return Accepted()
 
@@ -78,7 +84,7 @@ def subscribe(
 def confirm(
     data: CodeIn, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
 ) -> SubscriptionOut:
-    subscriber = subscriptions.confirm(
+    confirmed = subscriptions.confirm(
         session,
         channel=data.channel,
         contact=data.contact,
@@ -86,7 +92,7 @@ def confirm(
         crypto=crypto,
         settings=settings,
     )
-    return subscription_out(session, subscriber)
+    return subscription_out(session, confirmed.subscriber, confirmed.invite)
 
 
 @router.post(

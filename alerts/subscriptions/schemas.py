@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from alerts.models import Channel, Severity
+from alerts.membership import InviteOutcome
+from alerts.models import Channel, Membership, Severity
 from app.regions.models import RegionPublic
 from app.reports.models import Language
 from app.schemas import Strict
@@ -35,6 +36,11 @@ class SubscribeIn(ContactIn):
     min_severity: Severity | None = Field(
         default=None, description="Only alerts at least this severe"
     )
+    invite_code: str | None = Field(
+        default=None,
+        max_length=20,
+        description="An invite code (like K7QF-3MZP): verified at once when confirmed",
+    )
 
 
 class CodeIn(ContactIn):
@@ -56,3 +62,9 @@ class SubscriptionOut(BaseModel):
     regions: list[RegionPublic]
     language: Language
     min_severity: Severity
+    membership: Membership = Field(
+        description="Only a verified member receives alerts and check results"
+    )
+    invite: InviteOutcome | None = Field(
+        default=None, description="What became of the invite code given at sign-up, if any"
+    )

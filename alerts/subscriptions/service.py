@@ -12,12 +12,14 @@ and the link in every email work at once.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
 import phonenumbers
 from sqlmodel import Session, col, delete, select
 
+from alerts import membership
 from alerts.delivery import outbox as delivery
 from alerts.models import (
     PURPOSE_CONTACT,
@@ -146,12 +148,15 @@ def request_subscription(
     settings: Settings,
     limiter: RateLimiter,
     link_base: str,
+    invite_code: str | None = None,
 ) -> None:
     """Start (or change) a subscription: a code or link goes to the outbox, and nothing
     takes effect until it comes back. Nothing changes when this contact has had its share
-    of codes."""
+    of codes. An invite code is carried (as its hash) to the confirmation, where it is
+    spent."""
     contact = normalise_contact(channel, contact, settings=settings)
     wanted = regions_service.check_codes(session, regions)
+    invite = membership.checked_invite(crypto.index, invite_code)
     if not may_send_code(limiter, crypto.index, channel, contact):
         return
     subscriber = find(session, index=crypto.index, channel=channel, contact=contact, lock=True)
@@ -164,6 +169,8 @@ def request_subscription(
         "language": language,
         "min_severity_rank": min_severity.rank if min_severity else 0,
     }
+    if invite is not None:
+        payload["invite"] = invite.hex()
     by_email = channel is Channel.email
     lifetime = (
         timedelta(hours=settings.link_hours)
@@ -187,6 +194,12 @@ def request_subscription(
     )
 
 
+@dataclass(frozen=True)
+class Confirmed:
+    subscriber: Subscriber
+    invite: membership.InviteOutcome | None  # what became of an invite code given at sign-up
+
+
 def confirm(
     session: Session,
     *,
@@ -195,7 +208,7 @@ def confirm(
     code: str,
     crypto: Crypto,
     settings: Settings,
-) -> Subscriber:
+) -> Confirmed:
     subscriber, payload = redeem(
         session,
         purpose=CodePurpose.confirm,
@@ -205,19 +218,21 @@ def confirm(
         crypto=crypto,
         settings=settings,
     )
-    return _apply(session, subscriber, payload)
+    return _apply(session, subscriber, payload, settings)
 
 
-def confirm_link(session: Session, *, token: str, crypto: Crypto) -> Subscriber:
+def confirm_link(session: Session, *, token: str, crypto: Crypto, settings: Settings) -> Confirmed:
     """The link in a confirmation email (the page asks for a click first, so that mail
     scanners that open links do not confirm on their own)."""
     row = one_time.redeem_link(session, token=token, crypto=crypto)
     subscriber = session.get(Subscriber, row.subscriber_id)
     assert subscriber is not None
-    return _apply(session, subscriber, row.payload)
+    return _apply(session, subscriber, row.payload, settings)
 
 
-def _apply(session: Session, subscriber: Subscriber, payload: dict[str, Any]) -> Subscriber:
+def _apply(
+    session: Session, subscriber: Subscriber, payload: dict[str, Any], settings: Settings
+) -> Confirmed:
     subscriber.language = payload.get("language", subscriber.language)
     subscriber.min_severity_rank = int(
         payload.get("min_severity_rank", subscriber.min_severity_rank)
@@ -228,7 +243,10 @@ def _apply(session: Session, subscriber: Subscriber, payload: dict[str, Any]) ->
     set_regions(
         session, subscriber=subscriber, codes=list(payload.get("regions", [])), replace=True
     )
-    return subscriber
+    invite = membership.on_confirmed(
+        session, subscriber=subscriber, settings=settings, invite_hash_hex=payload.get("invite")
+    )
+    return Confirmed(subscriber, invite)
 
 
 # ---- leaving ----------------------------------------------------------------------------------

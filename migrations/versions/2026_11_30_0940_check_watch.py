@@ -2,8 +2,8 @@
 numbers (subscriber, UTC day, how many), never the numbers.
 
 Revision ID: 0011_check_watch
-Revises: 0009_one_off_messages
-Create Date: 2026-11-30 09:30:00
+Revises: 0010_membership
+Create Date: 2026-11-30 09:40:00
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_check_watch"
-down_revision: str | None = "0009_one_off_messages"
+down_revision: str | None = "0010_membership"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

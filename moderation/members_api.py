@@ -1,0 +1,140 @@
+"""The membership API: /api/v1/invites (moderators) and /api/v1/moderation/members (admins).
+Members are shown by id, state, how and when they were verified, and regions: never a
+contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from alerts import membership
+from alerts.membership import MemberRow, Reason
+from alerts.models import Membership
+from app.db import aware
+from app.deps import CryptoDep, RowId, SessionDep
+from app.schemas import BODY_ERRORS, Strict
+from moderation import members
+from moderation.deps import Admin, CurrentModerator, current_moderator, require_admin
+
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No token, or an invalid or expired one"},
+    403: {"description": "Not allowed for this role"},
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such member"},
+    409: {"description": "The member is not in a state this applies to"},
+    422: {"description": "A field is missing or wrong"},
+}
+
+
+class InviteIn(Strict):
+    valid_days: int = Field(
+        default=membership.INVITE_DAYS,
+        ge=membership.INVITE_DAYS_RANGE[0],
+        le=membership.INVITE_DAYS_RANGE[1],
+        description="How many days the code works",
+    )
+
+
+class InviteOut(BaseModel):
+    code: str = Field(description="Shown this once: only a keyed hash of it is stored")
+    expires_at: datetime
+
+
+class ReasonIn(Strict):
+    reason: Reason = Field(description="Why: a fixed list, as the audit log keeps no free text")
+
+
+class MemberOut(BaseModel):
+    id: int
+    channel: str
+    membership: Membership
+    confirmed: bool
+    created_at: datetime
+    verified_at: datetime | None
+    verified_how: str | None
+    verified_by: str | None = Field(description='"moderator:3": who verified them')
+    regions: list[str] = Field(description="Region codes")
+
+
+def _out(row: MemberRow) -> MemberOut:
+    return MemberOut(**row.__dict__)
+
+
+invites_router = APIRouter(
+    prefix="/invites",
+    tags=["membership"],
+    dependencies=[Depends(current_moderator)],
+    responses={**_UNAUTHORIZED},
+)
+
+
+@invites_router.post(
+    "",
+    status_code=201,
+    summary="A single-use invite code: whoever signs up with it is verified at once",
+    responses=BODY_ERRORS,
+)
+def issue_invite(
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+    data: InviteIn | None = None,
+) -> InviteOut:
+    code, invite = members.issue_invite(
+        session,
+        moderator=moderator,
+        index=crypto.index,
+        valid_days=(data or InviteIn()).valid_days,
+    )
+    return InviteOut(code=code, expires_at=aware(invite.expires_at))
+
+
+router = APIRouter(
+    prefix="/moderation/members",
+    tags=["membership"],
+    dependencies=[Depends(require_admin)],
+    responses={**_UNAUTHORIZED},
+)
+
+
+@router.get("", summary="Members, newest first (never their contact)")
+def list_members(
+    session: SessionDep,
+    state: Annotated[Membership | None, Query(description="Only members in this state")] = None,
+) -> list[MemberOut]:
+    return [_out(row) for row in membership.list_members(session, state=state)]
+
+
+@router.post(
+    "/{member_id}/verify", summary="Verify a pending member (way: moderator)", responses=_CONFLICT
+)
+def verify(member_id: RowId, admin: Admin, session: SessionDep) -> MemberOut:
+    return _out(members.verify(session, moderator=admin, member_id=member_id))
+
+
+@router.post(
+    "/{member_id}/suspend",
+    summary="Suspend a member: no alerts, no check results",
+    responses={**BODY_ERRORS, **_CONFLICT},
+)
+def suspend(member_id: RowId, data: ReasonIn, admin: Admin, session: SessionDep) -> MemberOut:
+    return _out(members.suspend(session, moderator=admin, member_id=member_id, reason=data.reason))
+
+
+@router.post("/{member_id}/reinstate", summary="Lift a member's suspension", responses=_CONFLICT)
+def reinstate(member_id: RowId, admin: Admin, session: SessionDep) -> MemberOut:
+    return _out(members.reinstate(session, moderator=admin, member_id=member_id))
+
+
+@router.post(
+    "/{member_id}/remove",
+    status_code=204,
+    summary="Remove a member: the subscription is deleted, as STOP does",
+    responses={**BODY_ERRORS, **_CONFLICT},
+)
+def remove(member_id: RowId, data: ReasonIn, admin: Admin, session: SessionDep) -> None:
+    members.remove(session, moderator=admin, member_id=member_id, reason=data.reason)
