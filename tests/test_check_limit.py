@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from alerts import membership
 from alerts.check import members
 from alerts.check.models import CheckWatch
 from alerts.subscriptions import service as subscriptions
@@ -47,8 +48,10 @@ def member(session: Session, crypto: Crypto, number: str = MEMBER) -> int:
         session, channel="sms", contact=number, language="en", crypto=crypto
     )
     subscriber.confirmed_at = utcnow()
-    session.commit()
+    session.flush()
     assert subscriber.id is not None
+    membership.verify(session, member_id=subscriber.id, by="moderator:1")  # only members check
+    session.commit()
     return subscriber.id
 
 
