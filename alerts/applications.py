@@ -12,10 +12,15 @@ with a member token (alerts/check/members.py).
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, delete, select
 
 from alerts import membership
@@ -40,6 +45,8 @@ from app.settings import Settings
 EVIDENCE_CHARS = 1000
 LINK_CHARS = 300
 LINK_HOURS = 72  # the link from the page after confirming, or from the reply to JOIN
+
+log = logging.getLogger("redflag.applications")
 
 
 class NotPending(Conflict):
@@ -221,9 +228,38 @@ def tell(session: Session, *, subscriber: Subscriber, verified: bool, cipher: Fi
 def purge_undecided(session: Session, policy: Policy) -> int:
     """Retention: applications nobody decided on go after REDFLAG_APPLICATION_DAYS, with
     their evidence; the subscriber stays pending and may apply again. Returns how many."""
-    return rows_changed(
+    deleted = rows_changed(
         session,
         delete(Application).where(
             col(Application.received_at) <= policy.before(policy.application_days)
         ),
     )
+    if deleted:
+        session.info[membership.EVIDENCE_DELETED] = True
+    return deleted
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _truncate_sqlite_log(session: OrmSession) -> None:
+    """SQLite overwrites a deleted row in the database file (secure_delete), but its
+    write-ahead log keeps the page as it was until the log is truncated: done after a
+    commit that deleted evidence, so the ciphertext is gone from every file. Best effort:
+    a checkpoint that cannot finish now is left to a later one."""
+    if not session.info.pop(membership.EVIDENCE_DELETED, False):
+        return
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return
+    # On the driver's own connection: outside a transaction (SQLAlchemy's would BEGIN).
+    raw = bind.raw_connection()
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.OperationalError:
+        log.info("the SQLite write-ahead log could not be truncated now; a later decision will")
+    finally:
+        raw.close()
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _nothing_deleted(session: OrmSession) -> None:
+    session.info.pop(membership.EVIDENCE_DELETED, None)

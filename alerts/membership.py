@@ -239,14 +239,20 @@ def verify(session: Session, *, member_id: int, by: str) -> Subscriber:
     return subscriber
 
 
+# Set on a session that deleted an application's evidence: on SQLite, the write-ahead log
+# still holds the deleted page until it is truncated after the commit (applications.py).
+EVIDENCE_DELETED = "redflag.evidence_deleted"
+
+
 def close_application(session: Session, *, subscriber_id: int) -> bool:
     """A decision is made: the member's application row, and its evidence, are deleted
     (SQLite overwrites it: PRAGMA secure_delete). Whether there was one."""
-    return bool(
-        rows_changed(
-            session, delete(Application).where(col(Application.subscriber_id) == subscriber_id)
-        )
+    deleted = rows_changed(
+        session, delete(Application).where(col(Application.subscriber_id) == subscriber_id)
     )
+    if deleted:
+        session.info[EVIDENCE_DELETED] = True
+    return bool(deleted)
 
 
 def suspend(session: Session, *, member_id: int) -> Subscriber:
