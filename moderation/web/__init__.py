@@ -3,9 +3,9 @@
 session (the cookie, CSRF, rendering), login (logging in and out, the second factor),
 queue, review (reading a report and deciding; composer holds the alert composer),
 alerts, admin (the audit log, accounts), members (membership), applications (the
-verification queue), check_watch (members who check too many numbers); confirm asks before what cannot be undone. Each page calls one
-service function; a form refused for what it said comes back with the reason through
-app.web.refuse.
+verification queue), check_watch (members who check too many numbers); confirm asks
+before what cannot be undone. Each page calls one service function; a form refused for
+what it said comes back with the reason through app.web.refuse.
 """
 
 from __future__ import annotations
