@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from alerts.delivery import outbox as delivery
-from alerts.models import Invite, Membership, Subscriber, SubscriberRegion, VerifiedHow
+from alerts.models import Application, Invite, Membership, Subscriber, SubscriberRegion, VerifiedHow
 from app import receipts
 from app.crypto import BlindIndex
 from app.db import aware, rows_changed, utcnow
@@ -225,16 +225,34 @@ def member(session: Session, member_id: int) -> Subscriber:
 
 
 def verify(session: Session, *, member_id: int, by: str) -> Subscriber:
-    """A moderator verifies a pending member directly."""
+    """A moderator verifies a pending member: directly, or deciding their application
+    (which is deleted)."""
     subscriber = member(session, member_id)
     if subscriber.membership != Membership.pending:
         raise Conflict(f"Member {member_id} is {subscriber.membership}, not pending.")
     if subscriber.confirmed_at is None:
         raise Conflict(f"Member {member_id} has not confirmed their subscription yet.")
-    _verify(subscriber, how=VerifiedHow.moderator, by=by)
+    decided = close_application(session, subscriber_id=member_id)
+    _verify(subscriber, how=VerifiedHow.application if decided else VerifiedHow.moderator, by=by)
     session.add(subscriber)
     session.flush()
     return subscriber
+
+
+# Set on a session that deleted an application's evidence: on SQLite, the write-ahead log
+# still holds the deleted page until it is truncated after the commit (applications.py).
+EVIDENCE_DELETED = "redflag.evidence_deleted"
+
+
+def close_application(session: Session, *, subscriber_id: int) -> bool:
+    """A decision is made: the member's application row, and its evidence, are deleted
+    (SQLite overwrites it: PRAGMA secure_delete). Whether there was one."""
+    deleted = rows_changed(
+        session, delete(Application).where(col(Application.subscriber_id) == subscriber_id)
+    )
+    if deleted:
+        session.info[EVIDENCE_DELETED] = True
+    return bool(deleted)
 
 
 def suspend(session: Session, *, member_id: int) -> Subscriber:

@@ -120,7 +120,7 @@ class Membership(StrEnum):
 
 class VerifiedHow(StrEnum):
     invite = "invite"  # an invite code from an organisation or a moderator
-    application = "application"  # a moderator decided an application (later)
+    application = "application"  # a moderator decided their application
     moderator = "moderator"  # a moderator verified them directly
     migration = "migration"  # subscribed before membership existed (migration 0010)
     open = "open"  # REDFLAG_MEMBERSHIP=open: confirming was enough
@@ -164,10 +164,22 @@ class Invite(SQLModel, table=True):
     issued_by: str = Field(max_length=24)  # "moderator:3" (later "organisation:5")
 
 
+class Application(SQLModel, table=True):
+    """A pending subscriber's application: what lets moderators see that they work (a link
+    to an ad, a project that knows them, a few words), encrypted. One per subscriber; the
+    row is deleted at the moderator's decision, or after REDFLAG_APPLICATION_DAYS."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", ondelete="CASCADE", unique=True)
+    evidence_enc: bytes = Field(sa_column=_bytes(nullable=False))
+    received_at: datetime = Field(sa_column=_when(False))
+
+
 class CodePurpose(StrEnum):
     confirm = "confirm"  # a new subscription, or new regions for an existing one
     login = "login"  # a member signing in for the client check
     leave = "leave"  # unsubscribing through the API or the web page
+    apply = "apply"  # a pending subscriber's link to the application form (web, SMS)
 
 
 class OneTimeCode(SQLModel, table=True):
@@ -281,3 +293,4 @@ PURPOSE_RETRACT_REASON = encrypted_column(Alert, "retract_reason_enc", "alert.re
 PURPOSE_ALERT_IDENTIFIER = encrypted_column(AlertIdentifier, "value_enc", "alert_identifier.value")
 PURPOSE_CONTACT = encrypted_column(Subscriber, "contact_enc", "subscriber.contact")
 PURPOSE_MESSAGE_TEXT = encrypted_column(Delivery, "text_enc", "delivery.text")
+PURPOSE_APPLICATION = encrypted_column(Application, "evidence_enc", "application.evidence")

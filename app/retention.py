@@ -26,6 +26,7 @@ class Policy:
     rejected_days: int  # ... of a rejected one
     delivery_days: int  # delivery rows (their counts per alert stay)
     check_watch_days: int = 90  # the list of members over the daily check limit
+    application_days: int = 30  # an application's evidence nobody decided on
 
     @classmethod
     def from_settings(cls, settings: Settings, *, now: datetime | None = None) -> Policy:
@@ -35,6 +36,7 @@ class Policy:
             rejected_days=settings.retention_rejected_days,
             delivery_days=settings.delivery_retention_days,
             check_watch_days=settings.check_watch_days,
+            application_days=settings.application_days,
         )
 
     def before(self, days: int) -> datetime:

@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     delivery_retention_days: int = 30  # delivery rows, after their last change; counts stay
     retention_every_minutes: int = 60  # how often each worker runs the retention
     check_watch_days: int = 90  # the moderators' list of members over the daily check limit
+    application_days: int = 30  # an application's evidence, when no moderator decided on it
 
     @property
     def is_production(self) -> bool:
@@ -167,6 +168,7 @@ class Settings(BaseSettings):
             "retention_rejected_days",
             "delivery_retention_days",
             "check_watch_days",
+            "application_days",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")

@@ -1,6 +1,6 @@
-"""The membership API: /api/v1/invites (moderators) and /api/v1/moderation/members (admins).
-Members are shown by id, state, how and when they were verified, and regions: never a
-contact."""
+"""The membership API: /api/v1/invites and the verification queue (moderators), and
+/api/v1/moderation/members (admins). Members are shown by id, state, how and when they were
+verified, and regions: never a contact."""
 
 from __future__ import annotations
 
@@ -93,15 +93,48 @@ def issue_invite(
     return InviteOut(code=code, expires_at=aware(invite.expires_at))
 
 
+# The verification queue (pending, verify, reject) is every moderator's work; the rest is
+# admins'. Each route names its own: `Depends(require_admin)` or an `Admin` parameter.
 router = APIRouter(
     prefix="/moderation/members",
     tags=["membership"],
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(current_moderator)],
     responses={**_UNAUTHORIZED},
 )
 
 
-@router.get("", summary="Members, newest first (never their contact)")
+class ApplicationOut(BaseModel):
+    id: int = Field(description="The member's id: verify or reject by it")
+    received_at: datetime
+    regions: list[str] = Field(description="Region codes")
+    language: str
+    evidence: str = Field(description="What the applicant wrote; deleted at the decision")
+    link: str | None = Field(description="A link to their ad, if they gave one")
+
+
+@router.get(
+    "/pending",
+    summary="The verification queue: applications waiting, oldest first (each read is audited)",
+)
+def pending_applications(
+    moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+) -> list[ApplicationOut]:
+    return [
+        ApplicationOut(
+            id=a.member_id,
+            received_at=a.received_at,
+            regions=a.regions,
+            language=a.language,
+            evidence=a.evidence,
+            link=a.link,
+        )
+        for a in members.waiting(session, moderator=moderator, cipher=crypto.cipher)
+    ]
+
+
+@router.get(
+    "", summary="Members, newest first (never their contact)", dependencies=[Depends(require_admin)]
+)
 def list_members(
     session: SessionDep,
     state: Annotated[Membership | None, Query(description="Only members in this state")] = None,
@@ -110,10 +143,31 @@ def list_members(
 
 
 @router.post(
-    "/{member_id}/verify", summary="Verify a pending member (way: moderator)", responses=_CONFLICT
+    "/{member_id}/verify",
+    summary="Verify a pending member (way: application if one was waiting, else moderator);"
+    " the application's evidence is deleted and the member is told",
+    responses=_CONFLICT,
 )
-def verify(member_id: RowId, admin: Admin, session: SessionDep) -> MemberOut:
-    return _out(members.verify(session, moderator=admin, member_id=member_id))
+def verify(
+    member_id: RowId, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+) -> MemberOut:
+    return _out(
+        members.verify(session, moderator=moderator, member_id=member_id, cipher=crypto.cipher)
+    )
+
+
+@router.post(
+    "/{member_id}/reject",
+    summary="Turn down a pending member's application: its evidence is deleted, the member"
+    " stays pending and is told (without reasons)",
+    responses=_CONFLICT,
+)
+def reject(
+    member_id: RowId, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+) -> MemberOut:
+    return _out(
+        members.reject(session, moderator=moderator, member_id=member_id, cipher=crypto.cipher)
+    )
 
 
 @router.post(

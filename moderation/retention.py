@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
+from alerts import applications
 from alerts import service as alerts_service
 from alerts.check import watch as check_watch
 from alerts.delivery import outbox as delivery
@@ -43,6 +44,7 @@ STEPS: list[tuple[str, Step]] = [
     ("expired codes deleted", subscriptions.purge_expired_codes),
     ("handled inbound messages forgotten", commands.prune_processed),
     ("check watch entries deleted", check_watch.purge_old),
+    ("undecided applications deleted", applications.purge_undecided),
 ]
 
 

@@ -157,7 +157,7 @@ def publish(page: Page, console: Console, shots: Path) -> str:
 
 def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
     """Alerts, an alert's page (pending, then published), audit, moderators, members,
-    password."""
+    applications, check watch, password."""
     page.get_by_role("link", name="Alerts").click()
     expect(page.locator("h1")).to_have_text("Alerts")
     console.settle(page)
@@ -173,6 +173,7 @@ def approve(page: Page, console: Console, ref: str, shots: Path) -> None:
         ("Audit log", "Audit"),
         ("Moderators", "Moderators"),
         ("Members", "Members"),
+        ("Applications", "Applications"),
         ("Check watch", "Members checking many numbers"),
     ]:
         page.get_by_role("link", name=link).click()
@@ -268,6 +269,6 @@ def test_no_page_of_the_demo_flow_logs_a_console_error(
     check(phone, public, base, sending_server, twilio)
     leave(phone, public, base, sending_server, twilio)
 
-    assert len(public.visited) == 14 and len(mod.visited) == 4 and len(admin.visited) == 11
+    assert len(public.visited) == 14 and len(mod.visited) == 4 and len(admin.visited) == 12
     problems = public.problems + mod.problems + admin.problems
     assert problems == [], "\n".join(problems)

@@ -41,6 +41,8 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/{lang}/check/login"): "a code to a subscribed number is the credential",
     ("POST", "/{lang}/check/verify"): "the code is the credential",
     ("POST", "/{lang}/check"): "needs the member's session; refuses on the page",
+    ("GET", "/{lang}/apply"): "the application link is the credential",
+    ("POST", "/{lang}/apply"): "the application link is the credential",
     ("GET", "/api/openapi.json"): "the API's description",
     ("GET", "/api/docs"): "development only",
     ("GET", "/api/docs/{name}"): "development only: Swagger UI's files",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from alerts import membership
+from alerts import applications, membership
 from alerts.check.schemas import CheckedAlert, CheckResult
 from alerts.check.service import check_number, limit_key
 from alerts.check.watch import TooManyNumbers
@@ -167,7 +167,10 @@ def _join(
         return t("member.sms_suspended")
     if outcome is not None and outcome is not InviteOutcome.accepted:
         return t(f"member.sms_invite_{outcome.value}")
-    return t("member.sms_pending", regions=names)
+    if applications.is_waiting(session, subscriber_id=subscriber.id):
+        return t("member.sms_pending", regions=names)
+    link = applications.form_link(session, subscriber=subscriber, crypto=crypto, settings=settings)
+    return t("apply.sms_pending", regions=names, link=link)
 
 
 def _place_and_invite(session: Session, typed: str) -> tuple[str, str | None]:

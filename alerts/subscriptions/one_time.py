@@ -114,18 +114,29 @@ def redeem(
     raise CodeRejected()
 
 
-def redeem_link(session: Session, *, token: str, crypto: Crypto) -> OneTimeCode:
-    """The confirmation link's row, spent; CodeRejected if it is wrong or has expired."""
-    row = session.exec(
-        select(OneTimeCode).where(
-            OneTimeCode.code_hash == _link_hash(crypto.index, token.strip()),
-            OneTimeCode.purpose == CodePurpose.confirm,
-        )
-    ).first()
-    if row is None or _expired(row.expires_at):
+def redeem_link(
+    session: Session, *, token: str, crypto: Crypto, purpose: CodePurpose = CodePurpose.confirm
+) -> OneTimeCode:
+    """The link's row (a confirmation link by default), spent; CodeRejected if it is wrong
+    or has expired."""
+    row = find_link(session, token=token, crypto=crypto, purpose=purpose)
+    if row is None:
         raise CodeRejected("this link is wrong or has expired; subscribe again for a new one")
     session.delete(row)
     return row
+
+
+def find_link(
+    session: Session, *, token: str, crypto: Crypto, purpose: CodePurpose
+) -> OneTimeCode | None:
+    """The row of a current link token for `purpose`, not spent; None if there is none."""
+    row = session.exec(
+        select(OneTimeCode).where(
+            OneTimeCode.code_hash == _link_hash(crypto.index, token.strip()),
+            OneTimeCode.purpose == purpose,
+        )
+    ).first()
+    return None if row is None or _expired(row.expires_at) else row
 
 
 def _expired(moment: datetime) -> bool:

@@ -12,20 +12,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from alerts import applications
 from alerts.delivery.messenger import Messenger
 from alerts.deps import MessengerDep
 from alerts.models import Channel, Membership, Severity
-from alerts.subscriptions import forms
+from alerts.subscriptions import applying, forms
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.forms import LIMITED, Text
+from app.crypto import Crypto
 from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep
 from app.errors import InvalidInput
 from app.i18n import Translator
 from app.regions import service as regions_service
 from app.reports.models import Language
+from app.settings import Settings
 from app.web import Pages, refuse
 
 router = APIRouter(include_in_schema=False)
+router.include_router(applying.pages_router)
 PLACE_FIELDS = ("place", "place2", "place3")  # the first is required
 
 
@@ -227,11 +231,17 @@ def subscribe_code(
         }  # fmt: skip
         sent = forms.CodeSent(forms.CONFIRM, channel, contact, keep=keep)
         forms.refuse_code(pages, lang, sent, settings=settings)
-    return _done(pages, session, lang, confirmed)
+    return _done(pages, session, lang, confirmed, crypto=crypto, settings=settings)
 
 
 def _done(
-    pages: Pages, session: Session, lang: Language, confirmed: subscriptions.Confirmed
+    pages: Pages,
+    session: Session,
+    lang: Language,
+    confirmed: subscriptions.Confirmed,
+    *,
+    crypto: Crypto,
+    settings: Settings,
 ) -> HTMLResponse:
     _ = Translator(lang.value)
     subscriber = confirmed.subscriber
@@ -251,6 +261,13 @@ def _done(
         message = " ".join(
             [*said, _("member.done_pending", regions=names), _("member.how_to_verify")]
         )
+        if not applications.is_waiting(session, subscriber_id=subscriber.id):
+            link = applications.form_link(
+                session, subscriber=subscriber, crypto=crypto, settings=settings
+            )
+            return pages.render(
+                "pending.html", lang=lang.value, title=title, message=message, apply_link=link
+            )
     return pages.message(lang=lang.value, title=title, message=message, status_code=200)
 
 
@@ -281,7 +298,7 @@ def confirm_link(
             message=_("unsubscribe.invalid"),
             status_code=404,
         )
-    return _done(pages, session, lang, confirmed)
+    return _done(pages, session, lang, confirmed, crypto=crypto, settings=settings)
 
 
 # ---- leaving ----------------------------------------------------------------------------------

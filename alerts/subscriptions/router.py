@@ -8,6 +8,7 @@ from sqlmodel import Session
 from alerts.deps import MessengerDep
 from alerts.membership import InviteOutcome
 from alerts.models import Channel, CodePurpose, Membership, Severity, Subscriber
+from alerts.subscriptions import applying
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.schemas import (
     RESPONSES,
@@ -23,6 +24,7 @@ from app.reports.models import Language
 from app.schemas import BODY_ERRORS
 
 router = APIRouter(tags=["subscriptions"])
+router.include_router(applying.api_router)
 
 
 def subscription_out(

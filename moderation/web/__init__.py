@@ -2,21 +2,30 @@
 
 session (the cookie, CSRF, rendering), login (logging in and out, the second factor),
 queue, review (reading a report and deciding; composer holds the alert composer),
-alerts, admin (the audit log, accounts), members (membership), check_watch (members who
-check too many numbers); confirm asks before what cannot be undone. Each page calls one
-service function; a form refused for what it said comes back with the reason through
-app.web.refuse.
+alerts, admin (the audit log, accounts), members (membership), applications (the
+verification queue), check_watch (members who check too many numbers); confirm asks
+before what cannot be undone. Each page calls one service function; a form refused for
+what it said comes back with the reason through app.web.refuse.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from moderation.web import admin, alerts, check_watch, login, members, queue, review
+from moderation.web import (
+    admin,
+    alerts,
+    applications,
+    check_watch,
+    login,
+    members,
+    queue,
+    review,
+)
 from moderation.web.session import make_pages
 
 __all__ = ["make_pages", "router"]
 
 router = APIRouter(include_in_schema=False)
-for part in (login, queue, review, alerts, admin, members, check_watch):
+for part in (login, queue, review, alerts, admin, members, applications, check_watch):
     router.include_router(part.router)

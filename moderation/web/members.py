@@ -12,7 +12,8 @@ from starlette.datastructures import FormData
 from alerts import membership as membership_service
 from alerts.membership import Reason
 from alerts.models import Membership
-from app.deps import SessionDep
+from app.crypto import FieldCipher
+from app.deps import CryptoDep, SessionDep
 from app.errors import Conflict, Forbidden, NotFound
 from app.web import refuse
 from moderation import members
@@ -112,9 +113,16 @@ def _reason(form: FormData) -> Reason:
     return Reason(typed)
 
 
-def _act(session: Session, admin: Moderator, action: str, target: int, form: FormData) -> None:
+def _act(
+    session: Session,
+    admin: Moderator,
+    action: str,
+    target: int,
+    form: FormData,
+    cipher: FieldCipher,
+) -> None:
     if action == "verify":
-        members.verify(session, moderator=admin, member_id=target)
+        members.verify(session, moderator=admin, member_id=target, cipher=cipher)
     elif action == "suspend":
         members.suspend(session, moderator=admin, member_id=target, reason=_reason(form))
     elif action == "reinstate":
@@ -127,7 +135,7 @@ def _act(session: Session, admin: Moderator, action: str, target: int, form: For
 
 @router.post("/members")
 def members_action(
-    request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep
+    request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep, crypto: CryptoDep
 ) -> Response:
     _admin(ms)
     action = str(form.get("action", ""))
@@ -135,7 +143,7 @@ def members_action(
     try:
         if target is None or target == 0:
             raise NotFound("No such member.")
-        _act(session, ms.moderator, action, target, form)
+        _act(session, ms.moderator, action, target, form, crypto.cipher)
     except (Conflict, NotFound) as exc:
         refuse(_page(request, ms, session, None, error=exc.message, status=422))
     asked = question(action, target, _reason(form) if action in {"suspend", "remove"} else None)
