@@ -178,6 +178,22 @@ def test_four_workers_at_once_send_5000_messages_exactly_once(
     assert rows == [("sent", 1)]
 
 
+async def until_everyone_has_it(
+    settings: Settings, connection: Connection, twilio: Any, n: int
+) -> None:
+    """One worker runs, in the test's transaction, until the fake Twilio holds n messages."""
+    providers = build(settings)
+    factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
+    stop = asyncio.Event()
+    task = asyncio.create_task(make_worker(settings, factory, providers).run(stop))
+    deadline = time.monotonic() + HANG_GUARD
+    while len(twilio.messages) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    await close_all(providers)
+
+
 def test_a_provider_outage_is_waited_out_with_backoff(
     connection: Connection,
     session: Session,
@@ -197,19 +213,7 @@ def test_a_provider_outage_is_waited_out_with_backoff(
         retry_base_seconds=base, retry_cap_seconds=1.0, worker_concurrency=10
     )
 
-    async def until_everyone_has_it() -> None:
-        providers = build(settings)
-        factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
-        stop = asyncio.Event()
-        task = asyncio.create_task(make_worker(settings, factory, providers).run(stop))
-        deadline = time.monotonic() + HANG_GUARD
-        while len(twilio.messages) < n and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        stop.set()
-        await task
-        await close_all(providers)
-
-    asyncio.run(until_everyone_has_it())
+    asyncio.run(until_everyone_has_it(settings, connection, twilio, n))
     assert sorted(m["to"] for m in twilio.messages) == sorted(
         subscriber_number(i) for i in range(n)
     )
@@ -251,19 +255,7 @@ def test_a_worker_leaves_a_provider_that_is_down_alone_but_for_one_probe_a_pause
     )
     caplog.set_level(logging.INFO, logger="redflag.worker")
 
-    async def until_everyone_has_it() -> None:
-        providers = build(settings)
-        factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
-        stop = asyncio.Event()
-        task = asyncio.create_task(make_worker(settings, factory, providers).run(stop))
-        deadline = time.monotonic() + HANG_GUARD
-        while len(twilio.messages) < n and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        stop.set()
-        await task
-        await close_all(providers)
-
-    asyncio.run(until_everyone_has_it())
+    asyncio.run(until_everyone_has_it(settings, connection, twilio, n))
     print(f"\nprovider down: {twilio.outage_requests} requests in 3 s (bound 50)")
     assert twilio.outage_requests <= 50
     received = Counter(m["to"] for m in twilio.messages)
