@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,15 @@ from moderation import retention
 from moderation.models import AuditEntry
 from tests import helpers
 from tests.conftest import LiveServer, Team
-from tests.test_membership import alerts_for, member, member_token, sent_to, sign_up
+from tests.test_membership import (
+    alerts_for,
+    client,
+    member,
+    member_token,
+    sent_to,
+    sign_up,
+    verified_settings,
+)
 from tests.test_sms_commands import sms
 
 PHONE = "+31687650001"  # tests.test_membership's: signs up through the API or the web
@@ -32,18 +40,7 @@ EVIDENCE = "Known at the Prostitutie Maatschappelijk Werk drop-in on Tuesdays, a
 AD = "https://ads.example.net/zora-7731"
 LINK = re.compile(r"https://redflag\.example\.org(/(?:nl|en|es)/apply\?t=[\w-]+)")
 
-
-@pytest.fixture
-def verified_settings(delivery_settings: Callable[..., Settings]) -> Settings:
-    return delivery_settings(membership="verified")
-
-
-@pytest.fixture
-def client(
-    make_client: Callable[..., TestClient], verified_settings: Settings
-) -> Iterator[TestClient]:
-    with make_client(verified_settings) as c:
-        yield c
+__all__ = ["client", "verified_settings"]  # test_membership's fixtures, for the tests below
 
 
 def link_in(text: str) -> str:
