@@ -13,6 +13,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY alerts ./alerts
 COPY moderation ./moderation
+COPY organisations ./organisations
 COPY migrations ./migrations
 RUN pip install . \
  && useradd --system --uid 10001 --home-dir /srv/redflag --shell /usr/sbin/nologin redflag

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     # Alerts
     identifier_masking: Literal["full", "partial", "none"] = "partial"
     sms_max_segments: int = 3
+    # "open": anyone may check, without a member token; only with membership="open".
     check_access: Literal["members", "open"] = "members"
     # "verified": a new subscriber is pending (no alerts, no check results) until an invite
     # code or a moderator verifies them; "open": confirming is enough, as before.
@@ -202,6 +203,13 @@ class Settings(BaseSettings):
             if not (self.twilio_from or self.twilio_messaging_service_sid):
                 needs = "REDFLAG_TWILIO_FROM or _MESSAGING_SERVICE_SID"
                 problems.append(f"REDFLAG_SMS_PROVIDER=twilio needs {needs}")
+        if self.check_access == "open" and self.membership == "verified":
+            # Only verified members and organisations may check: "open" would let anyone,
+            # a reported client included, learn whether his number is listed.
+            problems.append(
+                "REDFLAG_CHECK_ACCESS=open lets anyone check numbers:"
+                " it needs REDFLAG_MEMBERSHIP=open"
+            )
         providers = {self.sms_provider, self.email_provider}
         if self.is_production and "console" in providers:
             problems.append(

@@ -11,6 +11,14 @@ from alerts.check import models as check_models
 from app.regions import models as regions_models
 from app.reports import models as reports_models
 from moderation import models as moderation_models
+from organisations import models as organisations_models
 
-DOMAINS = (regions_models, reports_models, alerts_models, check_models, moderation_models)
+DOMAINS = (
+    regions_models,
+    reports_models,
+    alerts_models,
+    check_models,
+    moderation_models,
+    organisations_models,
+)
 metadata = SQLModel.metadata

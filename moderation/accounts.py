@@ -300,6 +300,9 @@ def set_active(session: Session, *, admin: Moderator, moderator_id: int, active:
 
 def set_role(session: Session, *, admin: Moderator, moderator_id: int, role: Role) -> Moderator:
     moderator = _get(session, moderator_id)
+    if Role.organisation in {role, moderator.role}:
+        # An organisation's person belongs to it (organisations/): never made staff, nor back.
+        raise Conflict("An organisation's account cannot become a moderator, nor the reverse.")
     if role != Role.admin:
         _keep_an_admin(session, moderator)
     moderator.role = role.value

@@ -12,7 +12,7 @@ from app.deps import SessionDep, SettingsDep, client_address
 from app.errors import Forbidden, Unauthorized
 from app.ratelimit import FailureCounter
 from moderation import accounts, security
-from moderation.models import Moderator, Role
+from moderation.models import STAFF_ROLES, Moderator, Role
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -47,6 +47,9 @@ def current_moderator(
 ) -> Moderator:
     if claims.scope != security.SCOPE_FULL:
         raise Forbidden("Set up two-factor authentication first (POST /api/v1/auth/totp/setup).")
+    # Read from the database, not the token: organisations' people never see the queue.
+    if moderator.role not in STAFF_ROLES:
+        raise Forbidden("This is for moderators: organisations use /api/v1/org.")
     return moderator
 
 

@@ -16,6 +16,12 @@ from app.rotation import encrypted_column
 class Role(StrEnum):
     moderator = "moderator"
     admin = "admin"
+    # A person of an organisation (organisations/): logs in like a moderator, but never
+    # sees the queue; only /org and /api/v1/org.
+    organisation = "organisation"
+
+
+STAFF_ROLES = (Role.moderator, Role.admin)
 
 
 def _when(nullable: bool) -> Column[datetime]:

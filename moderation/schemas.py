@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -327,14 +328,18 @@ class UpdateOut(BaseModel):
 # ---- accounts -------------------------------------------------------------------------------
 
 
+# Accounts for organisations' people are made under /api/v1/moderation/organisations.
+StaffRole = Literal[Role.moderator, Role.admin]
+
+
 class ModeratorCreate(Strict):
     username: str = Field(min_length=3, max_length=40)
     password: str = Field(min_length=1, max_length=200)
-    role: Role = Role.moderator
+    role: StaffRole = Role.moderator
 
 
 class RoleIn(Strict):
-    role: Role
+    role: StaffRole
 
 
 class PasswordChangeIn(Strict):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, false
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
@@ -123,6 +123,9 @@ class Report(SQLModel, table=True):
     what_happened_enc: bytes | None = SQLField(default=None, sa_column=_bytes_column())
     perpetrator_description_enc: bytes | None = SQLField(default=None, sa_column=_bytes_column())
     consent_police: bool = False
+    # Sent by an organisation on behalf of a worker who consented (organisations/), not by
+    # the worker: moderators see it marked in the queue.
+    third_party: bool = SQLField(default=False, sa_column_kwargs={"server_default": false()})
     language: str = SQLField(max_length=2)
     submitted_at: datetime = SQLField(sa_column=Column(DateTime(timezone=True), nullable=False))
     text_purged_at: datetime | None = SQLField(

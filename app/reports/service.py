@@ -119,9 +119,11 @@ def submit(
     crypto: Crypto,
     default_region: str,
     form_token: str | None = None,
+    third_party: bool = False,
 ) -> tuple[int, str]:
     """Validate, encrypt and store a report: its id, and its receipt code, shown once.
     `form_token` (the web form's) makes a second send of the same form AlreadySubmitted.
+    `third_party`: an organisation sent it for a worker who consented (organisations/).
 
     Two statements: the report, inserted only if its region is a municipality in use (so
     the region needs no query of its own), and its identifiers in one batch. Through the
@@ -139,7 +141,7 @@ def submit(
         raise AlreadySubmitted()
 
     connection = session.connection()  # Core statements: the ORM would add nothing here
-    report = prepared.report
+    report = {**prepared.report, "third_party": third_party}
     report_id = connection.execute(_insert_report(), report).scalar_one_or_none()
     if report_id is None:
         raise InvalidInput([UNKNOWN_REGION])
@@ -150,7 +152,7 @@ def submit(
     return report_id, prepared.code
 
 
-# The columns a submission writes: prepare() gives each one a value.
+# The columns a submission writes: prepare() gives each a value, submit() adds third_party.
 REPORT_COLUMNS = (
     "receipt_hash",
     "form_token_hash",
@@ -163,6 +165,7 @@ REPORT_COLUMNS = (
     "what_happened_enc",
     "perpetrator_description_enc",
     "consent_police",
+    "third_party",
     "language",
     "submitted_at",
     "version",

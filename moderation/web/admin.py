@@ -60,7 +60,8 @@ def _create(session: Session, admin: Moderator, target: int, form: FormData) -> 
         admin=admin,
         username=str(form.get("username", "")),
         password=str(form.get("password", "")),
-        role=Role(str(form.get("role", "moderator"))),
+        # Only staff here: organisations' people are added on /mod/organisations.
+        role=Role.admin if form.get("role") == Role.admin else Role.moderator,
     )
 
 

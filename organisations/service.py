@@ -1,0 +1,222 @@
+"""Organisations: creating them, their regions and people, and what they may do."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, func, select
+
+from alerts import membership
+from alerts.models import Invite
+from app.crypto import BlindIndex
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, NotFound
+from app.regions import service as regions_service
+from moderation import accounts, audit
+from moderation.models import Moderator, Role
+from organisations.models import (
+    InviteCounts,
+    Organisation,
+    OrganisationMember,
+    OrganisationPublic,
+    OrganisationRegion,
+)
+
+
+def issuer(organisation_id: int) -> str:
+    """How the organisation is named on what it issued: invites and the members they
+    verified ("organisation:5"), never a person of it."""
+    return f"organisation:{organisation_id}"
+
+
+def create(session: Session, *, name: str, regions: list[str], admin: Moderator) -> Organisation:
+    """A new organisation working in `regions`: an admin's doing, audited."""
+    wanted = regions_service.check_codes(session, regions)
+    clean = " ".join(name.split())
+    taken = session.exec(
+        select(Organisation.id).where(func.lower(Organisation.name) == clean.lower())
+    ).first()
+    if taken is not None:
+        raise Conflict("There is already an organisation with this name.")
+    organisation = Organisation(name=clean, created_at=utcnow())
+    session.add(organisation)
+    session.flush()
+    _set_regions(session, organisation, wanted)
+    _audit(session, "organisation.create", organisation, by=admin)
+    return organisation
+
+
+def get(session: Session, organisation_id: int, *, lock: bool = False) -> Organisation:
+    query = select(Organisation).where(Organisation.id == organisation_id)
+    organisation = session.exec(query.with_for_update() if lock else query).first()
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    return organisation
+
+
+def region_codes(session: Session, organisation_id: int) -> list[str]:
+    return list(
+        session.exec(
+            select(OrganisationRegion.region_code)
+            .where(OrganisationRegion.organisation_id == organisation_id)
+            .order_by(OrganisationRegion.region_code)
+        )
+    )
+
+
+def set_regions(
+    session: Session, *, organisation_id: int, regions: list[str], admin: Moderator
+) -> Organisation:
+    organisation = get(session, organisation_id, lock=True)
+    _set_regions(session, organisation, regions_service.check_codes(session, regions))
+    _audit(session, "organisation.regions", organisation, by=admin)
+    return organisation
+
+
+def _set_regions(session: Session, organisation: Organisation, codes: list[str]) -> None:
+    session.exec(
+        delete(OrganisationRegion).where(col(OrganisationRegion.organisation_id) == organisation.id)
+    )
+    assert organisation.id is not None
+    session.add_all(
+        OrganisationRegion(organisation_id=organisation.id, region_code=code) for code in codes
+    )
+    session.flush()
+
+
+def set_active(
+    session: Session, *, organisation_id: int, active: bool, admin: Moderator
+) -> Organisation:
+    """Deactivating an organisation deactivates its people too (their tokens end at once);
+    reactivating it leaves each person for an admin to reactivate."""
+    organisation = get(session, organisation_id, lock=True)
+    if organisation.active and not active:
+        for person in people(session, organisation_id):
+            if person.active:
+                accounts.set_active(session, admin=admin, moderator_id=person.id or 0, active=False)
+    organisation.active = active
+    session.add(organisation)
+    _audit(
+        session,
+        "organisation.activate" if active else "organisation.deactivate",
+        organisation,
+        by=admin,
+    )
+    return organisation
+
+
+# ---- people ---------------------------------------------------------------------------------
+
+
+def add_person(
+    session: Session, *, organisation_id: int, username: str, password: str, admin: Moderator
+) -> Moderator:
+    """A login for someone of the organisation (role "organisation"); the password is the
+    admin's to hand over, as for a moderator."""
+    organisation = get(session, organisation_id)
+    person = accounts.create(
+        session, username=username, password=password, role=Role.organisation, admin=admin
+    )
+    assert person.id is not None
+    assert organisation.id is not None
+    session.add(OrganisationMember(moderator_id=person.id, organisation_id=organisation.id))
+    session.flush()
+    return person
+
+
+def people(session: Session, organisation_id: int) -> list[Moderator]:
+    return list(
+        session.exec(
+            select(Moderator)
+            .join(OrganisationMember, col(OrganisationMember.moderator_id) == Moderator.id)
+            .where(OrganisationMember.organisation_id == organisation_id)
+            .order_by(Moderator.username)
+        )
+    )
+
+
+def of_account(session: Session, account: Moderator) -> Organisation:
+    """The active organisation an account acts for; Forbidden for staff accounts, or when
+    the organisation was deactivated."""
+    organisation = session.exec(
+        select(Organisation)
+        .join(OrganisationMember, col(OrganisationMember.organisation_id) == Organisation.id)
+        .where(OrganisationMember.moderator_id == account.id)
+    ).first()
+    if account.role != Role.organisation or organisation is None:
+        raise Forbidden("This is for organisations' accounts.")
+    if not organisation.active:
+        raise Forbidden("This organisation's account is not active: ask the admins.")
+    return organisation
+
+
+# ---- invites ---------------------------------------------------------------------------------
+
+
+def issue_invite(
+    session: Session,
+    *,
+    organisation: Organisation,
+    person: Moderator,
+    index: BlindIndex,
+    valid_days: int = membership.INVITE_DAYS,
+) -> tuple[str, Invite]:
+    """An invite code in the organisation's name (audited as the person's doing)."""
+    assert organisation.id is not None
+    code, invite = membership.issue_invite(
+        session, index=index, issued_by=issuer(organisation.id), valid_days=valid_days
+    )
+    audit.record(
+        session,
+        moderator_id=person.id,
+        action="invite.issue",
+        target_type="invite",
+        target_id=invite.id,
+    )
+    return code, invite
+
+
+def invite_counts(session: Session, organisation_id: int) -> InviteCounts:
+    """How many of the organisation's codes were used, expired unused, or are still open."""
+    now = utcnow()
+    mine = Invite.issued_by == issuer(organisation_id)
+    rows = session.exec(
+        select(
+            func.count(),
+            func.count(col(Invite.used_at)),
+            func.count().filter(col(Invite.used_at).is_(None), col(Invite.expires_at) <= now),
+        ).where(mine)
+    ).one()
+    issued, used, expired = (int(n) for n in rows)
+    return InviteCounts(issued=issued, used=used, expired=expired, open=issued - used - expired)
+
+
+# ---- what admins see --------------------------------------------------------------------------
+
+
+def public(session: Session, organisation: Organisation) -> OrganisationPublic:
+    assert organisation.id is not None
+    codes = region_codes(session, organisation.id)
+    return OrganisationPublic(
+        id=organisation.id,
+        name=organisation.name,
+        active=organisation.active,
+        regions=codes,
+        region_names=regions_service.names(session, codes),
+        people=sum(1 for p in people(session, organisation.id) if p.active),
+        invites=invite_counts(session, organisation.id),
+    )
+
+
+def list_all(session: Session) -> list[OrganisationPublic]:
+    found = session.exec(select(Organisation).order_by(Organisation.name)).all()
+    return [public(session, o) for o in found]
+
+
+def _audit(session: Session, action: str, organisation: Organisation, *, by: Moderator) -> None:
+    audit.record(
+        session,
+        moderator_id=by.id,
+        action=action,
+        target_type="organisation",
+        target_id=organisation.id,
+    )
