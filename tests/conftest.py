@@ -344,6 +344,28 @@ def team(session: Session) -> Team:
     return Team(**made)
 
 
+@dataclass
+class Outreach:
+    organisation: Any  # "Outreach Assen", working in Assen (GM0106)
+    olga: Any  # its person: an account with role "organisation"
+
+
+@pytest.fixture
+def outreach(session: Session, team: Team) -> Outreach:
+    """An organisation with one person, made by the admin bob."""
+    from organisations import service
+
+    organisation = service.create(
+        session, name="Outreach Assen", regions=["GM0106"], admin=team.bob
+    )
+    assert organisation.id is not None
+    olga = service.add_person(
+        session, organisation_id=organisation.id, username="olga", password=PASSWORD, admin=team.bob
+    )
+    session.commit()
+    return Outreach(organisation, olga)
+
+
 @pytest.fixture
 def auth(settings: Settings) -> Callable[[Any], dict[str, str]]:
     """Bearer headers for a moderator."""
