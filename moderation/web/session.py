@@ -212,12 +212,18 @@ FormDep = Annotated[FormData, Depends(posted_form)]
 
 
 def render(
-    request: Request, ms: ModSession | None, template: str, *, status: int = 200, **context: Any
+    request: Request,
+    ms: ModSession | None,
+    template: str,
+    *,
+    status: int = 200,
+    lang: str = "en",  # the staff pages are in English; a printed digest is not
+    **context: Any,
 ) -> HTMLResponse:
     pages: Pages = request.app.state.mod_pages
     response = pages.render(
         template,
-        lang="en",
+        lang=lang,
         status_code=status,
         me=ms.moderator if ms else None,
         is_admin=ms.is_admin if ms else False,

@@ -40,9 +40,21 @@ OrgSessionDep = Annotated[OrgSession, Depends(org_session)]
 
 
 def render_org(
-    request: Request, org: OrgSession, template: str, *, status: int = 200, **context: Any
+    request: Request,
+    org: OrgSession,
+    template: str,
+    *,
+    status: int = 200,
+    lang: str = "en",
+    **context: Any,
 ) -> HTMLResponse:
     """An /org page, with the organisation's name and nav (org_base.html)."""
     return render(
-        request, org.ms, template, status=status, organisation=org.organisation, **context
+        request,
+        org.ms,
+        template,
+        status=status,
+        lang=lang,
+        organisation=org.organisation,
+        **context,
     )
