@@ -16,6 +16,7 @@ from app.reports import service as reports_service
 from app.reports.models import Report, ReportCreate
 from tests.conftest import Outreach, Team
 from tests.helpers import publish_alert, report_body
+from tests.test_org_pages import log_in
 
 ASSEN, GRONINGEN = "GM0106", "GM0014"  # in Drenthe (NL-DR) and Groningen (NL-GR)
 JANUARY = datetime(2026, 1, 10, 14, tzinfo=UTC)
@@ -168,3 +169,27 @@ def test_only_admins_see_the_statistics(
     for account in (team.alice, outreach.olga):
         response = client.get("/api/v1/statistics", params=query, headers=auth(account))
         assert response.status_code == 403
+
+
+def test_the_admins_page_draws_the_charts_and_prints_the_evaluation(
+    browser_like: Callable[[], TestClient], session: Session, crypto: Crypto, team: Team
+) -> None:
+    a_quarter_of_reports(session, crypto)
+    client = browser_like()
+    log_in(client, "bob")
+    page = client.get("/mod/statistics", params={"from": "2026-01", "to": "2026-03"})
+    assert page.status_code == 200
+    assert page.text.count('<svg class="chart" role="img"') == 4
+    assert "<title>Reports received, by region</title>" in page.text
+    assert "&lt;5" in page.text and "Drenthe" in page.text
+    assert "https://" not in page.text.split("<main>")[1], "nothing fetched from elsewhere"
+    bad = client.get("/mod/statistics", params={"from": "2026-1", "to": "2026-03"})
+    assert bad.status_code == 422 and "from" in bad.text
+    csv_file = client.get("/mod/statistics.csv", params={"from": "2026-01", "to": "2026-03"})
+    assert csv_file.text.startswith("table,region,region_name,month,column,value")
+    evaluation = client.get("/mod/statistics/evaluation", params={"year": "2026"})
+    assert evaluation.status_code == 200 and "evaluation of 2026" in evaluation.text
+
+    moderator = browser_like()
+    log_in(moderator, "alice")
+    assert moderator.get("/mod/statistics").status_code == 403

@@ -70,7 +70,7 @@ def placer(session: Session, level: Level) -> tuple[Callable[[str], str], dict[s
             return parent.get(code) or code
         return code
 
-    names = {code: name for code, name, lvl, _ in rows if lvl == wanted}
+    names = {code: name for code, name, lvl, _ in rows if lvl in {wanted, RegionLevel.country}}
     return place, names
 
 
@@ -83,7 +83,7 @@ class ReportCounts:
 
 def reports(session: Session, window: Period, place: Callable[[str], str]) -> ReportCounts:
     statuses = Measure("reports", REPORT_COLUMNS, total="received")
-    categories = Measure("categories", tuple(c.value for c in Category), over_regions=False)
+    categories = Measure("categories", tuple(c.value for c in Category))
     hours: dict[str, list[float]] = {}
     rows = session.execute(
         sql_select(

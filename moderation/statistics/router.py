@@ -57,7 +57,7 @@ class StatisticsOut(BaseModel):
     median_hours_to_decision: list[Median]
 
 
-def _out(stats: service.Statistics) -> StatisticsOut:
+def as_output(stats: service.Statistics) -> StatisticsOut:
     def name(code: str) -> str:
         return stats.names.get(code, code)
 
@@ -89,7 +89,7 @@ def _out(stats: service.Statistics) -> StatisticsOut:
     )
 
 
-def _csv(out: StatisticsOut) -> str:
+def as_csv(out: StatisticsOut) -> str:
     """One line per figure: table, region, region name, month, column, value."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -134,10 +134,10 @@ def statistics(
         k=settings.statistics_k,
         country=settings.default_country,
     )
-    out = _out(stats)
+    out = as_output(stats)
     if format == "csv":
         return Response(
-            _csv(out),
+            as_csv(out),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="statistics.csv"'},
         )
