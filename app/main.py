@@ -44,6 +44,7 @@ from app.web import Pages
 from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
+from moderation.statistics import pages as statistics_pages
 from moderation.statistics import router as statistics_router
 from organisations import web as organisations_web
 
@@ -184,6 +185,7 @@ def create_app(
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))
+    app.include_router(statistics_pages.router)
     app.include_router(report_pages)
     if not settings.is_production:
         app.include_router(apidocs.router)

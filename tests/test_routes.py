@@ -42,6 +42,10 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/{lang}/check/verify"): "the code is the credential",
     ("POST", "/{lang}/check"): "needs the member's session; refuses on the page",
     ("GET", "/{lang}/apply"): "the application link is the credential",
+    (
+        "GET",
+        "/{lang}/statistics",
+    ): "counts only, suppressed; off (404) unless the deployment opts in",
     ("POST", "/{lang}/apply"): "the application link is the credential",
     ("GET", "/api/openapi.json"): "the API's description",
     ("GET", "/api/docs"): "development only",

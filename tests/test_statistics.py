@@ -193,3 +193,26 @@ def test_the_admins_page_draws_the_charts_and_prints_the_evaluation(
     moderator = browser_like()
     log_in(moderator, "alice")
     assert moderator.get("/mod/statistics").status_code == 403
+
+
+def test_the_public_page_is_off_unless_turned_on_and_shows_suppressed_figures(
+    make_client: Callable[..., TestClient],
+    make_settings: Callable[..., Any],
+    settings: Any,
+    session: Session,
+    crypto: Crypto,
+) -> None:
+    a_quarter_of_reports(session, crypto)
+    with make_client(settings) as client:
+        assert client.get("/nl/statistics").status_code == 404
+    turned_on = settings.model_copy(update={"statistics_public": True})
+    with make_client(turned_on) as client:
+        page = client.get("/nl/statistics", params={"year": "2026"})
+        assert page.status_code == 200
+        assert "Geweld tegen sekswerkers in 2026" in page.text
+        assert page.text.count('<svg class="chart"') == 4
+        assert "<title>Meldingen per provincie</title>" in page.text
+        assert "jan 2026" in page.text, "months as Dutch writes them"
+        assert "&lt;5" in page.text or "<5" in page.text
+        english = client.get("/en/statistics", params={"year": "2026"})
+        assert "Reports, by province" in english.text

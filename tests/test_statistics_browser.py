@@ -43,10 +43,10 @@ def log_in(page: Page, server: LiveServer) -> None:
     expect(page.locator("h1")).to_contain_text("Queue")
 
 
-def test_statistics_at_a_phones_width_and_the_evaluation_on_a4(
+def test_statistics_at_a_phones_width_public_too_and_the_evaluation_on_a4(
     make_live_server: Callable[..., LiveServer], browser: Any, shots: Path
 ) -> None:
-    server = make_live_server()
+    server = make_live_server(statistics_public=True)
     an_admin_and_reports(server)
     context = browser.new_context(viewport=PHONE, locale="en-GB")
     console = Console(context)
@@ -62,6 +62,12 @@ def test_statistics_at_a_phones_width_and_the_evaluation_on_a4(
         expect(page.get_by_role("img", name="Reports received, by region")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=shots / "mod-statistics-360.png", full_page=True)
+
+        page.goto(f"{server.url}/nl/statistics?year=2026")
+        console.settle(page)
+        expect(page.locator("svg.chart")).to_have_count(4)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=shots / "statistics-360.png", full_page=True)
 
         page.set_viewport_size(A4)
         page.goto(f"{server.url}/mod/statistics/evaluation?year=2026")

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from moderation.statistics.suppression import Figure
 
 WIDTH = 340
-LABEL = 118  # the labels' column
+LABEL = 150  # the labels' column: about 22 characters at 11 px
 BAR_HEIGHT = 18
 GAP = 6
 COLOUR = "#0f5f6e"
@@ -42,7 +42,7 @@ def bar_chart(title: str, bars: list[Bar], *, k: int) -> Markup:
         y = GAP + i * (BAR_HEIGHT + GAP)
         middle = y + BAR_HEIGHT / 2 + 4
         parts.append(
-            f'<text x="{LABEL - 6}" y="{middle:.0f}" text-anchor="end" font-size="12" '
+            f'<text x="{LABEL - 6}" y="{middle:.0f}" text-anchor="end" font-size="11" '
             f'fill="#1f2328">{escape(_short(bar.label))}</text>'
         )
         if isinstance(bar.figure, int):
@@ -61,12 +61,12 @@ def bar_chart(title: str, bars: list[Bar], *, k: int) -> Markup:
                 f'fill="none" stroke="{COLOUR}" stroke-dasharray="3 2"/>'
             )
         parts.append(
-            f'<text x="{LABEL + length + 4:.1f}" y="{middle:.0f}" font-size="12" '
+            f'<text x="{LABEL + length + 4:.1f}" y="{middle:.0f}" font-size="11" '
             f'fill="#1f2328">{escape(shown)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text in it is escaped above)
 
 
-def _short(label: str, most: int = 18) -> str:
+def _short(label: str, most: int = 22) -> str:
     return label if len(label) <= most else label[: most - 1] + "…"
