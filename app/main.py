@@ -148,6 +148,7 @@ def create_app(
             "login": settings.rate_limit_login,
             "check": settings.rate_limit_check,
             "codes": settings.rate_limit_codes,  # per destination, not per client
+            "objection": settings.rate_limit_objection,  # per identifier, not per client
         },
     )
     app.state.login_failures = FailureCounter(

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     retention_every_minutes: int = 60  # how often each worker runs the retention
     check_watch_days: int = 90  # the moderators' list of members over the daily check limit
     application_days: int = 30  # an application's evidence, when no moderator decided on it
+    objection_days: int = 28  # the deadline for deciding an objection (four weeks)
+    objection_keep_days: int = 90  # a decided objection and its answer, then deleted
+    rate_limit_objection: str = "3/day;10/month"  # objections about one identifier, by anyone
 
     # Statistics: a count from 1 to k-1 shows as "<k" (moderation/statistics)
     statistics_k: int = 5
@@ -174,6 +177,8 @@ class Settings(BaseSettings):
             "delivery_retention_days",
             "check_watch_days",
             "application_days",
+            "objection_days",
+            "objection_keep_days",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")

@@ -11,6 +11,7 @@ from alerts.check import models as check_models
 from app.regions import models as regions_models
 from app.reports import models as reports_models
 from moderation import models as moderation_models
+from moderation.objections import models as objections_models
 from organisations import models as organisations_models
 
 DOMAINS = (
@@ -19,6 +20,7 @@ DOMAINS = (
     alerts_models,
     check_models,
     moderation_models,
+    objections_models,
     organisations_models,
 )
 metadata = SQLModel.metadata
