@@ -44,6 +44,8 @@ from app.web import Pages
 from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
+from organisations import admin as organisations_admin
+from organisations.web import admin as organisations_admin_pages
 
 log = logging.getLogger("redflag.operations")
 
@@ -172,6 +174,7 @@ def create_app(
     api.include_router(moderation_router.admin_router)
     api.include_router(members_api.invites_router)
     api.include_router(members_api.router)
+    api.include_router(organisations_admin.router)
     api.include_router(subscription_router.router)
     api.include_router(check_router.router)
     app.include_router(api)
@@ -179,6 +182,7 @@ def create_app(
     app.include_router(moderation_web.router)
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
+    app.include_router(organisations_admin_pages.router)
     app.include_router(_operations_router(settings, session_factory))
     app.include_router(report_pages)
     if not settings.is_production:

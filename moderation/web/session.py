@@ -39,7 +39,11 @@ LIMITED_SCOPES = {security.SCOPE_TOTP_SETUP: "/mod/totp", security.SCOPE_PASSWOR
 def make_pages(settings: Settings) -> Pages:
     """The /mod pages' renderer, kept in app.state.mod_pages (read by `render` only)."""
     return Pages(
-        settings, packages=("moderation", "app"), css="mod.css", js="mod.js", connect_self=True
+        settings,
+        packages=("moderation", "organisations", "app"),
+        css="mod.css",
+        js="mod.js",
+        connect_self=True,
     )
 
 
