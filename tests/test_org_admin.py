@@ -307,7 +307,11 @@ def test_the_page_creates_an_organisation_by_region_names_and_adds_a_person(
     page = bob.get("/mod/organisations")
     assert page.status_code == 200 and 'href="/mod/organisations" aria-current="page"' in page.text
     listed = form_of(page.text, f'id="organisation-{outreach.organisation.id}"')
-    assert "Outreach Assen" in listed and "Regions: Assen" in listed and "People: olga" in listed
+    assert (
+        "Outreach Assen" in listed
+        and "Regions: Assen" in listed
+        and "People (1 active): olga" in listed
+    )
     assert "Invite codes: 0 issued, 0 used" in listed
 
     token = csrf(bob, "/mod/organisations")
@@ -332,7 +336,7 @@ def test_the_page_creates_an_organisation_by_region_names_and_adds_a_person(
     shown = bob.get(added.headers["location"])
     assert "Person added: hand them the password in person." in shown.text
     panel = form_of(shown.text, f'id="organisation-{organisation.id}"')
-    assert "Regions: Assen, Emmen, Groningen" in panel and "People: greet" in panel
+    assert "Regions: Assen, Emmen, Groningen" in panel and "People (1 active): greet" in panel
     greet = session.exec(select(Moderator).where(Moderator.username == "greet")).one()
     assert greet.role == "organisation"
     member = session.get(OrganisationMember, greet.id)
