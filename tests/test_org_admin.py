@@ -362,9 +362,10 @@ def test_mistakes_come_back_at_their_form_with_what_was_typed(
 
     none = bob.post("/mod/organisations", data={**new, "name": "Project Noord"})
     assert none.status_code == 422
-    assert "regions: List should have at least 1 item" in form_of(
-        none.text, 'id="new-organisation"'
-    )
+    assert "regions: at least one town or province" in form_of(none.text, 'id="new-organisation"')
+    long = bob.post("/mod/organisations", data={**new, "name": "N" * 81, "more_regions": "Assen"})
+    assert long.status_code == 422
+    assert "name: String should have at most 80 characters" in long.text
     taken = bob.post(
         "/mod/organisations", data={**new, "name": "outreach assen", "more_regions": "Assen"}
     )
@@ -388,7 +389,7 @@ def test_mistakes_come_back_at_their_form_with_what_was_typed(
         "/mod/organisations",
         data={"csrf_token": token, "organisation_id": str(oid), "action": "regions"},
     )
-    assert untick_all.status_code == 422 and "regions: List should have at least 1 item" in (
+    assert untick_all.status_code == 422 and "regions: at least one town or province" in (
         untick_all.text
     )
     nobody = bob.post(

@@ -122,9 +122,12 @@ def _typed_regions(session: Session, typed: str) -> list[str]:
 
 
 def _regions(session: Session, form: FormData) -> list[str]:
-    """The regions ticked (codes) and those typed by name, each once."""
+    """The regions ticked (codes) and those typed by name, each once; at least one."""
     ticked = [str(code) for code in form.getlist("regions")]
-    return list(dict.fromkeys(ticked + _typed_regions(session, str(form.get("more_regions", "")))))
+    codes = ticked + _typed_regions(session, str(form.get("more_regions", "")))
+    if not codes:
+        raise InvalidInput([FieldError(("regions",), "too_short", "at least one town or province")])
+    return list(dict.fromkeys(codes))
 
 
 Body = TypeVar("Body", bound=BaseModel)
