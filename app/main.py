@@ -45,6 +45,7 @@ from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
 from organisations import admin as organisations_admin
+from organisations import web as organisations_web
 from organisations.web import admin as organisations_admin_pages
 
 log = logging.getLogger("redflag.operations")
@@ -180,9 +181,10 @@ def create_app(
     app.include_router(api)
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)
+    app.include_router(organisations_web.router)
+    app.include_router(organisations_admin_pages.router)
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
-    app.include_router(organisations_admin_pages.router)
     app.include_router(_operations_router(settings, session_factory))
     app.include_router(report_pages)
     if not settings.is_production:

@@ -24,9 +24,7 @@ from moderation.models import AuditEntry, Moderator
 from organisations import service
 from organisations.models import Organisation, OrganisationMember
 from tests.conftest import PASSWORD, Outreach, Team, TestDatabase
-from tests.test_moderation_pages import browser_like, csrf, log_in
-
-__all__ = ["browser_like"]  # the fixture, for the page tests below
+from tests.test_moderation_pages import csrf, log_in
 
 API = "/api/v1/moderation/organisations"
 Auth = Callable[[Any], dict[str, str]]
