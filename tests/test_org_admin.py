@@ -24,7 +24,7 @@ from moderation.models import AuditEntry, Moderator
 from organisations import service
 from organisations.models import Organisation, OrganisationMember
 from tests.conftest import PASSWORD, Outreach, Team, TestDatabase
-from tests.test_moderation_pages import csrf, log_in
+from tests.test_moderation_pages import csrf, log_in, login_form
 
 API = "/api/v1/moderation/organisations"
 Auth = Callable[[Any], dict[str, str]]
@@ -301,6 +301,9 @@ def test_the_page_creates_an_organisation_by_region_names_and_adds_a_person(
     log_in(alice, "alice")
     assert alice.get("/mod/organisations").status_code == 403
     assert 'href="/mod/organisations"' not in alice.get("/mod").text, "no link for moderators"
+    olga = browser_like()
+    assert olga.post("/mod/login", data=login_form(olga, "olga")).headers["location"] == "/org"
+    assert olga.get("/mod/organisations").headers["location"] == "/org", "never for organisations"
     log_in(bob, "bob")
     page = bob.get("/mod/organisations")
     assert page.status_code == 200 and 'href="/mod/organisations" aria-current="page"' in page.text
