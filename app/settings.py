@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     check_watch_days: int = 90  # the moderators' list of members over the daily check limit
     application_days: int = 30  # an application's evidence, when no moderator decided on it
 
+    # Statistics: a count from 1 to k-1 shows as "<k" (moderation/statistics)
+    statistics_k: int = 5
+    statistics_public: bool = False  # /{lang}/statistics: the same figures, by province
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -173,6 +177,8 @@ class Settings(BaseSettings):
         ):
             if getattr(self, name) < 1:
                 problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")
+        if self.statistics_k < 3:
+            problems.append("REDFLAG_STATISTICS_K must be at least 3 (smaller counts show as <k)")
         if self.check_daily_numbers < 1:
             problems.append("REDFLAG_CHECK_DAILY_NUMBERS must be at least 1 (numbers a day)")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:
