@@ -46,7 +46,9 @@ from moderation import router as moderation_router
 from moderation import web as moderation_web
 from moderation.statistics import pages as statistics_pages
 from moderation.statistics import router as statistics_router
+from organisations import admin as organisations_admin
 from organisations import web as organisations_web
+from organisations.web import admin as organisations_admin_pages
 
 log = logging.getLogger("redflag.operations")
 
@@ -176,6 +178,7 @@ def create_app(
     api.include_router(moderation_router.admin_router)
     api.include_router(members_api.invites_router)
     api.include_router(members_api.router)
+    api.include_router(organisations_admin.router)
     api.include_router(subscription_router.router)
     api.include_router(check_router.router)
     api.include_router(statistics_router.router)
@@ -183,6 +186,7 @@ def create_app(
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)
     app.include_router(organisations_web.router)
+    app.include_router(organisations_admin_pages.router)
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))

@@ -12,7 +12,7 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound
 from app.regions import service as regions_service
 from moderation import accounts, audit
-from moderation.models import Moderator, Role
+from moderation.models import Moderator, ModeratorPublic, Role
 from organisations.models import (
     InviteCounts,
     Organisation,
@@ -30,6 +30,12 @@ def issuer(organisation_id: int) -> str:
 
 def create(session: Session, *, name: str, regions: list[str], admin: Moderator) -> Organisation:
     """A new organisation working in `regions`: an admin's doing, audited."""
+    return _create(session, name=name, regions=regions, by=admin)
+
+
+def _create(
+    session: Session, *, name: str, regions: list[str], by: Moderator | None
+) -> Organisation:
     wanted = regions_service.check_codes(session, regions)
     clean = " ".join(name.split())
     taken = session.exec(
@@ -41,7 +47,7 @@ def create(session: Session, *, name: str, regions: list[str], admin: Moderator)
     session.add(organisation)
     session.flush()
     _set_regions(session, organisation, wanted)
-    _audit(session, "organisation.create", organisation, by=admin)
+    _audit(session, "organisation.create", organisation, by=by)
     return organisation
 
 
@@ -112,9 +118,17 @@ def add_person(
 ) -> Moderator:
     """A login for someone of the organisation (role "organisation"); the password is the
     admin's to hand over, as for a moderator."""
+    return _add_person(
+        session, organisation_id=organisation_id, username=username, password=password, by=admin
+    )
+
+
+def _add_person(
+    session: Session, *, organisation_id: int, username: str, password: str, by: Moderator | None
+) -> Moderator:
     organisation = get(session, organisation_id)
     person = accounts.create(
-        session, username=username, password=password, role=Role.organisation, admin=admin
+        session, username=username, password=password, role=Role.organisation, admin=by
     )
     assert person.id is not None
     assert organisation.id is not None
@@ -212,11 +226,56 @@ def list_all(session: Session) -> list[OrganisationPublic]:
     return [public(session, o) for o in found]
 
 
-def _audit(session: Session, action: str, organisation: Organisation, *, by: Moderator) -> None:
+def _audit(
+    session: Session, action: str, organisation: Organisation, *, by: Moderator | None
+) -> None:
+    """An audit entry about the organisation: what was done and by whom (None: the command
+    line), never more."""
     audit.record(
         session,
-        moderator_id=by.id,
+        moderator_id=by.id if by else None,
         action=action,
         target_type="organisation",
         target_id=organisation.id,
+    )
+
+
+# ---- for admins: the API, /mod/organisations, and the command line ---------------------------
+
+
+def named(session: Session, name: str) -> Organisation:
+    """The organisation called `name`, matched as create() keeps names unique: without case,
+    spaces squeezed."""
+    clean = " ".join(name.split())
+    organisation = session.exec(
+        select(Organisation).where(func.lower(Organisation.name) == clean.lower())
+    ).first()
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    return organisation
+
+
+def people_public(session: Session, organisation_id: int) -> list[ModeratorPublic]:
+    """The organisation's accounts, active or not; NotFound for no such organisation."""
+    get(session, organisation_id)
+    return [accounts.public(p) for p in people(session, organisation_id)]
+
+
+def overview(session: Session) -> list[tuple[OrganisationPublic, list[ModeratorPublic]]]:
+    """Every organisation with its accounts, by name: what /mod/organisations shows."""
+    return [(o, people_public(session, o.id)) for o in list_all(session)]
+
+
+def create_by_operator(session: Session, *, name: str, regions: list[str]) -> Organisation:
+    """create() from the command line (`redflag organisation create`): in the audit log as
+    nobody's doing, as an account made there is."""
+    return _create(session, name=name, regions=regions, by=None)
+
+
+def add_person_by_operator(
+    session: Session, *, organisation_id: int, username: str, password: str
+) -> Moderator:
+    """add_person() from the command line (`redflag organisation add-person`)."""
+    return _add_person(
+        session, organisation_id=organisation_id, username=username, password=password, by=None
     )
