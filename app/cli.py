@@ -328,8 +328,8 @@ def create_organisation(
     try:
         with Session(engine) as session:
             try:
-                organisation = service.create_by_operator(
-                    session, name=data.name, regions=data.regions
+                organisation = service.create(
+                    session, name=data.name, regions=data.regions, admin=None
                 )
             except InvalidInput as exc:  # ("regions", i): the i-th --region
                 for problem in exc.errors:
@@ -366,8 +366,12 @@ def add_organisation_person(
             try:
                 found = service.named(session, organisation)
                 assert found.id is not None
-                person = service.add_person_by_operator(
-                    session, organisation_id=found.id, username=username, password=password
+                person = service.add_person(
+                    session,
+                    organisation_id=found.id,
+                    username=username,
+                    password=password,
+                    admin=None,
                 )
             except (InvalidInput, Conflict, NotFound) as exc:
                 typer.echo(exc.message, err=True)

@@ -48,7 +48,6 @@ from moderation.statistics import pages as statistics_pages
 from moderation.statistics import router as statistics_router
 from organisations import admin as organisations_admin
 from organisations import web as organisations_web
-from organisations.web import admin as organisations_admin_pages
 
 log = logging.getLogger("redflag.operations")
 
@@ -186,7 +185,6 @@ def create_app(
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)
     app.include_router(organisations_web.router)
-    app.include_router(organisations_admin_pages.router)
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))

@@ -28,14 +28,11 @@ def issuer(organisation_id: int) -> str:
     return f"organisation:{organisation_id}"
 
 
-def create(session: Session, *, name: str, regions: list[str], admin: Moderator) -> Organisation:
-    """A new organisation working in `regions`: an admin's doing, audited."""
-    return _create(session, name=name, regions=regions, by=admin)
-
-
-def _create(
-    session: Session, *, name: str, regions: list[str], by: Moderator | None
+def create(
+    session: Session, *, name: str, regions: list[str], admin: Moderator | None
 ) -> Organisation:
+    """A new organisation working in `regions`: an admin's doing (None: the command
+    line's), audited."""
     wanted = regions_service.check_codes(session, regions)
     clean = " ".join(name.split())
     taken = session.exec(
@@ -47,7 +44,7 @@ def _create(
     session.add(organisation)
     session.flush()
     _set_regions(session, organisation, wanted)
-    _audit(session, "organisation.create", organisation, by=by)
+    _audit(session, "organisation.create", organisation, by=admin)
     return organisation
 
 
@@ -114,21 +111,18 @@ def set_active(
 
 
 def add_person(
-    session: Session, *, organisation_id: int, username: str, password: str, admin: Moderator
+    session: Session,
+    *,
+    organisation_id: int,
+    username: str,
+    password: str,
+    admin: Moderator | None,
 ) -> Moderator:
     """A login for someone of the organisation (role "organisation"); the password is the
-    admin's to hand over, as for a moderator."""
-    return _add_person(
-        session, organisation_id=organisation_id, username=username, password=password, by=admin
-    )
-
-
-def _add_person(
-    session: Session, *, organisation_id: int, username: str, password: str, by: Moderator | None
-) -> Moderator:
+    admin's to hand over, as for a moderator (admin None: the command line)."""
     organisation = get(session, organisation_id)
     person = accounts.create(
-        session, username=username, password=password, role=Role.organisation, admin=by
+        session, username=username, password=password, role=Role.organisation, admin=admin
     )
     assert person.id is not None
     assert organisation.id is not None
@@ -264,18 +258,3 @@ def people_public(session: Session, organisation_id: int) -> list[ModeratorPubli
 def overview(session: Session) -> list[tuple[OrganisationPublic, list[ModeratorPublic]]]:
     """Every organisation with its accounts, by name: what /mod/organisations shows."""
     return [(o, people_public(session, o.id)) for o in list_all(session)]
-
-
-def create_by_operator(session: Session, *, name: str, regions: list[str]) -> Organisation:
-    """create() from the command line (`redflag organisation create`): in the audit log as
-    nobody's doing, as an account made there is."""
-    return _create(session, name=name, regions=regions, by=None)
-
-
-def add_person_by_operator(
-    session: Session, *, organisation_id: int, username: str, password: str
-) -> Moderator:
-    """add_person() from the command line (`redflag organisation add-person`)."""
-    return _add_person(
-        session, organisation_id=organisation_id, username=username, password=password, by=None
-    )

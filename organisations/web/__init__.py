@@ -1,15 +1,16 @@
 """The organisations' web pages at /org, on the moderators' login and look.
 
 session (who is signed in, and rendering), home (the organisation's page and invite codes),
-digest (the live alerts for its regions, to print).
+digest (the live alerts for its regions, to print); admin (/mod/organisations, where
+admins manage them).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from organisations.web import digest, home
+from organisations.web import admin, digest, home
 
 router = APIRouter(include_in_schema=False)
-for part in (home, digest):
+for part in (home, digest, admin):
     router.include_router(part.router)
