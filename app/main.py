@@ -44,6 +44,7 @@ from app.web import Pages
 from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
+from moderation.objections import router as objections_router
 from moderation.statistics import pages as statistics_pages
 from moderation.statistics import router as statistics_router
 from organisations import admin as organisations_admin
@@ -181,6 +182,8 @@ def create_app(
     api.include_router(subscription_router.router)
     api.include_router(check_router.router)
     api.include_router(statistics_router.router)
+    api.include_router(objections_router.router)
+    api.include_router(objections_router.admin_router)
     app.include_router(api)
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)

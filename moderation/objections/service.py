@@ -230,12 +230,10 @@ def decide(
 def _take_out(
     session: Session, objection: Objection, *, outcome: ObjectionStatus, crypto: Crypto
 ) -> tuple[int, int]:
-    alerts = session.exec(
-        select(Alert)
-        .join(AlertIdentifier, col(AlertIdentifier.alert_id) == Alert.id)
-        .where(AlertIdentifier.blind_index == objection.blind_index)
-        .distinct()
-    ).all()
+    naming = select(AlertIdentifier.alert_id).where(
+        AlertIdentifier.blind_index == objection.blind_index
+    )
+    alerts = session.exec(select(Alert).where(col(Alert.id).in_(naming))).all()
     rows_changed(
         session,
         delete(AlertIdentifier).where(col(AlertIdentifier.blind_index) == objection.blind_index),
