@@ -44,6 +44,7 @@ from app.web import Pages
 from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
+from moderation.objections import pages as objection_pages
 from moderation.objections import router as objections_router
 from moderation.statistics import pages as statistics_pages
 from moderation.statistics import router as statistics_router
@@ -192,6 +193,7 @@ def create_app(
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))
     app.include_router(statistics_pages.router)
+    app.include_router(objection_pages.router)
     app.include_router(report_pages)
     if not settings.is_production:
         app.include_router(apidocs.router)

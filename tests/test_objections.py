@@ -3,6 +3,7 @@ the identifier out of checks and tells the alert's recipients."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -227,3 +228,42 @@ def test_a_late_objection_is_marked_and_only_admins_see_the_queue(
     for account in (team.alice, outreach.olga):
         response = client.get("/api/v1/moderation/objections", headers=auth(account))
         assert response.status_code == 403
+
+
+def page_without_code(text: str) -> str:
+    return re.sub(r'id="case-code">[^<]+<', "", text)
+
+
+def test_the_objection_page_in_dutch_answers_the_same_for_listed_and_unlisted(
+    client: TestClient, session: Session, crypto: Crypto
+) -> None:
+    publish_alert(session, crypto)
+    form = client.get("/nl/objection")
+    assert form.status_code == 200 and "Bezwaar maken tegen een waarschuwing" in form.text
+    pages = []
+    for value in (LISTED, UNLISTED):
+        sent = client.post(
+            "/nl/objection", data={"kind": "phone", "value": value, "reason": REASON}
+        )
+        assert sent.status_code == 201
+        assert re.search(r'id="case-code">[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}<', sent.text)
+        pages.append(page_without_code(sent.text))
+    assert pages[0] == pages[1]
+    code = re.search(r'id="case-code">([^<]+)<', sent.text)
+    assert code
+    read = client.post("/nl/objection/status", data={"case_code": code[1].lower()})
+    assert read.status_code == 200 and 'data-status="received"' in read.text
+    assert "Ontvangen: een beheerder antwoordt uiterlijk" in read.text
+    wrong = client.post("/nl/objection/status", data={"case_code": "K7QF-3MZP-XW4D"})
+    assert wrong.status_code == 404 and "Er is geen bezwaar met deze zaakcode" in wrong.text
+
+
+def test_the_objection_page_names_each_problem_and_keeps_nothing(
+    client: TestClient, session: Session
+) -> None:
+    page = client.post("/en/objection", data={"kind": "phone", "value": "call me", "reason": ""})
+    assert page.status_code == 422
+    assert "This is not a phone number we can use" in page.text
+    assert "Please fill this in." in page.text
+    assert 'value="call me"' in page.text, "what was typed stays in the form"
+    assert session.exec(select(Objection)).first() is None

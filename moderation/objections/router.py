@@ -45,7 +45,7 @@ def object_to_listing(
     crypto: CryptoDep,
     settings: SettingsDep,
 ) -> CaseReceipt:
-    code = service.submit(
+    code, _ = service.submit(
         session, data=data, crypto=crypto, settings=settings, limiter=request.app.state.limiter
     )
     return CaseReceipt(case_code=code, status=ObjectionStatus.received)

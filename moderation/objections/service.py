@@ -49,6 +49,14 @@ def case_hash(crypto: Crypto, typed: str) -> bytes | None:
     return None if canonical is None else crypto.index.digest("objection", canonical)
 
 
+def normalised(kind: IdentifierKind, typed: str, *, country: str) -> str:
+    """The identifier as alerts keep it; InvalidInput naming `value` when it is not one."""
+    try:
+        return normalise(kind, typed, default_region=country)
+    except InvalidIdentifier as exc:
+        raise InvalidInput([FieldError(("value",), exc.code, exc.message)]) from None
+
+
 def submit(
     session: Session,
     *,
@@ -56,38 +64,32 @@ def submit(
     crypto: Crypto,
     settings: Settings,
     limiter: RateLimiter,
-) -> str:
-    """Store an objection; its case code, shown once. The same steps for every identifier,
+) -> tuple[str, Objection]:
+    """Store an objection; its case code (shown once) and row. The same steps for every identifier,
     listed or not. RateLimited after REDFLAG_RATE_LIMIT_OBJECTION for one identifier,
     whoever sends them (so objections cannot be used to check numbers one after another)."""
-    try:
-        value = normalise(data.kind, data.value, default_region=settings.default_country)
-    except InvalidIdentifier as exc:
-        raise InvalidInput([FieldError(("value",), exc.code, exc.message)]) from None
+    value = normalised(data.kind, data.value, country=settings.default_country)
     digest = crypto.index.digest(data.kind.value, value)
     limiter.hit("objection", digest.hex())
     code = receipts.new_code()
     digest_of_code = case_hash(crypto, code)
     assert digest_of_code is not None  # a new code is always one
     now = utcnow()
-    session.add(
-        Objection(
-            case_hash=digest_of_code,
-            kind=data.kind.value,
-            blind_index=digest,
-            language=data.language.value,
-            reason_enc=crypto.cipher.encrypt(data.reason, purpose=PURPOSE_REASON),
-            contact_enc=(
-                crypto.cipher.encrypt(data.contact, purpose=PURPOSE_CONTACT)
-                if data.contact
-                else None
-            ),
-            received_at=now,
-            deadline_at=now + timedelta(days=settings.objection_days),
-        )
+    objection = Objection(
+        case_hash=digest_of_code,
+        kind=data.kind.value,
+        blind_index=digest,
+        language=data.language.value,
+        reason_enc=crypto.cipher.encrypt(data.reason, purpose=PURPOSE_REASON),
+        contact_enc=(
+            crypto.cipher.encrypt(data.contact, purpose=PURPOSE_CONTACT) if data.contact else None
+        ),
+        received_at=now,
+        deadline_at=now + timedelta(days=settings.objection_days),
     )
+    session.add(objection)
     session.flush()
-    return code
+    return code, objection
 
 
 def find(session: Session, *, crypto: Crypto, typed: str) -> Objection:
