@@ -21,6 +21,8 @@ from moderation.models import AuditEntry
 from moderation.objections.models import Objection
 from tests.conftest import Outreach, Team
 from tests.helpers import add_sms_subscribers, publish_alert, report_body
+from tests.test_moderation_pages import csrf
+from tests.test_org_pages import log_in
 
 LISTED = "+31612345678"  # publish_alert's client
 UNLISTED = "+31687654321"
@@ -267,3 +269,39 @@ def test_the_objection_page_names_each_problem_and_keeps_nothing(
     assert "Please fill this in." in page.text
     assert 'value="call me"' in page.text, "what was typed stays in the form"
     assert session.exec(select(Objection)).first() is None
+
+
+def test_the_admins_page_decides_after_asking(
+    browser_like: Callable[[], TestClient],
+    session: Session,
+    crypto: Crypto,
+    team: Team,
+) -> None:
+    publish_alert(session, crypto)
+    client = browser_like()
+    assert objection(client, LISTED, contact=CONTACT).status_code == 201
+    log_in(client, "bob")
+    page = client.get("/mod/objections")
+    assert page.status_code == 200 and REASON in page.text and CONTACT in page.text
+    objection_id = session.exec(select(Objection.id)).one()
+    fields = {
+        "csrf_token": csrf(client, "/mod/objections"),
+        "objection_id": str(objection_id),
+        "answer": "Removed.",
+        "outcome": "upheld",
+    }
+    asked = client.post("/mod/objections", data=fields)
+    assert asked.status_code == 200 and f"Uphold objection {objection_id}?" in asked.text
+    session.expire_all()
+    assert session.get(Objection, objection_id).status == "received"  # type: ignore[union-attr]
+    missing = client.post("/mod/objections", data={**fields, "answer": " "})
+    assert missing.status_code == 422 and "write the answer" in missing.text
+    done = client.post("/mod/objections", data={**fields, "confirmed": "yes"})
+    assert done.status_code == 303
+    session.expire_all()
+    assert session.get(Objection, objection_id).status == "upheld"  # type: ignore[union-attr]
+    assert session.exec(select(AlertIdentifier)).first() is None
+
+    moderator = browser_like()
+    log_in(moderator, "alice")
+    assert moderator.get("/mod/objections").status_code == 403
