@@ -216,3 +216,21 @@ def test_the_public_page_is_off_unless_turned_on_and_shows_suppressed_figures(
         assert "&lt;5" in page.text or "<5" in page.text
         english = client.get("/en/statistics", params={"year": "2026"})
         assert "Reports, by province" in english.text
+
+
+def test_client_checks_and_hits_are_counted_by_month(
+    make_client: Callable[..., TestClient],
+    settings: Any,
+    session: Session,
+    crypto: Crypto,
+    team: Team,
+    auth: Callable[[Any], dict[str, str]],
+) -> None:
+    publish_alert(session, crypto)  # names +31612345678
+    open_checks = settings.model_copy(update={"check_access": "open"})
+    with make_client(open_checks) as client:
+        for number in ["+31612345678"] * 5 + ["+31687654321"]:
+            assert client.post("/api/v1/check", json={"number": number}).status_code == 200
+        month = datetime.now(UTC).strftime("%Y-%m")
+        body = statistics(client, auth(team.bob), **{"from": month, "to": month}).json()
+    assert rows_of(body, "checks")[("NL", month)] == {"checks": 6, "hits": 5}

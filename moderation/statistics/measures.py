@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import select as sql_select  # five columns: more than sqlmodel's select types
 from sqlmodel import Session, col, select
 
+from alerts.check.models import CheckTally
 from alerts.delivery import outbox
 from alerts.models import Alert, AlertRegion, Membership, Subscriber, SubscriberRegion
 from app.db import aware
@@ -170,3 +171,14 @@ def median_hours(hours: list[float], k: int) -> float | None:
     """The median wait, only over k decisions or more (fewer would describe a few people's
     reports)."""
     return round(median(hours), 1) if len(hours) >= k else None
+
+
+def checks(session: Session, window: Period, country: str) -> Measure:
+    """Client checks a month, and how many found a live alert, for the whole country."""
+    measure = Measure("checks", ("checks", "hits"))
+    for tally in session.exec(
+        select(CheckTally).where(col(CheckTally.month).in_(window.months))
+    ).all():
+        measure.add(country, tally.month, "checks", tally.checks)
+        measure.add(country, tally.month, "hits", tally.hits)
+    return measure

@@ -53,10 +53,17 @@ def build(session: Session, *, window: Period, level: Level, k: int, country: st
     counted = measures.reports(session, window, place)
     alerts, messages = measures.alerts_and_messages(session, window, place, country)
     members = measures.members(session, window.months[-1], place)
+    checks = measures.checks(session, window, country)
     regions = sorted(names)
     tables = [
-        publish(m, k=k, regions=[country] if m is messages else regions, months=window.months)
-        for m in (counted.statuses, counted.categories, alerts, messages, members)
+        # A message or a check has no region of its own: they count for the whole country.
+        publish(
+            m,
+            k=k,
+            regions=[country] if m is messages or m is checks else regions,
+            months=window.months,
+        )
+        for m in (counted.statuses, counted.categories, alerts, messages, members, checks)
     ]
     every = [h for hours in counted.decision_hours.values() for h in hours]
     medians = {r: measures.median_hours(h, k) for r, h in counted.decision_hours.items()}
