@@ -17,6 +17,7 @@ from alerts.models import Alert, AlertIdentifier, Delivery
 from app.crypto import Crypto
 from app.db import utcnow
 from app.reports.models import Report
+from app.tally import Tally
 from moderation.models import AuditEntry
 from moderation.objections.models import Objection
 from tests.conftest import Outreach, Team
@@ -164,6 +165,13 @@ def test_upheld_the_identifier_leaves_checks_and_the_alert_is_retracted_to_its_r
     assert len(retractions) == 3
     row = session.exec(select(Objection)).one()
     assert row.reason_enc is None and row.contact_enc is None, "evidence goes at the decision"
+    counted = {t.name: t.count for t in session.exec(select(Tally))}
+    assert counted == {
+        "checks": 2,
+        "checks.hit": 1,
+        "objections.received": 1,
+        "objections.upheld": 1,
+    }
     entries = session.exec(
         select(AuditEntry).where(col(AuditEntry.action).startswith("objection"))
     ).all()

@@ -18,15 +18,3 @@ class CheckWatch(SQLModel, table=True):
     subscriber_id: int = Field(foreign_key="subscriber.id", ondelete="CASCADE", primary_key=True)
     day: date = Field(primary_key=True)
     numbers: int
-
-
-class CheckTally(SQLModel, table=True):
-    """How many checks were asked a month, and how many found a live alert: for the
-    statistics (a permit's evaluation wants them). Only the two counts, never who asked or
-    what."""
-
-    __tablename__ = "check_tally"
-
-    month: str = Field(primary_key=True, max_length=7)  # "YYYY-MM", UTC
-    checks: int = 0
-    hits: int = 0

@@ -11,7 +11,6 @@ from sqlmodel import Session
 
 from alerts import service as alerts_service
 from alerts.check import watch
-from alerts.check.models import CheckTally
 from alerts.check.schemas import (
     NOT_A_GUARANTEE,
     WARNED,
@@ -21,8 +20,8 @@ from alerts.check.schemas import (
 )
 from alerts.models import PURPOSE_ALERT_TEXT, PURPOSE_UPDATE_TEXT, Severity
 from alerts.render import mask
+from app import tally
 from app.crypto import Crypto
-from app.db import insert_for, utcnow
 from app.errors import FieldError, InvalidInput
 from app.identifiers import InvalidIdentifier, normalise_phone
 from app.ratelimit import RateLimiter
@@ -77,28 +76,13 @@ def check_number(
         )
         for alert in sorted(found, key=lambda a: a.published_at or a.created_at, reverse=True)
     ]
-    count(session, hit=bool(alerts))
+    tally.add(session, "checks")
+    if alerts:
+        tally.add(session, "checks.hit")
     return CheckResult(
         number=e164,
         number_masked=mask("phone", e164, "partial") or e164,
         found=bool(alerts),
         alerts=alerts,
         notice=WARNED if alerts else NOT_A_GUARANTEE,
-    )
-
-
-def count(session: Session, *, hit: bool) -> None:
-    """One more check this month (and hit, when it found a live alert): one statement that
-    creates the month's row or adds to it, safe under concurrent checks."""
-    statement = insert_for(session)(CheckTally).values(
-        month=utcnow().strftime("%Y-%m"), checks=1, hits=int(hit)
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["month"],
-            set_={
-                "checks": CheckTally.checks + 1,
-                "hits": CheckTally.hits + statement.excluded.hits,
-            },
-        )
     )

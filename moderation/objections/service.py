@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
 from alerts.models import Alert, AlertIdentifier
-from app import receipts
+from app import receipts, tally
 from app.crypto import Crypto
 from app.db import aware, rows_changed, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -89,6 +89,7 @@ def submit(
     )
     session.add(objection)
     session.flush()
+    tally.add(session, "objections.received")
     return code, objection
 
 
@@ -219,6 +220,7 @@ def decide(
     objection.contact_enc = None
     session.add(objection)
     session.flush()
+    tally.add(session, f"objections.{outcome.value}")
     audit.record(
         session,
         moderator_id=admin.id,

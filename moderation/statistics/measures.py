@@ -16,9 +16,9 @@ from typing import Literal
 from sqlalchemy import select as sql_select  # five columns: more than sqlmodel's select types
 from sqlmodel import Session, col, select
 
-from alerts.check.models import CheckTally
 from alerts.delivery import outbox
 from alerts.models import Alert, AlertRegion, Membership, Subscriber, SubscriberRegion
+from app import tally
 from app.db import aware
 from app.regions.models import Region, RegionLevel
 from app.reports.models import Category, Report, ReportStatus
@@ -173,12 +173,26 @@ def median_hours(hours: list[float], k: int) -> float | None:
     return round(median(hours), 1) if len(hours) >= k else None
 
 
-def checks(session: Session, window: Period, country: str) -> Measure:
-    """Client checks a month, and how many found a live alert, for the whole country."""
-    measure = Measure("checks", ("checks", "hits"))
-    for tally in session.exec(
-        select(CheckTally).where(col(CheckTally.month).in_(window.months))
-    ).all():
-        measure.add(country, tally.month, "checks", tally.checks)
-        measure.add(country, tally.month, "hits", tally.hits)
-    return measure
+# What app/tally.py counts, by name: the measure and column each count belongs to.
+TALLIED = {
+    "checks": ("checks", "checks"),
+    "checks.hit": ("checks", "hits"),
+    "objections.received": ("objections", "received"),
+    "objections.upheld": ("objections", "upheld"),
+    "objections.partly_upheld": ("objections", "partly_upheld"),
+    "objections.rejected": ("objections", "rejected"),
+}
+
+
+def tallied(session: Session, window: Period, country: str) -> list[Measure]:
+    """What is only counted (app/tally.py), for the whole country: client checks and their
+    hits, objections received and decided."""
+    measures = {
+        "checks": Measure("checks", ("checks", "hits")),
+        "objections": Measure("objections", ("received", "upheld", "partly_upheld", "rejected")),
+    }
+    for row in tally.counts(session, months=window.months):
+        if row.name in TALLIED:
+            measure, column = TALLIED[row.name]
+            measures[measure].add(country, row.month, column, row.count)
+    return list(measures.values())

@@ -53,17 +53,15 @@ def build(session: Session, *, window: Period, level: Level, k: int, country: st
     counted = measures.reports(session, window, place)
     alerts, messages = measures.alerts_and_messages(session, window, place, country)
     members = measures.members(session, window.months[-1], place)
-    checks = measures.checks(session, window, country)
+    national = [messages, *measures.tallied(session, window, country)]
     regions = sorted(names)
     tables = [
-        # A message or a check has no region of its own: they count for the whole country.
-        publish(
-            m,
-            k=k,
-            regions=[country] if m is messages or m is checks else regions,
-            months=window.months,
-        )
-        for m in (counted.statuses, counted.categories, alerts, messages, members, checks)
+        publish(m, k=k, regions=regions, months=window.months)
+        for m in (counted.statuses, counted.categories, alerts, members)
+    ] + [
+        # A message, a check or an objection has no region: they count for the whole country.
+        publish(m, k=k, regions=[country], months=window.months)
+        for m in national
     ]
     every = [h for hours in counted.decision_hours.values() for h in hours]
     medians = {r: measures.median_hours(h, k) for r, h in counted.decision_hours.items()}
