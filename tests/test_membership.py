@@ -403,12 +403,14 @@ def test_two_sign_ups_racing_for_one_invite_one_wins(
             racer = threading.Thread(target=second)
             racer.start()
             with engine.connect() as watcher:
+                # pg_stat_activity holds still for a whole transaction: a new one each look.
                 while not watcher.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity"
                         " WHERE wait_event_type = 'Lock' AND datname = current_database()"
                     )
                 ).scalar():
+                    watcher.rollback()
                     racer.join(0.01)
                     assert racer.is_alive(), "the second sign-up did not wait for the first"
             first.commit()
