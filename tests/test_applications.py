@@ -278,6 +278,34 @@ def test_undecided_applications_go_after_the_retention_period(
     assert member(session, crypto, JOINER).membership == "pending"
 
 
+def test_suspending_or_removing_an_applicant_deletes_the_application_at_once(
+    client: TestClient,
+    verified_settings: Settings,
+    session: Session,
+    crypto: Crypto,
+    team: Team,
+    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
+) -> None:
+    """A suspension or removal decides the application too: its evidence goes then, not
+    when the retention would take it."""
+    admin = auth(team.bob)
+    join_and_apply(client, verified_settings)
+    applicant = member(session, crypto, JOINER)
+    reason = {"reason": "not_a_sex_worker"}
+    url = f"/api/v1/moderation/members/{applicant.id}"
+    assert client.post(f"{url}/suspend", json=reason, headers=admin).status_code == 200
+    session.expire_all()
+    assert session.exec(select(Application)).all() == []
+    assert queue(client, moderator) == []
+    assert client.post(f"{url}/reinstate", headers=admin).status_code == 200
+
+    join_and_apply(client, verified_settings)  # pending again: may apply again
+    assert client.post(f"{url}/remove", json=reason, headers=admin).status_code == 204
+    session.expire_all()
+    assert session.exec(select(Application)).all() == []
+
+
 # ---- /mod/applications --------------------------------------------------------------------------
 
 
