@@ -79,7 +79,7 @@ def report(n: int) -> dict[str, Any]:
         "categories": rng.sample(CATEGORIES, 2),
         "what_happened": f"Report {n}: he refused to pay and pushed me against the door. " * 4,
         "perpetrator": {"phones": [f"06{rng.choice('12345')}{rng.randint(0, 9_999_999):07d}"]},
-        "consent_police": False,
+        "police_consent": "none",
         "language": "en",
     }
 

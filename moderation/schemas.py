@@ -11,7 +11,7 @@ from alerts.models import AlertStatus, Severity
 from app.deps import MAX_ROW_ID
 from app.identifiers import IdentifierKind
 from app.regions.models import RegionPublic
-from app.reports.models import Category, PartOfDay, ReportStatus
+from app.reports.models import Category, PartOfDay, PoliceConsent, ReportStatus
 from app.schemas import Strict
 from moderation.models import ModeratorPublic, Role
 
@@ -141,7 +141,9 @@ class ReportReview(BaseModel):
     part_of_day: PartOfDay
     categories: list[Category]
     urgency: int
-    consent_police: bool
+    police_consent: PoliceConsent = Field(
+        description="none, intelligence (the incident, nothing about the reporter) or contact"
+    )
     language: str
     submitted_at: datetime
     claim_expires_at: datetime | None

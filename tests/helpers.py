@@ -68,7 +68,7 @@ def report_body(**overrides: Any) -> dict[str, Any]:
         "categories": ["physical_violence"],
         "what_happened": "He grabbed my arm and would not let me leave.",
         "perpetrator": {"phones": ["+61 491 570 156"], "description": "tall, grey coat"},
-        "consent_police": False,
+        "police_consent": "none",
         "language": "en",
     }
     body.update(overrides)

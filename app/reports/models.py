@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, false
 from sqlmodel import Field as SQLField
@@ -57,6 +57,16 @@ TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
     ReportStatus.duplicate: frozenset(),
     ReportStatus.withdrawn: frozenset(),
 }
+
+
+class PoliceConsent(StrEnum):
+    """What the reporter allows the police: nothing (the default); the incident without
+    anything about the reporter, for police analysts; or being contacted through the
+    service about filing a police report (aangifte)."""
+
+    none = "none"
+    intelligence = "intelligence"
+    contact = "contact"
 
 
 class PartOfDay(StrEnum):
@@ -122,7 +132,11 @@ class Report(SQLModel, table=True):
     urgency: int
     what_happened_enc: bytes | None = SQLField(default=None, sa_column=_bytes_column())
     perpetrator_description_enc: bytes | None = SQLField(default=None, sa_column=_bytes_column())
-    consent_police: bool = False
+    police_consent: str = SQLField(
+        default=PoliceConsent.none.value,
+        max_length=12,
+        sa_column_kwargs={"server_default": PoliceConsent.none.value},
+    )
     # Sent by an organisation on behalf of a worker who consented (organisations/), not by
     # the worker: moderators see it marked in the queue.
     third_party: bool = SQLField(default=False, sa_column_kwargs={"server_default": false()})
@@ -206,6 +220,11 @@ class PerpetratorIn(Strict):
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
 
 
+def legacy_consent(consent_police: bool) -> PoliceConsent:
+    """The old boolean's meaning: true allowed the police to see the report."""
+    return PoliceConsent.intelligence if consent_police else PoliceConsent.none
+
+
 class ReportCreate(Strict):
     """A report as a reporter sends it. Unknown fields are refused."""
 
@@ -217,8 +236,37 @@ class ReportCreate(Strict):
     categories: list[Category] = Field(min_length=1, max_length=len(Category))
     what_happened: str = Field(default="", max_length=MAX_TEXT)
     perpetrator: PerpetratorIn = Field(default_factory=PerpetratorIn)
-    consent_police: bool = False
+    consent_police: bool | None = Field(
+        default=None,
+        deprecated=True,
+        description="Use police_consent (true is intelligence, false is none); accepted until"
+        " the next release",
+    )
+    police_consent: PoliceConsent | None = Field(
+        default=None,
+        description="What the police may have: none (the default), intelligence (the incident,"
+        " nothing about you), or contact (the service may contact you about filing a report)",
+    )
     language: Language = Language.en
+
+    @field_validator("police_consent")
+    @classmethod
+    def _agrees_with_the_old_field(
+        cls, value: PoliceConsent | None, info: ValidationInfo
+    ) -> PoliceConsent | None:
+        old = info.data.get("consent_police")
+        if value is not None and old is not None and value != legacy_consent(old):
+            raise PydanticCustomError(
+                "consent_disagrees", "police_consent and consent_police disagree: send one"
+            )
+        return value
+
+    @property
+    def consent(self) -> PoliceConsent:
+        """What the reporter allows, from police_consent or the old consent_police."""
+        if self.police_consent is not None:
+            return self.police_consent
+        return legacy_consent(bool(self.consent_police))
 
     @field_validator("incident_date")
     @classmethod

@@ -96,7 +96,7 @@ def prepare(
         "perpetrator_description_enc": _encrypt_optional(
             cipher, data.perpetrator.description, PURPOSE_DESCRIPTION
         ),
-        "consent_police": data.consent_police,
+        "police_consent": data.consent.value,
         "language": data.language.value,
         "submitted_at": coarse_now(),
         "version": 1,
@@ -164,7 +164,7 @@ REPORT_COLUMNS = (
     "urgency",
     "what_happened_enc",
     "perpetrator_description_enc",
-    "consent_police",
+    "police_consent",
     "third_party",
     "language",
     "submitted_at",
