@@ -44,6 +44,7 @@ from app.web import Pages
 from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
+from organisations import router as organisations_router
 
 log = logging.getLogger("redflag.operations")
 
@@ -170,8 +171,9 @@ def create_app(
     api.include_router(moderation_router.auth_router)
     api.include_router(moderation_router.router)
     api.include_router(moderation_router.admin_router)
-    api.include_router(members_api.invites_router)
+    api.include_router(organisations_router.invites_router)
     api.include_router(members_api.router)
+    api.include_router(organisations_router.router)
     api.include_router(subscription_router.router)
     api.include_router(check_router.router)
     app.include_router(api)

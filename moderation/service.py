@@ -97,6 +97,7 @@ def review(
         categories=report.categories,
         urgency=report.urgency,
         consent_police=report.consent_police,
+        third_party=report.third_party,
         language=report.language,
         submitted_at=aware(report.submitted_at) or utcnow(),
         claim_expires_at=aware(report.claim_expires_at),
