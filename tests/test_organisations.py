@@ -22,12 +22,14 @@ from organisations import service
 from tests import helpers
 from tests.conftest import PASSWORD, Outreach, Team
 from tests.helpers import report_body
-from tests.test_membership import REPORTED, UNKNOWN, sign_up
+from tests.test_membership import sign_up
 from tests.test_routes import concrete
 
 Auth = Callable[[Any], dict[str, str]]
 ORG = "/api/v1/org"
 ADDRESS = "alerts@outreach-assen.example.org"
+REPORTED = "+31612345678"  # named in the alert helpers.publish_alert publishes
+UNKNOWN = "+31611110000"  # named in no alert
 STORY = "He would not let her leave the car. Her name is Mila, she lives at Kerkstraat 4."
 
 
