@@ -45,6 +45,7 @@ from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
 from organisations import router as organisations_router
+from organisations import web as organisations_web
 
 log = logging.getLogger("redflag.operations")
 
@@ -179,6 +180,7 @@ def create_app(
     app.include_router(api)
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)
+    app.include_router(organisations_web.router)
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))

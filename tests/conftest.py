@@ -344,6 +344,24 @@ def team(session: Session) -> Team:
     return Team(**made)
 
 
+@pytest.fixture
+def browser_like(
+    make_client: Callable[..., TestClient], settings: Settings
+) -> Callable[[], TestClient]:
+    """Separate clients (cookie jars), like two moderators' browsers; redirects
+    are not followed."""
+    clients: list[TestClient] = []
+
+    def make() -> TestClient:
+        client = make_client(settings, follow_redirects=False)
+        clients.append(client)
+        return client
+
+    yield make  # type: ignore[misc]
+    for client in clients:
+        client.close()
+
+
 @dataclass
 class Outreach:
     organisation: Any  # "Outreach Assen", working in Assen (GM0106)

@@ -20,23 +20,6 @@ from tests.conftest import PASSWORD, Team
 from tests.helpers import all_routes
 
 
-@pytest.fixture
-def browser_like(
-    make_client: Callable[..., TestClient], settings: Settings
-) -> Callable[[], TestClient]:
-    """Separate clients (cookie jars), like two moderators' browsers."""
-    clients: list[TestClient] = []
-
-    def make() -> TestClient:
-        client = make_client(settings, follow_redirects=False)
-        clients.append(client)
-        return client
-
-    yield make  # type: ignore[misc]
-    for client in clients:
-        client.close()
-
-
 def login_form(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
     """The login form as a browser sends it: with the token from the page it came from."""
     page = client.get("/mod/login")
@@ -79,7 +62,7 @@ def test_logging_in_sets_a_protected_session_cookie(
     response = client.post("/mod/login", data=login_form(client, "alice"))
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("redflag_mod=")
-    for flag in ["HttpOnly", "SameSite=strict", "Path=/mod", "Max-Age=900"]:
+    for flag in ["HttpOnly", "SameSite=strict", "Path=/;", "Max-Age=900"]:
         assert flag.lower() in cookie.lower(), flag
     assert "secure" not in cookie.lower(), "plain http in development"
     queue = client.get("/mod")
@@ -320,7 +303,7 @@ def test_an_active_session_is_renewed_with_the_same_csrf_token(
     claims = jwt.get_unverified_claims(token)
     claims["exp"] -= 600
     old = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")  # type: ignore[union-attr]
-    client.cookies.set("redflag_mod", old, path="/mod")
+    client.cookies.set("redflag_mod", old, path="/")
     response = client.get("/mod")
     assert response.status_code == 200
     renewed = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
@@ -409,7 +392,7 @@ def test_a_cookie_captured_before_logout_is_dead_after_it(
     client.post("/mod/logout", data={"csrf_token": csrf(client)})
 
     thief = browser_like()
-    thief.cookies.set("redflag_mod", captured, path="/mod")
+    thief.cookies.set("redflag_mod", captured, path="/")
     as_cookie = thief.get("/mod")
     assert as_cookie.status_code == 303 and as_cookie.headers["location"] == "/mod/login"
     assert "Max-Age=0" in as_cookie.headers["set-cookie"], "cleared, not renewed"

@@ -3,7 +3,7 @@
 The public ones are listed below with the reason; every other route of the app, found
 by walking its routes (so a new one cannot be forgotten), is asked without credentials
 and must refuse: 401 or 403 for the API and webhooks, a redirect to the login page for
-the moderators' pages.
+the moderators' and organisations' pages.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_every_route_is_public_on_purpose_or_closed(
         assert len(closed) >= 45, "the moderators' API and pages, webhooks, metrics, checks"
         for method, path in closed:
             response = client.request(method, concrete(path), json={})
-            if path.startswith("/mod"):
+            if path.startswith(("/mod", "/org")):  # pages of moderators and organisations
                 assert response.status_code == 303, (method, path, response.status_code)
                 assert response.headers["location"] == "/mod/login", (method, path)
             else:

@@ -17,11 +17,13 @@ from moderation.deps import LoginAttemptsDep
 from moderation.models import Moderator
 from moderation.web.session import (
     COOKIE,
+    COOKIE_PATH,
     LIMITED_SCOPES,
     FormDep,
     FormRejected,
     ModSessionDep,
     cookie_is_secure,
+    home_of,
     login_form_key,
     login_form_ok,
     render,
@@ -95,7 +97,8 @@ def _signed_in(
 ) -> Response:
     """A new session cookie, and on to the one page the scope allows (or the queue)."""
     token, lifetime = security.token_for(moderator, settings=settings, scope=scope)
-    location = LIMITED_SCOPES.get(scope) or ("/mod?done=" + done if done else "/mod")
+    home = home_of(moderator)
+    location = LIMITED_SCOPES.get(scope) or (f"{home}?done={done}" if done else home)
     response = RedirectResponse(location, status_code=303)
     set_cookie(response, token, lifetime, settings)
     return response
@@ -108,7 +111,7 @@ def logout(request: Request, ms: ModSessionDep, form: FormDep, session: SessionD
     response = RedirectResponse("/mod/login", status_code=303)
     response.delete_cookie(
         COOKIE,
-        path="/mod",
+        path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
         secure=cookie_is_secure(request.app.state.settings),
@@ -195,6 +198,6 @@ def totp_confirm(
     token, lifetime = security.token_for(
         ms.moderator, settings=settings, session_id=ms.token.session_id
     )
-    response = RedirectResponse("/mod?done=totp", status_code=303)
+    response = RedirectResponse(f"{home_of(ms.moderator)}?done=totp", status_code=303)
     set_cookie(response, token, lifetime, settings)
     return response

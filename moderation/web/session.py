@@ -1,7 +1,9 @@
 """The moderator's browser session, and rendering a page within it.
 
 The session is a cookie holding the moderator's token (HttpOnly, SameSite=Strict, Secure
-over https), renewed while the moderator is active and gone after 15 idle minutes.
+over https), renewed while the moderator is active and gone after 15 idle minutes. The
+same login serves organisations' people at /org (organisations/web), so the cookie's path
+is the whole site; an organisation's account is sent from /mod to /org.
 Every form carries a CSRF token bound to the login session, and every POST must come
 from this site (Origin / Sec-Fetch-Site).
 """
@@ -32,14 +34,21 @@ COOKIE = "redflag_mod"
 # bound to a random value in this cookie instead (SameSite=Strict: a forged form has none).
 LOGIN_COOKIE = "redflag_mod_login"
 LOGIN_COOKIE_SECONDS = 12 * 3600
+COOKIE_PATH = "/"
 # The one page a token with less than the full scope may use (besides logging out).
 LIMITED_SCOPES = {security.SCOPE_TOTP_SETUP: "/mod/totp", security.SCOPE_PASSWORD: "/mod/password"}
+# The /mod pages about one's own account, which organisations' people use too.
+ACCOUNT_PAGES = {"/mod/totp", "/mod/password", "/mod/logout"}
 
 
 def make_pages(settings: Settings) -> Pages:
     """The /mod pages' renderer, kept in app.state.mod_pages (read by `render` only)."""
     return Pages(
-        settings, packages=("moderation", "app"), css="mod.css", js="mod.js", connect_self=True
+        settings,
+        packages=("moderation", "organisations", "app"),
+        css="mod.css",
+        js="mod.js",
+        connect_self=True,
     )
 
 
@@ -53,7 +62,7 @@ class SeeOther(RedflagError):
         self.response_headers = {"Location": location}
         if clear_cookie:
             self.response_headers["Set-Cookie"] = (
-                f"{COOKIE}=; Max-Age=0; Path=/mod; HttpOnly; SameSite=Strict"
+                f"{COOKIE}=; Max-Age=0; Path={COOKIE_PATH}; HttpOnly; SameSite=Strict"
             )
 
 
@@ -76,6 +85,11 @@ class ModSession:
         return self.moderator.role == Role.admin
 
 
+def home_of(account: Moderator) -> str:
+    """Where an account starts: organisations' people at /org, staff at /mod."""
+    return "/org" if account.role == Role.organisation else "/mod"
+
+
 def cookie_is_secure(settings: Settings) -> bool:
     return settings.public_url.startswith("https://")
 
@@ -85,7 +99,7 @@ def set_cookie(response: Response, token: str, lifetime: int, settings: Settings
         COOKIE,
         token,
         max_age=lifetime,
-        path="/mod",
+        path=COOKIE_PATH,
         httponly=True,
         secure=cookie_is_secure(settings),
         samesite="strict",
@@ -118,6 +132,10 @@ def mod_session(request: Request, session: SessionDep, settings: SettingsDep) ->
     limited_to = LIMITED_SCOPES.get(claims.scope)
     if claims.scope != security.SCOPE_FULL and request.url.path not in {limited_to, "/mod/logout"}:
         raise SeeOther(limited_to or "/mod/login", clear_cookie=limited_to is None)
+    path = request.url.path
+    staff_only = path.startswith("/mod") and path not in ACCOUNT_PAGES
+    if moderator.role == Role.organisation and staff_only:
+        raise SeeOther("/org")  # the role is read from the database: never the queue
     renewed = None
     if claims.expires_at - utcnow().timestamp() < settings.token_minutes * 30:  # past half-life
         renewed = security.token_for(
@@ -194,12 +212,18 @@ FormDep = Annotated[FormData, Depends(posted_form)]
 
 
 def render(
-    request: Request, ms: ModSession | None, template: str, *, status: int = 200, **context: Any
+    request: Request,
+    ms: ModSession | None,
+    template: str,
+    *,
+    status: int = 200,
+    lang: str = "en",  # the staff pages are in English; a printed digest is not
+    **context: Any,
 ) -> HTMLResponse:
     pages: Pages = request.app.state.mod_pages
     response = pages.render(
         template,
-        lang="en",
+        lang=lang,
         status_code=status,
         me=ms.moderator if ms else None,
         is_admin=ms.is_admin if ms else False,
