@@ -52,13 +52,7 @@ class AccountLimit:
         self.bucket = bucket
 
     def __call__(self, request: Request, account: AnyModerator) -> None:
-        request.app.state.limiter.hit(self.bucket, account_key(account))
-
-
-def account_key(account: Moderator) -> str:
-    """Whom a rate limit counts: the account, apart from clients ("203.0.113.9") and
-    members ("member:3")."""
-    return f"account:{account.id}"
+        request.app.state.limiter.hit(self.bucket, service.limit_key(account))
 
 
 def full_scope(account: AnyModerator, claims: ClaimsDep) -> Moderator:

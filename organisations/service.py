@@ -281,6 +281,12 @@ def request_alert_email(
 # ---- what its people do ---------------------------------------------------------------------
 
 
+def limit_key(account: Moderator) -> str:
+    """Whom a rate limit counts for an organisation's person: the account, wherever it
+    works from, apart from clients ("203.0.113.9") and members ("member:3")."""
+    return f"account:{account.id}"
+
+
 def profile(session: Session, organisation: Organisation) -> OrganisationOut:
     """The organisation as its own people see it: no people, no admin's view."""
     assert organisation.id is not None
@@ -314,11 +320,17 @@ def submit_report(
     data: ReportCreate,
     crypto: Crypto,
     default_region: str,
+    form_token: str | None = None,
 ) -> str:
     """A report sent for a worker who agreed to it, marked third-party: its receipt code,
-    shown once. Audited by the report's id only."""
+    shown once. Audited by the report's id only. `form_token`: as the public form's."""
     report_id, code = reports_service.submit(
-        session, data=data, crypto=crypto, default_region=default_region, third_party=True
+        session,
+        data=data,
+        crypto=crypto,
+        default_region=default_region,
+        form_token=form_token,
+        third_party=True,
     )
     audit.record(
         session,
