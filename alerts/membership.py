@@ -256,13 +256,15 @@ def close_application(session: Session, *, subscriber_id: int) -> bool:
 
 
 def suspend(session: Session, *, member_id: int) -> Subscriber:
-    """No more alerts or check results; messages still waiting for them are cancelled."""
+    """No more alerts or check results; messages still waiting for them are cancelled, and
+    an application waiting is closed (its evidence deleted): suspending decides it."""
     subscriber = member(session, member_id)
     if subscriber.membership == Membership.suspended:
         raise Conflict(f"Member {member_id} is suspended already.")
     subscriber.membership = Membership.suspended.value
     session.add(subscriber)
     delivery.forget_subscriber(session, subscriber_id=member_id)
+    close_application(session, subscriber_id=member_id)  # a decision: the evidence goes now
     session.flush()
     return subscriber
 
@@ -284,5 +286,6 @@ def remove(session: Session, *, member_id: int) -> None:
     """The subscription is deleted, as STOP does; they may sign up again, as pending."""
     subscriber = member(session, member_id)
     delivery.forget_subscriber(session, subscriber_id=member_id)
+    close_application(session, subscriber_id=member_id)
     session.delete(subscriber)
     session.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -19,7 +21,7 @@ NOTICES = {"totp": "Two-factor authentication is on.", "password": "Your passwor
 
 
 def _home(
-    request: Request, org: OrgSession, session: SessionDep, *, status: int = 200, **context: object
+    request: Request, org: OrgSession, session: SessionDep, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
     codes = service.region_codes(session, org.organisation_id)
     return render_org(
