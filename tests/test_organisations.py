@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests import helpers
 from tests.conftest import PASSWORD, Outreach, Team
 from tests.helpers import report_body
 from tests.test_membership import sign_up
+from tests.test_moderation_pages import csrf
 from tests.test_routes import concrete
 
 Auth = Callable[[Any], dict[str, str]]
@@ -92,13 +94,13 @@ def test_an_organisation_never_gets_the_mod_queue(
     client: TestClient, outreach: Outreach, team: Team, auth: Auth
 ) -> None:
     third_party_report(client, auth(outreach.olga))
-    assert log_in(client, "olga").status_code == 303, "she may log in: /org is hers"
-    for path in ("/mod", "/mod/"):
+    signed_in = log_in(client, "olga")
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/org")
+    for path in ("/mod", "/mod/", "/mod/reports/1"):
         page = client.get(path)
-        assert page.status_code != 200, path
-        assert "Queue" not in page.text and "data-report" not in page.text
-        if page.status_code == 303:
-            assert not page.headers["location"].startswith("/mod/reports")
+        assert (page.status_code, page.headers["location"]) == (303, "/org"), path
+    refused = client.post("/mod/queue/next", data={"csrf_token": csrf(client, "/org")})
+    assert refused.status_code == 303 and refused.headers["location"] == "/org"
 
 
 # ---- the organisation and its invites ---------------------------------------------------------
@@ -455,3 +457,112 @@ def test_a_deactivated_organisations_person_is_refused_everywhere(
     session.expire_all()
     assert session.exec(select(func.count()).select_from(Report)).one() == 0
     assert session.exec(select(func.count()).select_from(Invite)).one() == 0
+
+
+# ---- the /org pages ----------------------------------------------------------------------------
+
+
+def report_form(client: TestClient, **overrides: str) -> dict[str, Any]:
+    """The /org/report form as a browser posts it, with its tokens from the page."""
+    page = client.get("/org/report")
+    assert page.status_code == 200
+    token = re.search(r'name="form_token" value="([\w-]+)"', page.text)
+    assert token
+    form: dict[str, Any] = {
+        "csrf_token": csrf(client, "/org/report"),
+        "form_token": token[1],
+        "place": "Assen",
+        "incident_date": date.today().isoformat(),
+        "part_of_day": "night",
+        "categories": ["physical_violence"],
+        "what_happened": STORY,
+        "phones": "0612345678",
+        "language": "nl",
+        "worker_consent": "yes",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_the_report_page_sends_a_marked_report_and_shows_its_code_once(
+    client: TestClient, session: Session, crypto: Crypto, outreach: Outreach
+) -> None:
+    log_in(client, "olga")
+    home = client.get("/org")
+    assert 'href="/org/report"' in home.text and 'href="/org/check"' in home.text
+    form = report_form(client)
+    sent = client.post("/org/report", data=form)
+    assert sent.status_code == 200, sent.text
+    shown = re.search(r'id="receipt-code">([A-Z0-9-]+)<', sent.text)
+    assert shown
+
+    session.expire_all()
+    report = session.exec(select(Report)).one()
+    assert (report.third_party, report.language, report.region_code) == (True, "nl", "GM0106")
+    status = client.get("/api/v1/reports/status", headers={"X-Receipt-Code": shown[1]})
+    assert status.status_code == 200 and status.json()["status"] == "submitted"
+    assert shown[1] not in client.get("/org/report").text, "shown once"
+    entry = next(e for e in audit_rows(session) if e.action == "report.third_party")
+    assert (entry.moderator_id, entry.target_id) == (outreach.olga.id, str(report.id))
+
+    again = client.post("/org/report", data=form)
+    assert again.status_code == 409, "a double tap files one report"
+    assert session.exec(select(func.count()).select_from(Report)).one() == 1
+
+
+def test_the_report_page_wants_consent_and_names_each_wrong_field(
+    client: TestClient, session: Session, outreach: Outreach
+) -> None:
+    log_in(client, "olga")
+    form = report_form(client)
+    del form["worker_consent"]
+    refused = client.post("/org/report", data=form)
+    assert refused.status_code == 422
+    assert 'id="worker_consent-error">The worker must agree to this report' in refused.text
+    assert STORY in refused.text, "what was typed stays in the form"
+
+    wrong = client.post(
+        "/org/report", data=report_form(client, place="Nowhere at all", language="de")
+    )
+    assert wrong.status_code == 422
+    assert 'id="place-error"' in wrong.text and 'id="language-error"' in wrong.text
+    assert 'id="worker_consent-error"' not in wrong.text
+    no_csrf = client.post("/org/report", data={**report_form(client), "csrf_token": "0" * 32})
+    assert no_csrf.status_code == 403
+    session.expire_all()
+    assert session.exec(select(func.count()).select_from(Report)).one() == 0
+
+
+def test_the_check_page_answers_as_the_members_check(
+    client: TestClient, session: Session, crypto: Crypto, outreach: Outreach
+) -> None:
+    helpers.publish_alert(session, crypto, text="Hit a worker, grey van.")
+    log_in(client, "olga")
+    assert client.get("/org/check").status_code == 200
+    hit = client.post(
+        "/org/check", data={"csrf_token": csrf(client, "/org/check"), "number": "06 1234 5678"}
+    )
+    assert hit.status_code == 200, hit.text
+    assert 'data-found="yes"' in hit.text and "Hit a worker, grey van." in hit.text
+    assert "5678" not in hit.text, "the number is shown masked"
+    miss = client.post(
+        "/org/check", data={"csrf_token": csrf(client, "/org/check"), "number": UNKNOWN}
+    )
+    assert 'data-found="no"' in miss.text and "Hit a worker" not in miss.text
+    bad = client.post(
+        "/org/check", data={"csrf_token": csrf(client, "/org/check"), "number": "not a number"}
+    )
+    assert bad.status_code == 422 and 'id="number-error"' in bad.text
+    checks = [e for e in audit_rows(session) if e.action == "organisation.check"]
+    assert [(e.moderator_id, e.target_id) for e in checks] == [
+        (outreach.olga.id, str(outreach.organisation.id))
+    ] * 2
+
+
+def test_staff_are_sent_from_the_org_pages_to_mod(
+    client: TestClient, outreach: Outreach, team: Team
+) -> None:
+    log_in(client, "alice")
+    for path in ("/org/report", "/org/check"):
+        page = client.get(path)
+        assert (page.status_code, page.headers["location"]) == (303, "/mod"), path
