@@ -294,6 +294,95 @@ def create_moderator(
         typer.echo(security.totp_uri(secret, username))
 
 
+organisation_cli = typer.Typer(
+    help="Organisations (outreach and health projects): create one, add its people.",
+    no_args_is_help=True,
+)
+cli.add_typer(organisation_cli, name="organisation")
+
+
+@organisation_cli.command("create")
+def create_organisation(
+    name: Annotated[str, typer.Argument(help="Its name, as its people and the admins know it")],
+    region: Annotated[
+        list[str],
+        typer.Option(help="A region code where it works (GM0106, NL-DR); repeat for more"),
+    ],
+) -> None:
+    """Create an organisation working in the given regions (audited as the command line's)."""
+    from pydantic import ValidationError
+
+    from app.db import make_engine
+    from app.errors import Conflict, InvalidInput
+    from organisations import service
+    from organisations.models import OrganisationCreate
+
+    try:
+        data = OrganisationCreate.model_validate({"name": name, "regions": region})
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = "NAME" if error["loc"][0] == "name" else "--region"
+            typer.echo(f"{where}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    engine = make_engine(_settings().database_url)
+    try:
+        with Session(engine) as session:
+            try:
+                organisation = service.create(
+                    session, name=data.name, regions=data.regions, admin=None
+                )
+            except InvalidInput as exc:  # ("regions", i): the i-th --region
+                for problem in exc.errors:
+                    code = data.regions[int(problem.loc[1])]
+                    typer.echo(f"--region {code}: {problem.msg}", err=True)
+                raise typer.Exit(2) from None
+            except Conflict as exc:
+                typer.echo(exc.message, err=True)
+                raise typer.Exit(2) from None
+            public = service.public(session, organisation)
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"created organisation {public.name} in {', '.join(public.region_names)}")
+
+
+@organisation_cli.command("add-person")
+def add_organisation_person(
+    organisation: Annotated[str, typer.Argument(help="The organisation's name")],
+    username: Annotated[
+        str, typer.Argument(help="Username: 3 to 40 of a-z, 0-9, dot, dash, underscore")
+    ],
+) -> None:
+    """Give a person of the organisation a login (role organisation); the password is read
+    from standard input, or asked for twice at a terminal."""
+    from app.db import make_engine
+    from app.errors import Conflict, InvalidInput, NotFound
+    from organisations import service
+
+    password = _read_password()
+    engine = make_engine(_settings().database_url)
+    try:
+        with Session(engine) as session:
+            try:
+                found = service.named(session, organisation)
+                assert found.id is not None
+                person = service.add_person(
+                    session,
+                    organisation_id=found.id,
+                    username=username,
+                    password=password,
+                    admin=None,
+                )
+            except (InvalidInput, Conflict, NotFound) as exc:
+                typer.echo(exc.message, err=True)
+                raise typer.Exit(2) from None
+            added, name = person.username, found.name
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"added {added} to {name}; they log in at /mod/login")
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         import getpass

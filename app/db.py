@@ -88,3 +88,12 @@ def make_session_factory(bind: Any, **kwargs: Any) -> SessionFactory:
 def is_postgres(engine_or_url: Engine | str) -> bool:
     url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
     return make_url(url).get_backend_name() == "postgresql"
+
+
+def insert_for(session: Session) -> Any:
+    """The dialect's INSERT (PostgreSQL's or SQLite's), for ON CONFLICT DO UPDATE: a
+    counter that one statement creates or adds to, safely under concurrent requests."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

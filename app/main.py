@@ -44,6 +44,11 @@ from app.web import Pages
 from moderation import members_api, retention
 from moderation import router as moderation_router
 from moderation import web as moderation_web
+from moderation.objections import pages as objection_pages
+from moderation.objections import router as objections_router
+from moderation.statistics import pages as statistics_pages
+from moderation.statistics import router as statistics_router
+from organisations import admin as organisations_admin
 from organisations import router as organisations_router
 from organisations import web as organisations_web
 
@@ -147,6 +152,7 @@ def create_app(
             "login": settings.rate_limit_login,
             "check": settings.rate_limit_check,
             "codes": settings.rate_limit_codes,  # per destination, not per client
+            "objection": settings.rate_limit_objection,  # per identifier, not per client
         },
     )
     app.state.login_failures = FailureCounter(
@@ -175,8 +181,12 @@ def create_app(
     api.include_router(organisations_router.invites_router)
     api.include_router(members_api.router)
     api.include_router(organisations_router.router)
+    api.include_router(organisations_admin.router)
     api.include_router(subscription_router.router)
     api.include_router(check_router.router)
+    api.include_router(statistics_router.router)
+    api.include_router(objections_router.router)
+    api.include_router(objections_router.admin_router)
     app.include_router(api)
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)
@@ -184,6 +194,8 @@ def create_app(
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))
+    app.include_router(statistics_pages.router)
+    app.include_router(objection_pages.router)
     app.include_router(report_pages)
     if not settings.is_production:
         app.include_router(apidocs.router)

@@ -27,6 +27,7 @@ class Policy:
     delivery_days: int  # delivery rows (their counts per alert stay)
     check_watch_days: int = 90  # the list of members over the daily check limit
     application_days: int = 30  # an application's evidence nobody decided on
+    objection_keep_days: int = 90  # a decided objection, its answer included
 
     @classmethod
     def from_settings(cls, settings: Settings, *, now: datetime | None = None) -> Policy:
@@ -37,6 +38,7 @@ class Policy:
             delivery_days=settings.delivery_retention_days,
             check_watch_days=settings.check_watch_days,
             application_days=settings.application_days,
+            objection_keep_days=settings.objection_keep_days,
         )
 
     def before(self, days: int) -> datetime:

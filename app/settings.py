@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     retention_every_minutes: int = 60  # how often each worker runs the retention
     check_watch_days: int = 90  # the moderators' list of members over the daily check limit
     application_days: int = 30  # an application's evidence, when no moderator decided on it
+    objection_days: int = 28  # the deadline for deciding an objection (four weeks)
+    objection_keep_days: int = 90  # a decided objection and its answer, then deleted
+    rate_limit_objection: str = "3/day;10/month"  # objections about one identifier, by anyone
+
+    # Statistics: a count from 1 to k-1 shows as "<k" (moderation/statistics)
+    statistics_k: int = 5
+    statistics_public: bool = False  # /{lang}/statistics: the same figures, by province
 
     @property
     def is_production(self) -> bool:
@@ -170,9 +177,13 @@ class Settings(BaseSettings):
             "delivery_retention_days",
             "check_watch_days",
             "application_days",
+            "objection_days",
+            "objection_keep_days",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"REDFLAG_{name.upper()} must be at least 1 (days)")
+        if self.statistics_k < 3:
+            problems.append("REDFLAG_STATISTICS_K must be at least 3 (smaller counts show as <k)")
         if self.check_daily_numbers < 1:
             problems.append("REDFLAG_CHECK_DAILY_NUMBERS must be at least 1 (numbers a day)")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:

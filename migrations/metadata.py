@@ -8,17 +8,21 @@ from sqlmodel import SQLModel
 
 from alerts import models as alerts_models
 from alerts.check import models as check_models
+from app import tally
 from app.regions import models as regions_models
 from app.reports import models as reports_models
 from moderation import models as moderation_models
+from moderation.objections import models as objections_models
 from organisations import models as organisations_models
 
 DOMAINS = (
+    tally,
     regions_models,
     reports_models,
     alerts_models,
     check_models,
     moderation_models,
+    objections_models,
     organisations_models,
 )
 metadata = SQLModel.metadata

@@ -23,6 +23,7 @@ from app.reports.models import Report
 from app.retention import Policy, Step
 from app.settings import Settings
 from moderation.models import ModerationNote
+from moderation.objections import service as objections
 
 log = logging.getLogger("redflag.retention")
 
@@ -45,6 +46,7 @@ STEPS: list[tuple[str, Step]] = [
     ("handled inbound messages forgotten", commands.prune_processed),
     ("check watch entries deleted", check_watch.purge_old),
     ("undecided applications deleted", applications.purge_undecided),
+    ("decided objections deleted", objections.purge_decided),
 ]
 
 

@@ -20,7 +20,7 @@ from app.reports import service as reports_service
 from app.reports.models import ReportCreate
 from app.settings import Settings
 from moderation import accounts, audit, members
-from moderation.models import STAFF_ROLES, Moderator, Role
+from moderation.models import STAFF_ROLES, Moderator, ModeratorPublic, Role
 from organisations.models import (
     InviteCounts,
     Organisation,
@@ -37,8 +37,11 @@ def issuer(organisation_id: int) -> str:
     return f"organisation:{organisation_id}"
 
 
-def create(session: Session, *, name: str, regions: list[str], admin: Moderator) -> Organisation:
-    """A new organisation working in `regions`: an admin's doing, audited."""
+def create(
+    session: Session, *, name: str, regions: list[str], admin: Moderator | None
+) -> Organisation:
+    """A new organisation working in `regions`: an admin's doing (None: the command
+    line's), audited."""
     wanted = regions_service.check_codes(session, regions)
     clean = " ".join(name.split())
     taken = session.exec(
@@ -117,10 +120,15 @@ def set_active(
 
 
 def add_person(
-    session: Session, *, organisation_id: int, username: str, password: str, admin: Moderator
+    session: Session,
+    *,
+    organisation_id: int,
+    username: str,
+    password: str,
+    admin: Moderator | None,
 ) -> Moderator:
     """A login for someone of the organisation (role "organisation"); the password is the
-    admin's to hand over, as for a moderator."""
+    admin's to hand over, as for a moderator (admin None: the command line)."""
     organisation = get(session, organisation_id)
     person = accounts.create(
         session, username=username, password=password, role=Role.organisation, admin=admin
@@ -221,14 +229,44 @@ def list_all(session: Session) -> list[OrganisationPublic]:
     return [public(session, o) for o in found]
 
 
-def _audit(session: Session, action: str, organisation: Organisation, *, by: Moderator) -> None:
+def _audit(
+    session: Session, action: str, organisation: Organisation, *, by: Moderator | None
+) -> None:
+    """An audit entry about the organisation: what was done and by whom (None: the command
+    line), never more."""
     audit.record(
         session,
-        moderator_id=by.id,
+        moderator_id=by.id if by else None,
         action=action,
         target_type="organisation",
         target_id=organisation.id,
     )
+
+
+# ---- for admins: the API, /mod/organisations, and the command line ---------------------------
+
+
+def named(session: Session, name: str) -> Organisation:
+    """The organisation called `name`, matched as create() keeps names unique: without case,
+    spaces squeezed."""
+    clean = " ".join(name.split())
+    organisation = session.exec(
+        select(Organisation).where(func.lower(Organisation.name) == clean.lower())
+    ).first()
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    return organisation
+
+
+def people_public(session: Session, organisation_id: int) -> list[ModeratorPublic]:
+    """The organisation's accounts, active or not; NotFound for no such organisation."""
+    get(session, organisation_id)
+    return [accounts.public(p) for p in people(session, organisation_id)]
+
+
+def overview(session: Session) -> list[tuple[OrganisationPublic, list[ModeratorPublic]]]:
+    """Every organisation with its accounts, by name: what /mod/organisations shows."""
+    return [(o, people_public(session, o.id)) for o in list_all(session)]
 
 
 # ---- alerts by email -------------------------------------------------------------------------

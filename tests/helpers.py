@@ -233,3 +233,38 @@ def code_sent_by(server: Any, twilio: Any, number: str) -> str:
     finally:
         engine.dispose()
     return last_code(twilio.sent_to(number))
+
+
+def sms_to_server(server: Any, body: str, *, sender: str, sid: str) -> httpx.Response:
+    """An SMS as Twilio hands it to a live server: a signed webhook; the server's reply."""
+    from twilio.request_validator import RequestValidator
+
+    from tests.fakes import AUTH_TOKEN
+
+    params = {"MessageSid": sid, "From": sender, "To": "+3197010000001", "Body": body}
+    path = "/webhooks/twilio/sms"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(
+        server.settings.public_url + path, params
+    )
+    return httpx.post(f"{server.url}{path}", data=params, headers={"X-Twilio-Signature": signature})
+
+
+def staff_headers(server: Any, *, username: str, role: Any) -> dict[str, str]:
+    """Bearer headers of a new staff account in a live server's own database."""
+    from sqlmodel import Session
+
+    from app.db import make_engine
+    from moderation import accounts, security
+    from tests.conftest import PASSWORD
+
+    engine = make_engine(server.database_url)
+    try:
+        with Session(engine) as session:
+            account = accounts.create(session, username=username, password=PASSWORD, role=role)
+            session.commit()
+            token, _ = security.issue_token(
+                moderator_id=account.id, role=account.role, settings=server.settings
+            )
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}

@@ -8,12 +8,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from alerts.models import Application, Subscriber
 from app.crypto import Crypto
@@ -25,11 +26,16 @@ from tests import helpers
 from tests.conftest import LiveServer, Team
 from tests.test_membership import (
     alerts_for,
+    audit_entries,
     client,
     member,
     member_token,
+    mod_pages,
+    moderator,
     sent_to,
     sign_up,
+    sms_server,
+    subscribe_on_the_web,
     verified_settings,
 )
 from tests.test_sms_commands import sms
@@ -40,7 +46,8 @@ EVIDENCE = "Known at the Prostitutie Maatschappelijk Werk drop-in on Tuesdays, a
 AD = "https://ads.example.net/zora-7731"
 LINK = re.compile(r"https://redflag\.example\.org(/(?:nl|en|es)/apply\?t=[\w-]+)")
 
-__all__ = ["client", "verified_settings"]  # test_membership's fixtures, for the tests below
+# test_membership's fixtures, for the tests below
+__all__ = ["client", "mod_pages", "moderator", "sms_server", "verified_settings"]
 
 
 def link_in(text: str) -> str:
@@ -61,6 +68,12 @@ def apply_by_link(client: TestClient, path: str, evidence: str = EVIDENCE, link:
     return client.post(f"/{lang}/apply", data={"token": token, "evidence": evidence, "link": link})
 
 
+def join_and_apply(client: TestClient, settings: Settings, keyword: str = "JOIN") -> None:
+    """JOIN ASSEN by SMS (in the keyword's language), then apply through the reply's link."""
+    applied = apply_by_link(client, join_and_get_link(client, settings, keyword))
+    assert applied.status_code == 200, applied.text
+
+
 def queue(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
     listed = client.get("/api/v1/moderation/members/pending", headers=headers)
     assert listed.status_code == 200, listed.text
@@ -69,14 +82,8 @@ def queue(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
 
 def audit_words(session: Session) -> list[str]:
     """The audit log's entries about members."""
-    session.expire_all()
     return [
-        f"{e.action} {e.target_type} {e.target_id}"
-        for e in session.exec(
-            select(AuditEntry)
-            .where(AuditEntry.target_type == "subscriber")
-            .order_by(col(AuditEntry.id))
-        ).all()
+        f"{e.action} {e.target_type} {e.target_id}" for e in audit_entries(session, "subscriber")
     ]
 
 
@@ -84,23 +91,9 @@ def audit_words(session: Session) -> list[str]:
 
 
 def test_a_pending_subscriber_applies_on_the_web_after_confirming(
-    client: TestClient,
-    twilio: Any,
-    session: Session,
-    crypto: Crypto,
-    team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    client: TestClient, twilio: Any, session: Session, crypto: Crypto, moderator: dict[str, str]
 ) -> None:
-    client.post("/en/subscribe", data={"channel": "sms", "phone": PHONE, "place": "Assen"})
-    done = client.post(
-        "/en/subscribe/code",
-        data={
-            "channel": "sms",
-            "contact": PHONE,
-            "code": helpers.last_code(sent_to(client, twilio)),
-            "place": "Assen",
-        },
-    )
+    done = subscribe_on_the_web(client, twilio)
     assert done.status_code == 200 and "Not verified yet" in done.text
     assert 'id="apply-link"' in done.text and "Ask to be verified" in done.text
     path = link_in(done.text)
@@ -120,7 +113,7 @@ def test_a_pending_subscriber_applies_on_the_web_after_confirming(
     assert apply_by_link(client, path).status_code == 404, "the link is spent"
     assert client.get(path).status_code == 404
 
-    [waiting] = queue(client, auth(team.alice))  # every moderator works the queue
+    [waiting] = queue(client, moderator)  # every moderator works the queue
     pending = member(session, crypto)
     assert waiting["id"] == pending.id
     assert (waiting["evidence"], waiting["link"]) == (EVIDENCE, AD)
@@ -132,9 +125,8 @@ def test_a_pending_subscriber_applies_on_the_web_after_confirming(
 
 
 def test_applying_through_the_api_with_a_member_token(
-    client: TestClient, twilio: Any, session: Session, crypto: Crypto, team: Team,
-    auth: Callable[[Any], dict[str, str]],
-) -> None:  # fmt: skip
+    client: TestClient, twilio: Any, moderator: dict[str, str]
+) -> None:
     sign_up(client, twilio)
     token = member_token(client, twilio)
     url = "/api/v1/members/application"
@@ -153,12 +145,12 @@ def test_applying_through_the_api_with_a_member_token(
     assert made.status_code == 201, made.text
     again = client.post(url, json={"evidence": "Once more"}, headers=token)
     assert again.status_code == 409 and "waiting" in again.json()["detail"]
-    [waiting] = queue(client, auth(team.alice))
+    [waiting] = queue(client, moderator)
     assert waiting["link"] == "https://ads.example.net/z"
 
 
 def test_the_reply_to_join_links_to_the_form_in_the_senders_language(
-    client: TestClient, verified_settings: Settings, session: Session, crypto: Crypto
+    client: TestClient, verified_settings: Settings
 ) -> None:
     reply = sms(client, verified_settings, "ALTA ASSEN")
     assert reply.startswith("redflag: suscripcion para Assen, pero aun sin verificar")
@@ -180,14 +172,11 @@ def test_only_a_pending_subscriber_can_apply(
     verified_settings: Settings,
     session: Session,
     crypto: Crypto,
-    team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
 ) -> None:
     path = join_and_get_link(client, verified_settings)
     joined = member(session, crypto, JOINER)
-    verified = client.post(
-        f"/api/v1/moderation/members/{joined.id}/verify", headers=auth(team.alice)
-    )
+    verified = client.post(f"/api/v1/moderation/members/{joined.id}/verify", headers=moderator)
     assert verified.status_code == 200
     late = apply_by_link(client, path)
     assert late.status_code == 409 and "no longer pending" in late.text
@@ -217,22 +206,20 @@ def test_verified_the_member_is_told_in_their_language_and_gets_the_next_alert(
     session: Session,
     crypto: Crypto,
     team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
 ) -> None:
-    assert apply_by_link(client, join_and_get_link(client, verified_settings, "ALTA")).is_success
-    [waiting] = queue(client, auth(team.alice))
+    join_and_apply(client, verified_settings, "ALTA")
+    [waiting] = queue(client, moderator)
     applicant = member(session, crypto, JOINER)
     helpers.publish_alert(session, crypto)
     assert alerts_for(session, applicant.id or 0) == [], "pending: no alert while waiting"
 
-    decided = client.post(
-        f"/api/v1/moderation/members/{waiting['id']}/verify", headers=auth(team.alice)
-    )
+    decided = client.post(f"/api/v1/moderation/members/{waiting['id']}/verify", headers=moderator)
     assert decided.status_code == 200
     assert decided.json()["verified_how"] == "application"
     assert decided.json()["verified_by"] == f"moderator:{team.alice.id}"
     assert session.exec(select(Application)).all() == [], "the evidence went at the decision"
-    assert queue(client, auth(team.alice)) == []
+    assert queue(client, moderator) == []
     assert sent_to(client, twilio, JOINER)[-1]["body"] == (
         "redflag: tu membresia esta verificada. Desde ahora recibes avisos para Assen."
     )
@@ -252,31 +239,28 @@ def test_rejected_the_member_is_told_kindly_and_gets_no_alerts(
     twilio: Any,
     session: Session,
     crypto: Crypto,
-    team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
 ) -> None:
-    assert apply_by_link(
-        client, join_and_get_link(client, verified_settings, "AANMELDEN")
-    ).is_success
+    join_and_apply(client, verified_settings, "AANMELDEN")
     applicant = member(session, crypto, JOINER)
     url = f"/api/v1/moderation/members/{applicant.id}"
-    rejected = client.post(f"{url}/reject", headers=auth(team.alice))
+    rejected = client.post(f"{url}/reject", headers=moderator)
     assert rejected.status_code == 200 and rejected.json()["membership"] == "pending"
     assert session.exec(select(Application)).all() == []
     assert sent_to(client, twilio, JOINER)[-1]["body"] == (
         "redflag: dank je voor je aanvraag. We konden je deze keer niet bevestigen. Een project"
         " dat je kent, kan je een uitnodigingscode geven."
     )
-    again = client.post(f"{url}/reject", headers=auth(team.alice))
+    again = client.post(f"{url}/reject", headers=moderator)
     assert again.status_code == 409 and "no application waiting" in again.json()["detail"]
-    unknown = client.post("/api/v1/moderation/members/999999/reject", headers=auth(team.alice))
+    unknown = client.post("/api/v1/moderation/members/999999/reject", headers=moderator)
     assert unknown.status_code == 404
 
     helpers.publish_alert(session, crypto)
     assert alerts_for(session, applicant.id or 0) == []
     # Still pending: JOIN offers a new link, and they may apply again.
-    assert apply_by_link(client, join_and_get_link(client, verified_settings)).is_success
-    assert [a["id"] for a in queue(client, auth(team.alice))] == [applicant.id]
+    join_and_apply(client, verified_settings)
+    assert [a["id"] for a in queue(client, moderator)] == [applicant.id]
     for words in audit_words(session):
         assert EVIDENCE not in words and "Zora" not in words and JOINER[3:] not in words
 
@@ -284,7 +268,7 @@ def test_rejected_the_member_is_told_kindly_and_gets_no_alerts(
 def test_undecided_applications_go_after_the_retention_period(
     client: TestClient, verified_settings: Settings, session: Session, crypto: Crypto
 ) -> None:
-    assert apply_by_link(client, join_and_get_link(client, verified_settings)).is_success
+    join_and_apply(client, verified_settings)
     day29 = retention.run(session, verified_settings, now=utcnow() + timedelta(days=29))
     assert day29["undecided applications deleted"] == 0
     day31 = retention.run(session, verified_settings, now=utcnow() + timedelta(days=31))
@@ -294,22 +278,48 @@ def test_undecided_applications_go_after_the_retention_period(
     assert member(session, crypto, JOINER).membership == "pending"
 
 
+def test_suspending_or_removing_an_applicant_deletes_the_application_at_once(
+    client: TestClient,
+    verified_settings: Settings,
+    session: Session,
+    crypto: Crypto,
+    team: Team,
+    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
+) -> None:
+    """A suspension or removal decides the application too: its evidence goes then, not
+    when the retention would take it."""
+    admin = auth(team.bob)
+    join_and_apply(client, verified_settings)
+    applicant = member(session, crypto, JOINER)
+    reason = {"reason": "not_a_sex_worker"}
+    url = f"/api/v1/moderation/members/{applicant.id}"
+    assert client.post(f"{url}/suspend", json=reason, headers=admin).status_code == 200
+    session.expire_all()
+    assert session.exec(select(Application)).all() == []
+    assert queue(client, moderator) == []
+    assert client.post(f"{url}/reinstate", headers=admin).status_code == 200
+
+    join_and_apply(client, verified_settings)  # pending again: may apply again
+    assert client.post(f"{url}/remove", json=reason, headers=admin).status_code == 204
+    session.expire_all()
+    assert session.exec(select(Application)).all() == []
+
+
 # ---- /mod/applications --------------------------------------------------------------------------
 
 
 def test_the_queue_page_verifies_and_rejects_after_asking(
     client: TestClient,
     verified_settings: Settings,
-    make_client: Callable[..., TestClient],
-    make_settings: Callable[..., Settings],
+    mod_pages: Callable[[str], AbstractContextManager[TestClient]],
     twilio: Any,
     session: Session,
     crypto: Crypto,
-    team: Team,
 ) -> None:
-    from tests.test_moderation_pages import csrf, log_in
+    from tests.test_moderation_pages import csrf
 
-    assert apply_by_link(client, join_and_get_link(client, verified_settings)).is_success
+    join_and_apply(client, verified_settings)
     sign_up(client, twilio)
     client.post(
         "/api/v1/members/application",
@@ -317,10 +327,7 @@ def test_the_queue_page_verifies_and_rejects_after_asking(
         headers=member_token(client, twilio),
     )
     first, second = member(session, crypto, JOINER), member(session, crypto)
-    # Over plain http, as TestClient speaks: the login cookie is not marked Secure.
-    mod_settings = make_settings(database_url="sqlite://", membership="verified")
-    with make_client(mod_settings, follow_redirects=False) as alice:
-        log_in(alice, "alice")
+    with mod_pages("alice") as alice:
         page = alice.get("/mod/applications")
         assert page.status_code == 200
         assert page.text.index(f"Member #{first.id}") < page.text.index(f"Member #{second.id}")
@@ -358,63 +365,36 @@ def test_the_queue_page_verifies_and_rejects_after_asking(
 
 @pytest.mark.parametrize("decision", ["verify", "reject", "nobody"])
 def test_the_evidence_is_nowhere_in_the_database_after_the_decision(
-    make_live_server: Callable[..., LiveServer],
-    delivery_settings: Callable[..., Settings],
-    decision: str,
+    sms_server: LiveServer, decision: str
 ) -> None:
     """A real server: JOIN through Twilio's signed webhook, an application through the link
     in the reply, a moderator's decision (or 31 days of none); then every byte of the
     database is searched for the evidence, its ciphertext and the number."""
     import httpx
-    from twilio.request_validator import RequestValidator
 
-    from moderation import accounts, security
     from moderation.models import Role
-    from tests.conftest import PASSWORD
-    from tests.fakes import AUTH_TOKEN
 
-    wanted = delivery_settings()
-    names = ["public_url", "sms_provider", "twilio_account_sid", "twilio_auth_token",
-             "twilio_from", "twilio_api_base"]  # fmt: skip
-    server = make_live_server(
-        membership="verified", **{name: getattr(wanted, name) for name in names}
-    )
-    params = {"MessageSid": "SM" + "5" * 32, "From": JOINER, "To": "+3197010000001",
-              "Body": "JOIN ASSEN"}  # fmt: skip
-    path = "/webhooks/twilio/sms"
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(
-        server.settings.public_url + path, params
-    )
-    reply = httpx.post(
-        f"{server.url}{path}", data=params, headers={"X-Twilio-Signature": signature}
-    )
+    reply = helpers.sms_to_server(sms_server, "JOIN ASSEN", sender=JOINER, sid="SM" + "5" * 32)
     token = link_in(reply.text).split("t=", 1)[1]
     applied = httpx.post(
-        f"{server.url}/en/apply", data={"token": token, "evidence": EVIDENCE, "link": AD}
+        f"{sms_server.url}/en/apply", data={"token": token, "evidence": EVIDENCE, "link": AD}
     )
     assert applied.status_code == 200
-    engine = make_engine(server.database_url)
+    alice = helpers.staff_headers(sms_server, username="alice", role=Role.moderator)
+    engine = make_engine(sms_server.database_url)
     try:
         with Session(engine) as session:
             [application] = session.exec(select(Application)).all()
             sealed = application.evidence_enc
             subscriber_id = application.subscriber_id
-            moderator = accounts.create(
-                session, username="alice", password=PASSWORD, role=Role.moderator
-            )
-            session.commit()
-            bearer, _ = security.issue_token(
-                moderator_id=moderator.id, role=moderator.role, settings=server.settings
-            )
-        headers = {"Authorization": f"Bearer {bearer}"}
-        base = f"{server.url}/api/v1/moderation/members"
-        assert httpx.get(f"{base}/pending", headers=headers).json()[0]["evidence"] == EVIDENCE
+        base = f"{sms_server.url}/api/v1/moderation/members"
+        assert httpx.get(f"{base}/pending", headers=alice).json()[0]["evidence"] == EVIDENCE
         if decision == "nobody":
             with Session(engine) as session:
-                retention.run(session, server.settings, now=utcnow() + timedelta(days=31))
+                retention.run(session, sms_server.settings, now=utcnow() + timedelta(days=31))
                 session.commit()
         else:
-            decided = httpx.post(f"{base}/{subscriber_id}/{decision}", headers=headers)
+            decided = httpx.post(f"{base}/{subscriber_id}/{decision}", headers=alice)
             assert decided.status_code == 200
         with Session(engine) as session:
             assert session.exec(select(Application)).all() == []
@@ -426,7 +406,7 @@ def test_the_evidence_is_nowhere_in_the_database_after_the_decision(
                 assert JOINER[3:] not in words
     finally:
         engine.dispose()
-    stored = helpers.database_bytes(server.database_url)
+    stored = helpers.database_bytes(sms_server.database_url)
     for secret in (EVIDENCE, "Zora", AD, "zora-7731", JOINER, JOINER[3:]):
         assert secret.encode() not in stored, secret
     assert sealed not in stored, "the encrypted evidence is gone too, not just unreadable"

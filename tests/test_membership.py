@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from app.migrate import downgrade, upgrade
 from app.settings import Settings
 from moderation.models import AuditEntry
 from tests import helpers
-from tests.conftest import PostgresDatabase, Team, TestDatabase
+from tests.conftest import LiveServer, PostgresDatabase, Team, TestDatabase
 from tests.helpers import deliver
 from tests.test_sms_commands import sms
 
@@ -48,6 +49,49 @@ def client(
         yield c
 
 
+@pytest.fixture
+def moderator(team: Team, auth: Callable[[Any], dict[str, str]]) -> dict[str, str]:
+    """Alice's bearer headers: a moderator, not an admin."""
+    return auth(team.alice)
+
+
+@pytest.fixture
+def admin(team: Team, auth: Callable[[Any], dict[str, str]]) -> dict[str, str]:
+    """Bob's bearer headers: the admin."""
+    return auth(team.bob)
+
+
+@pytest.fixture
+def mod_pages(
+    make_client: Callable[..., TestClient], make_settings: Callable[..., Settings], team: Team
+) -> Callable[[str], AbstractContextManager[TestClient]]:
+    """/mod signed in as one of the team, by username. Over plain http, as TestClient speaks:
+    the settings are not the delivery ones, so the login cookie is not marked Secure."""
+    from tests.test_moderation_pages import log_in
+
+    @contextmanager
+    def signed_in(username: str) -> Iterator[TestClient]:
+        settings = make_settings(database_url="sqlite://", membership="verified")
+        with make_client(settings, follow_redirects=False) as staff:
+            log_in(staff, username)
+            yield staff
+
+    return signed_in
+
+
+@pytest.fixture
+def sms_server(
+    make_live_server: Callable[..., LiveServer], delivery_settings: Callable[..., Settings]
+) -> LiveServer:
+    """A real server with membership=verified whose SMS go through the fake Twilio."""
+    wanted = delivery_settings()
+    names = ["public_url", "sms_provider", "twilio_account_sid", "twilio_auth_token",
+             "twilio_from", "twilio_api_base"]  # fmt: skip
+    return make_live_server(
+        membership="verified", **{name: getattr(wanted, name) for name in names}
+    )
+
+
 def sent_to(client: TestClient, twilio: Any, number: str = PHONE) -> list[dict[str, str]]:
     deliver(client.app.state.settings, client.app.state.session_factory)  # type: ignore[attr-defined]
     return twilio.sent_to(number)  # type: ignore[no-any-return]
@@ -67,6 +111,20 @@ def sign_up(
     )
     assert confirmed.status_code == 200, confirmed.text
     return confirmed.json()  # type: ignore[no-any-return]
+
+
+def subscribe_on_the_web(
+    client: TestClient, twilio: Any, number: str = PHONE, *, lang: str = "en", invite: str = ""
+) -> Any:
+    """Sign up for Assen on the subscribe page and type in the code; the page that answers."""
+    form = {"channel": "sms", "phone": number, "place": "Assen"}
+    asked = client.post(f"/{lang}/subscribe", data={**form, "invite": invite} if invite else form)
+    assert asked.status_code == 200, asked.text
+    code = helpers.last_code(sent_to(client, twilio, number))
+    return client.post(
+        f"/{lang}/subscribe/code",
+        data={"channel": "sms", "contact": number, "code": code, "place": "Assen"},
+    )
 
 
 def member(session: Session, crypto: Crypto, number: str = PHONE) -> Subscriber:
@@ -97,6 +155,18 @@ def alerts_for(session: Session, subscriber_id: int) -> list[Delivery]:
     )
 
 
+def audit_entries(session: Session, *target_types: str) -> list[AuditEntry]:
+    """The audit log's entries about these kinds of rows, oldest first."""
+    session.expire_all()
+    return list(
+        session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.target_type).in_(target_types))
+            .order_by(col(AuditEntry.id))
+        ).all()
+    )
+
+
 def new_invite(client: TestClient, headers: dict[str, str], **body: Any) -> str:
     made = client.post("/api/v1/invites", json=body, headers=headers)
     assert made.status_code == 201, made.text
@@ -112,7 +182,7 @@ def test_a_pending_subscriber_gets_no_alert_until_verified(
     session: Session,
     crypto: Crypto,
     team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    admin: dict[str, str],
 ) -> None:
     confirmed = sign_up(client, twilio)
     assert (confirmed["membership"], confirmed["invite"]) == ("pending", None)
@@ -124,9 +194,7 @@ def test_a_pending_subscriber_gets_no_alert_until_verified(
     texts = [m["body"] for m in sent_to(client, twilio)]
     assert len(texts) == 1 and "code" in texts[0], "only the sign-up code reached them"
 
-    verified = client.post(
-        f"/api/v1/moderation/members/{pending.id}/verify", headers=auth(team.bob)
-    )
+    verified = client.post(f"/api/v1/moderation/members/{pending.id}/verify", headers=admin)
     assert verified.status_code == 200, verified.text
     assert verified.json()["membership"] == "verified"
     assert verified.json()["verified_how"] == "moderator"
@@ -204,10 +272,10 @@ def test_a_pending_member_learns_nothing_from_a_check_by_sms(
 
 
 def test_issuing_invites_takes_a_moderator_and_a_sensible_lifetime(
-    client: TestClient, team: Team, auth: Callable[[Any], dict[str, str]], session: Session
+    client: TestClient, session: Session, team: Team, moderator: dict[str, str]
 ) -> None:
     assert client.post("/api/v1/invites", json={}).status_code == 401
-    made = client.post("/api/v1/invites", json={}, headers=auth(team.alice))
+    made = client.post("/api/v1/invites", json={}, headers=moderator)
     assert made.status_code == 201
     assert CODE_FORMAT.match(made.json()["code"])
     invite = session.exec(select(Invite).order_by(Invite.id.desc())).first()  # type: ignore[union-attr]
@@ -215,10 +283,10 @@ def test_issuing_invites_takes_a_moderator_and_a_sensible_lifetime(
     assert made.json()["code"].encode() not in invite.code_hash
     lifetime = invite.expires_at - invite.created_at
     assert lifetime == timedelta(days=14)
-    week = client.post("/api/v1/invites", json={"valid_days": 7}, headers=auth(team.alice))
+    week = client.post("/api/v1/invites", json={"valid_days": 7}, headers=moderator)
     assert week.status_code == 201
     for body in ({"valid_days": 0}, {"valid_days": 61}, {"valid_days": "soon"}, {"days": 3}):
-        refused = client.post("/api/v1/invites", json=body, headers=auth(team.alice))
+        refused = client.post("/api/v1/invites", json=body, headers=moderator)
         assert refused.status_code == 422, body
         assert refused.json()["detail"][0]["field"] in {"valid_days", "days"}
 
@@ -229,9 +297,9 @@ def test_an_invite_verifies_once(
     session: Session,
     crypto: Crypto,
     team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
 ) -> None:
-    code = new_invite(client, auth(team.alice))
+    code = new_invite(client, moderator)
     first = sign_up(client, twilio, PHONE, invite=code.lower().replace("-", " "))
     assert (first["membership"], first["invite"]) == ("verified", "accepted")
     verified = member(session, crypto)
@@ -247,14 +315,9 @@ def test_an_invite_verifies_once(
 
 
 def test_an_invite_expires(
-    client: TestClient,
-    twilio: Any,
-    session: Session,
-    crypto: Crypto,
-    team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    client: TestClient, twilio: Any, session: Session, moderator: dict[str, str]
 ) -> None:
-    code = new_invite(client, auth(team.alice), valid_days=1)
+    code = new_invite(client, moderator, valid_days=1)
     session.execute(update(Invite).values(expires_at=utcnow() - timedelta(minutes=1)))
     session.commit()
     confirmed = sign_up(client, twilio, invite=code)
@@ -274,20 +337,19 @@ def test_invites_by_sms_in_every_language(
     verified_settings: Settings,
     session: Session,
     crypto: Crypto,
-    team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
     join: str,
     used: str,
     expired: str,
 ) -> None:
-    code = new_invite(client, auth(team.alice))
+    code = new_invite(client, moderator)
     joined = sms(client, verified_settings, f"{join} ASSEN {code}", sender=PHONE)
     assert "Assen" in joined
     assert member(session, crypto).verified_how == "invite"
     again = sms(client, verified_settings, f"{join} ASSEN {code}", sender=OTHER)
     assert used in again and member(session, crypto, OTHER).membership == "pending"
 
-    late = new_invite(client, auth(team.alice))
+    late = new_invite(client, moderator)
     session.execute(
         update(Invite).where(Invite.used_at.is_(None)).values(expires_at=utcnow())  # type: ignore[union-attr]
     )
@@ -298,7 +360,7 @@ def test_invites_by_sms_in_every_language(
 
 
 def test_the_sign_up_page_takes_an_invite_code(
-    client: TestClient, twilio: Any, team: Team, auth: Callable[[Any], dict[str, str]]
+    client: TestClient, twilio: Any, moderator: dict[str, str]
 ) -> None:
     form = client.get("/en/subscribe")
     assert "Invite code" in form.text
@@ -307,29 +369,10 @@ def test_the_sign_up_page_takes_an_invite_code(
         data={"channel": "sms", "phone": PHONE, "place": "Assen", "invite": "K7QF"},
     )
     assert bad.status_code == 422 and "This is not an invite code" in bad.text
-    code = new_invite(client, auth(team.alice))
-    asked = client.post(
-        "/en/subscribe", data={"channel": "sms", "phone": PHONE, "place": "Assen", "invite": code}
-    )
-    assert asked.status_code == 200
-    sms_code = helpers.last_code(sent_to(client, twilio))
-    done = client.post(
-        "/en/subscribe/code",
-        data={"channel": "sms", "contact": PHONE, "code": sms_code, "place": "Assen"},
-    )
+    code = new_invite(client, moderator)
+    done = subscribe_on_the_web(client, twilio, invite=code)
     assert done.status_code == 200 and "You will get warnings for Assen" in done.text
-    pending = client.post(
-        "/es/subscribe", data={"channel": "sms", "phone": OTHER, "place": "Assen", "invite": code}
-    )
-    assert pending.status_code == 200
-    done = client.post(
-        "/es/subscribe/code",
-        data={
-            "channel": "sms",
-            "contact": OTHER,
-            "code": helpers.last_code(sent_to(client, twilio, OTHER)),
-        },
-    )
+    done = subscribe_on_the_web(client, twilio, OTHER, lang="es", invite=code)
     assert "Este código de invitación ya se usó" in done.text
     assert "aún no está verificada" in done.text
 
@@ -360,12 +403,14 @@ def test_two_sign_ups_racing_for_one_invite_one_wins(
             racer = threading.Thread(target=second)
             racer.start()
             with engine.connect() as watcher:
+                # pg_stat_activity holds still for a whole transaction: a new one each look.
                 while not watcher.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity"
                         " WHERE wait_event_type = 'Lock' AND datname = current_database()"
                     )
                 ).scalar():
+                    watcher.rollback()
                     racer.join(0.01)
                     assert racer.is_alive(), "the second sign-up did not wait for the first"
             first.commit()
@@ -405,14 +450,13 @@ def test_suspend_reinstate_and_remove_with_audit_entries(
     twilio: Any,
     session: Session,
     crypto: Crypto,
-    team: Team,
-    auth: Callable[[Any], dict[str, str]],
+    moderator: dict[str, str],
+    admin: dict[str, str],
 ) -> None:
-    code = new_invite(client, auth(team.alice))
+    code = new_invite(client, moderator)
     sign_up(client, twilio, invite=code)
     member_id = member(session, crypto).id
     url = f"/api/v1/moderation/members/{member_id}"
-    admin = auth(team.bob)
 
     listed = client.get("/api/v1/moderation/members", headers=admin)
     assert listed.status_code == 200
@@ -423,10 +467,9 @@ def test_suspend_reinstate_and_remove_with_audit_entries(
         ["GM0106"],
     )
     assert PHONE[3:] not in listed.text and "contact" not in row
-    assert client.get("/api/v1/moderation/members", headers=auth(team.alice)).status_code == 403
-    assert (
-        client.post(f"{url}/suspend", json={"reason": "abuse"}, headers=auth(team.alice))
-    ).status_code == 403
+    assert client.get("/api/v1/moderation/members", headers=moderator).status_code == 403
+    refused = client.post(f"{url}/suspend", json={"reason": "abuse"}, headers=moderator)
+    assert refused.status_code == 403
 
     bad = client.post(f"{url}/suspend", json={"reason": "because"}, headers=admin)
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "reason"
@@ -451,11 +494,7 @@ def test_suspend_reinstate_and_remove_with_audit_entries(
     assert session.get(Subscriber, member_id) is None
     assert client.post(f"{url}/remove", json={"reason": "other"}, headers=admin).status_code == 404
 
-    entries = session.exec(
-        select(AuditEntry)
-        .where(col(AuditEntry.target_type).in_(["subscriber", "invite"]))
-        .order_by(col(AuditEntry.id))
-    ).all()
+    entries = audit_entries(session, "subscriber", "invite")
     assert [e.action for e in entries] == [
         "invite.issued",
         "member.suspended.passed_on_alerts",
@@ -498,13 +537,11 @@ def test_subscribers_from_before_membership_become_verified(database: TestDataba
 
 
 def test_the_members_page_verifies_and_suspends_after_asking(
-    make_client: Callable[..., TestClient],
-    make_settings: Callable[..., Settings],
+    mod_pages: Callable[[str], AbstractContextManager[TestClient]],
     session: Session,
     crypto: Crypto,
-    team: Team,
 ) -> None:
-    from tests.test_moderation_pages import csrf, log_in
+    from tests.test_moderation_pages import csrf
 
     pending = subscriptions._new_subscriber(
         session, channel="sms", contact=PHONE, language="en", crypto=crypto
@@ -513,13 +550,7 @@ def test_the_members_page_verifies_and_suspends_after_asking(
     subscriptions.set_regions(session, subscriber=pending, codes=["GM0106"], replace=True)
     session.commit()
     member_id = pending.id
-    settings = make_settings(database_url="sqlite://", membership="verified")
-    with (
-        make_client(settings, follow_redirects=False) as alice,
-        make_client(settings, follow_redirects=False) as bob,
-    ):
-        log_in(alice, "alice")
-        log_in(bob, "bob")
+    with mod_pages("alice") as alice, mod_pages("bob") as bob:
         assert alice.get("/mod/members").status_code == 403
         page = bob.get("/mod/members?state=pending")
         assert page.status_code == 200 and f"#{member_id}" in page.text
@@ -545,12 +576,7 @@ def test_the_members_page_verifies_and_suspends_after_asking(
         assert member(session, crypto).membership == "suspended"
         suspended = bob.get("/mod/members?state=suspended").text
         assert f"#{member_id}" in suspended and 'value="reinstate"' in suspended
-        actions = [
-            e.action
-            for e in session.exec(
-                select(AuditEntry).where(AuditEntry.target_type == "subscriber")
-            ).all()
-        ]
+        actions = [e.action for e in audit_entries(session, "subscriber")]
         assert actions == ["member.verified", "member.suspended.abuse"]
 
 
@@ -558,55 +584,30 @@ def test_the_members_page_verifies_and_suspends_after_asking(
 
 
 def test_an_invite_code_and_the_member_are_nowhere_in_the_database(
-    make_live_server: Callable[..., Any], delivery_settings: Callable[..., Settings]
+    sms_server: LiveServer,
 ) -> None:
     """A real server: an invite issued, then spent by `JOIN ASSEN <code>` through Twilio's
     signed webhook; every byte of the database is searched for the code and the number."""
     import httpx
-    from twilio.request_validator import RequestValidator
 
-    from moderation import accounts, security
     from moderation.models import Role
-    from tests.conftest import PASSWORD
-    from tests.fakes import AUTH_TOKEN
 
-    wanted = delivery_settings()
-    names = ["public_url", "sms_provider", "twilio_account_sid", "twilio_auth_token",
-             "twilio_from", "twilio_api_base"]  # fmt: skip
-    server = make_live_server(
-        membership="verified", **{name: getattr(wanted, name) for name in names}
+    bob = helpers.staff_headers(sms_server, username="bob", role=Role.admin)
+    made = httpx.post(f"{sms_server.url}/api/v1/invites", json={"valid_days": 3}, headers=bob)
+    assert made.status_code == 201
+    code = made.json()["code"]
+    reply = helpers.sms_to_server(
+        sms_server, f"JOIN ASSEN {code}", sender=PHONE, sid="SM" + "7" * 32
     )
-    engine = make_engine(server.database_url)
+    assert "you get warnings for Assen" in reply.text
+    engine = make_engine(sms_server.database_url)
     try:
-        with Session(engine) as session:
-            bob = accounts.create(session, username="bob", password=PASSWORD, role=Role.admin)
-            session.commit()
-            token, _ = security.issue_token(
-                moderator_id=bob.id, role=bob.role, settings=server.settings
-            )
-        made = httpx.post(
-            f"{server.url}/api/v1/invites",
-            json={"valid_days": 3},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert made.status_code == 201
-        code = made.json()["code"]
-        params = {"MessageSid": "SM" + "7" * 32, "From": PHONE, "To": "+3197010000001",
-                  "Body": f"JOIN ASSEN {code}"}  # fmt: skip
-        path = "/webhooks/twilio/sms"
-        signature = RequestValidator(AUTH_TOKEN).compute_signature(
-            server.settings.public_url + path, params
-        )
-        reply = httpx.post(
-            f"{server.url}{path}", data=params, headers={"X-Twilio-Signature": signature}
-        )
-        assert "you get warnings for Assen" in reply.text
         with Session(engine) as session:
             found = session.exec(select(Subscriber)).one()
             assert (found.membership, found.verified_how) == ("verified", "invite")
     finally:
         engine.dispose()
-    stored = helpers.database_bytes(server.database_url)
+    stored = helpers.database_bytes(sms_server.database_url)
     for secret in (code, code.replace("-", ""), PHONE, PHONE[1:], PHONE[3:]):
         assert secret.encode() not in stored, secret
 

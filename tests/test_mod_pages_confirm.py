@@ -19,9 +19,7 @@ from app.reports.models import Report
 from moderation.models import Moderator
 from tests.conftest import Team
 from tests.helpers import add_sms_subscribers, publish_alert
-from tests.test_moderation_pages import browser_like, csrf, file_report, log_in
-
-__all__ = ["browser_like"]  # the fixture, for the tests below
+from tests.test_moderation_pages import csrf, file_report, log_in
 
 Clients = Callable[[], TestClient]
 

@@ -17,9 +17,7 @@ from moderation.models import AuditEntry
 from tests.conftest import Team
 from tests.helpers import report_body
 from tests.test_moderation_api import M, claim, publish_body, report_id
-from tests.test_moderation_pages import browser_like, csrf, log_in
-
-__all__ = ["browser_like"]  # a fixture, used by name
+from tests.test_moderation_pages import csrf, log_in
 
 Auth = Callable[[Any], dict[str, str]]
 NO_REPORT: dict[str, Any] = {"default_region": "NL", "reported": set()}

@@ -127,9 +127,7 @@ def check(
             members.require_verified(member)
             member_id = member.id
     except Unauthorized:
-        return pages.message(
-            lang=lang.value, title=_("error.title"), message=_("check.expired"), status_code=401
-        )
+        return forms.message_page(pages, lang, "error.title", "check.expired", 401)
     except members.NotAMember as exc:  # before the number is read: it tells nothing
         return _not_a_member(pages, lang, exc.state)
     care = _care(session, support, member_id)
@@ -158,12 +156,7 @@ def check(
             care=care,
         )
     except RateLimited:
-        return pages.message(
-            lang=lang.value,
-            title=_("error.title"),
-            message=_("error.rate_limited"),
-            status_code=429,
-        )
+        return forms.message_page(pages, lang, "error.title", "error.rate_limited", 429)
     except (InvalidInput, ValidationError):
         refuse(
             pages.render(

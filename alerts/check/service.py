@@ -20,6 +20,7 @@ from alerts.check.schemas import (
 )
 from alerts.models import PURPOSE_ALERT_TEXT, PURPOSE_UPDATE_TEXT, Severity
 from alerts.render import mask
+from app import tally
 from app.crypto import Crypto
 from app.errors import FieldError, InvalidInput
 from app.identifiers import InvalidIdentifier, normalise_phone
@@ -75,6 +76,9 @@ def check_number(
         )
         for alert in sorted(found, key=lambda a: a.published_at or a.created_at, reverse=True)
     ]
+    tally.add(session, "checks")
+    if alerts:
+        tally.add(session, "checks.hit")
     return CheckResult(
         number=e164,
         number_masked=mask("phone", e164, "partial") or e164,

@@ -14,12 +14,10 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from alerts.check.models import CheckWatch
-from app.db import rows_changed
+from app.db import insert_for, rows_changed
 from app.errors import RateLimited
 from app.ratelimit import DailyDistinct, Distinct, RateLimiter
 from app.retention import Policy
@@ -67,10 +65,9 @@ def admit(
 def _count_refusal(session: Session, *, member_id: int, day: date, most: int) -> None:
     """One more different number asked for: the first refusal of the day writes the row
     (the share, plus this one), later ones add to it; atomic under concurrent requests."""
-    insert_for = (
-        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert_for(session)(CheckWatch).values(
+        subscriber_id=member_id, day=day, numbers=most + 1
     )
-    statement = insert_for(CheckWatch).values(subscriber_id=member_id, day=day, numbers=most + 1)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["subscriber_id", "day"],

@@ -25,8 +25,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func
 
 from alerts.models import (
@@ -42,7 +40,7 @@ from alerts.models import (
     SubscriberRegion,
 )
 from app.crypto import FieldCipher
-from app.db import rows_changed, utcnow
+from app.db import insert_for, rows_changed, utcnow
 from app.retention import Policy
 
 COLUMNS = [
@@ -345,10 +343,7 @@ def prune(session: Session, policy: Policy) -> int:
     ).all()
     tallies = Counter(tuple(row) for row in gone)
     if tallies:
-        insert_for = (
-            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        )
-        statement = insert_for(DeliveryTally).values(
+        statement = insert_for(session)(DeliveryTally).values(
             [
                 {"alert_id": a, "channel": c, "kind": k, "status": st, "count": n}
                 for (a, c, k, st), n in tallies.items()

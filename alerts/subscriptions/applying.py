@@ -21,6 +21,7 @@ from sqlmodel import Session
 from alerts import applications
 from alerts.check import members
 from alerts.models import Subscriber
+from alerts.subscriptions import forms
 from alerts.subscriptions.forms import LIMITED
 from alerts.subscriptions.schemas import RESPONSES
 from app.crypto import Crypto
@@ -61,13 +62,8 @@ def _form(
     )
 
 
-def _message(pages: Pages, lang: Language, title: str, message: str, status: int) -> HTMLResponse:
-    _ = Translator(lang.value)
-    return pages.message(lang=lang.value, title=_(title), message=_(message), status_code=status)
-
-
 def _expired(pages: Pages, lang: Language) -> HTMLResponse:
-    return _message(pages, lang, "error.title", "apply.link_expired", 404)
+    return forms.message_page(pages, lang, "error.title", "apply.link_expired", 404)
 
 
 @pages_router.get("/{lang}/apply")
@@ -111,8 +107,8 @@ def apply(
             session, subscriber=subscriber, evidence=evidence, link=link, cipher=crypto.cipher
         )
     except Conflict:
-        refuse(_message(pages, lang, "apply.not_now_title", "apply.not_now", 409))
-    return _message(pages, lang, "apply.received_title", "apply.received", 200)
+        refuse(forms.message_page(pages, lang, "apply.not_now_title", "apply.not_now", 409))
+    return forms.message_page(pages, lang, "apply.received_title", "apply.received", 200)
 
 
 # ---- the API ------------------------------------------------------------------------------

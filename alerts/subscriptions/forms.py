@@ -166,6 +166,16 @@ def code_page(
     )
 
 
+def message_page(
+    pages: Pages, lang: Language, title_key: str, message_key: str, status: int
+) -> HTMLResponse:
+    """A page of one translated title and message: an outcome, or why the step went no further."""
+    _ = Translator(lang.value)
+    return pages.message(
+        lang=lang.value, title=_(title_key), message=_(message_key), status_code=status
+    )
+
+
 def refuse_code(pages: Pages, lang: Language, sent: CodeSent, *, settings: Settings) -> NoReturn:
     """The code page again, saying the code is wrong; the attempt stays counted, so that
     wrong codes add up."""

@@ -286,18 +286,12 @@ def confirm_link(
     pages: PagesDep,
     token: Text = "",
 ) -> HTMLResponse:
-    _ = Translator(lang.value)
     try:
         confirmed = subscriptions.confirm_link(
             session, token=token, crypto=crypto, settings=settings
         )
     except InvalidInput:
-        return pages.message(
-            lang=lang.value,
-            title=_("error.title"),
-            message=_("unsubscribe.invalid"),
-            status_code=404,
-        )
+        return forms.message_page(pages, lang, "error.title", "unsubscribe.invalid", 404)
     return _done(pages, session, lang, confirmed, crypto=crypto, settings=settings)
 
 
@@ -377,7 +371,6 @@ def leave(
     contact: Text = "",
     code: Text = "",
 ) -> HTMLResponse:
-    _ = Translator(lang.value)
     try:
         subscriptions.leave(
             session,
@@ -390,6 +383,4 @@ def leave(
     except (InvalidInput, ValueError):
         sent = forms.CodeSent(forms.LEAVE, channel, contact)
         forms.refuse_code(pages, lang, sent, settings=settings)
-    return pages.message(
-        lang=lang.value, title=_("leave.done_title"), message=_("leave.done"), status_code=200
-    )
+    return forms.message_page(pages, lang, "leave.done_title", "leave.done", 200)

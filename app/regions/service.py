@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
+from app import datafile
 from app.errors import FieldError, InvalidInput, RedflagError
 from app.regions.models import (
     Region,
@@ -62,15 +63,14 @@ def builtin_file() -> Path:
 
 
 def read_region_file(path: Path) -> RegionFile:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RegionFileError(f"cannot read region file {path}: {exc}") from None
-    try:
-        return RegionFile.model_validate(raw)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise RegionFileError(f"{path} is not a region file: " + "; ".join(problems)) from None
+    return datafile.read(
+        path, RegionFile, what="region file", error=RegionFileError, problem=_problem
+    )
+
+
+def _problem(raw: Any, error: ErrorDetails) -> str:
+    """ "regions.0.name: Field required": where in the file, then what is wrong there."""
+    return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
 
 
 def load_tree(session: Session, *, tree: RegionFile) -> LoadResult:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
+from app import datafile
 from app.errors import RedflagError
 from app.support.models import SupportEntry, SupportFile
 
@@ -23,21 +23,14 @@ def builtin_file() -> Path:
 
 
 def read_support_file(path: Path) -> SupportFile:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SupportFileError(f"cannot read support file {path}: {exc}") from None
-    try:
-        return SupportFile.model_validate(raw)
-    except ValidationError as exc:
-        problems = [
-            _problem(raw, e["loc"], e["msg"].removeprefix("Value error, ")) for e in exc.errors()
-        ]
-        raise SupportFileError(f"{path} is not a support file: " + "; ".join(problems)) from None
+    return datafile.read(
+        path, SupportFile, what="support file", error=SupportFileError, problem=_problem
+    )
 
 
-def _problem(raw: Any, loc: tuple[int | str, ...], message: str) -> str:
+def _problem(raw: Any, error: ErrorDetails) -> str:
     """ "entries[2] (Politie): phone: ..." — the entry by position and name, then the field."""
+    loc, message = error["loc"], error["msg"].removeprefix("Value error, ")
     if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int):
         entries = raw.get("entries") if isinstance(raw, dict) else None
         entry = entries[loc[1]] if isinstance(entries, list) else None

@@ -3,7 +3,8 @@
 session (the cookie, CSRF, rendering), login (logging in and out, the second factor),
 queue, review (reading a report and deciding; composer holds the alert composer),
 alerts, admin (the audit log, accounts), members (membership), applications (the
-verification queue), check_watch (members who check too many numbers); confirm asks
+verification queue), check_watch (members who check too many numbers), statistics (counts for
+admins, and the yearly evaluation), objections (reported people's, for admins); confirm asks
 before what cannot be undone. Each page calls one service function; a form refused for
 what it said comes back with the reason through app.web.refuse.
 """
@@ -19,13 +20,26 @@ from moderation.web import (
     check_watch,
     login,
     members,
+    objections,
     queue,
     review,
+    statistics,
 )
 from moderation.web.session import make_pages
 
 __all__ = ["make_pages", "router"]
 
 router = APIRouter(include_in_schema=False)
-for part in (login, queue, review, alerts, admin, members, applications, check_watch):
+for part in (
+    login,
+    queue,
+    review,
+    alerts,
+    admin,
+    members,
+    applications,
+    check_watch,
+    statistics,
+    objections,
+):
     router.include_router(part.router)
