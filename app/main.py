@@ -49,6 +49,7 @@ from moderation.objections import router as objections_router
 from moderation.statistics import pages as statistics_pages
 from moderation.statistics import router as statistics_router
 from organisations import admin as organisations_admin
+from organisations import router as organisations_router
 from organisations import web as organisations_web
 
 log = logging.getLogger("redflag.operations")
@@ -177,8 +178,9 @@ def create_app(
     api.include_router(moderation_router.auth_router)
     api.include_router(moderation_router.router)
     api.include_router(moderation_router.admin_router)
-    api.include_router(members_api.invites_router)
+    api.include_router(organisations_router.invites_router)
     api.include_router(members_api.router)
+    api.include_router(organisations_router.router)
     api.include_router(organisations_admin.router)
     api.include_router(subscription_router.router)
     api.include_router(check_router.router)

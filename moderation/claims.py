@@ -77,6 +77,7 @@ def queue(session: Session, *, limit: int = 200) -> list[QueueItem]:
                 matching_reports=len(others),
                 matching_alerts=len(alerts),
                 added_information=added.get(r.id, 0),
+                third_party=r.third_party,
             )
         )
     return items

@@ -1,6 +1,6 @@
-"""The membership API: /api/v1/invites and the verification queue (moderators), and
-/api/v1/moderation/members (admins). Members are shown by id, state, how and when they were
-verified, and regions: never a contact."""
+"""The membership API: the verification queue (moderators) and /api/v1/moderation/members
+(admins). Members are shown by id, state, how and when they were verified, and regions:
+never a contact. /api/v1/invites, which organisations use too, is in organisations/router.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from alerts import membership
 from alerts.membership import MemberRow, Reason
 from alerts.models import Membership
-from app.db import aware
 from app.deps import CryptoDep, RowId, SessionDep
 from app.schemas import BODY_ERRORS, Strict
 from moderation import members
@@ -28,20 +27,6 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The member is not in a state this applies to"},
     422: {"description": "A field is missing or wrong"},
 }
-
-
-class InviteIn(Strict):
-    valid_days: int = Field(
-        default=membership.INVITE_DAYS,
-        ge=membership.INVITE_DAYS_RANGE[0],
-        le=membership.INVITE_DAYS_RANGE[1],
-        description="How many days the code works",
-    )
-
-
-class InviteOut(BaseModel):
-    code: str = Field(description="Shown this once: only a keyed hash of it is stored")
-    expires_at: datetime
 
 
 class ReasonIn(Strict):
@@ -62,35 +47,6 @@ class MemberOut(BaseModel):
 
 def _out(row: MemberRow) -> MemberOut:
     return MemberOut(**row.__dict__)
-
-
-invites_router = APIRouter(
-    prefix="/invites",
-    tags=["membership"],
-    dependencies=[Depends(current_moderator)],
-    responses={**_UNAUTHORIZED},
-)
-
-
-@invites_router.post(
-    "",
-    status_code=201,
-    summary="A single-use invite code: whoever signs up with it is verified at once",
-    responses=BODY_ERRORS,
-)
-def issue_invite(
-    moderator: CurrentModerator,
-    session: SessionDep,
-    crypto: CryptoDep,
-    data: InviteIn | None = None,
-) -> InviteOut:
-    code, invite = members.issue_invite(
-        session,
-        moderator=moderator,
-        index=crypto.index,
-        valid_days=(data or InviteIn()).valid_days,
-    )
-    return InviteOut(code=code, expires_at=aware(invite.expires_at))
 
 
 # The verification queue (pending, verify, reject) is every moderator's work; the rest is

@@ -61,6 +61,9 @@ class QueueItem(BaseModel):
     added_information: int = Field(
         default=0, description="Times the reporter added information after sending the report"
     )
+    third_party: bool = Field(
+        default=False, description="Sent by an organisation, with the worker's consent"
+    )
 
 
 class FlagOut(BaseModel):
@@ -144,6 +147,7 @@ class ReportReview(BaseModel):
     police_consent: PoliceConsent = Field(
         description="none, intelligence (the incident, nothing about the reporter) or contact"
     )
+    third_party: bool = Field(description="Sent by an organisation, with the worker's consent")
     language: str
     submitted_at: datetime
     claim_expires_at: datetime | None

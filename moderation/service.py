@@ -98,6 +98,7 @@ def review(
         categories=report.categories,
         urgency=report.urgency,
         police_consent=PoliceConsent(report.police_consent),
+        third_party=report.third_party,
         language=report.language,
         submitted_at=aware(report.submitted_at) or utcnow(),
         claim_expires_at=aware(report.claim_expires_at),

@@ -6,13 +6,21 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
 from alerts import membership
-from alerts.models import Invite
-from app.crypto import BlindIndex
+from alerts.check.schemas import CheckResult
+from alerts.check.service import check_number
+from alerts.models import Channel, Invite
+from alerts.subscriptions import service as subscriptions
+from app.crypto import BlindIndex, Crypto
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from app.identifiers import InvalidIdentifier, normalise_email
+from app.ratelimit import RateLimiter
 from app.regions import service as regions_service
-from moderation import accounts, audit
-from moderation.models import Moderator, ModeratorPublic, Role
+from app.reports import service as reports_service
+from app.reports.models import ReportCreate
+from app.settings import Settings
+from moderation import accounts, audit, members
+from moderation.models import STAFF_ROLES, Moderator, ModeratorPublic, Role
 from organisations.models import (
     InviteCounts,
     Organisation,
@@ -20,6 +28,7 @@ from organisations.models import (
     OrganisationPublic,
     OrganisationRegion,
 )
+from organisations.schemas import OrganisationOut
 
 
 def issuer(organisation_id: int) -> str:
@@ -258,3 +267,133 @@ def people_public(session: Session, organisation_id: int) -> list[ModeratorPubli
 def overview(session: Session) -> list[tuple[OrganisationPublic, list[ModeratorPublic]]]:
     """Every organisation with its accounts, by name: what /mod/organisations shows."""
     return [(o, people_public(session, o.id)) for o in list_all(session)]
+
+
+# ---- alerts by email -------------------------------------------------------------------------
+
+
+def alerts_issuer(organisation_id: int) -> str:
+    """The issuer of the invites that verify the organisation's own alert address: apart
+    from `issuer`, so that invite_counts counts only the codes it handed to workers."""
+    return f"{issuer(organisation_id)}/alerts"
+
+
+def request_alert_email(
+    session: Session,
+    *,
+    organisation: Organisation,
+    person: Moderator,
+    email: str,
+    language: str,
+    crypto: Crypto,
+    settings: Settings,
+    limiter: RateLimiter,
+) -> None:
+    """The organisation's regions' alerts to `email`, through the ordinary sign-up: a
+    confirmation link goes to the address, and confirming it makes the address a member
+    verified by an invite in the organisation's name. Audited without the address."""
+    assert organisation.id is not None
+    try:
+        normalise_email(email)
+    except InvalidIdentifier as exc:
+        raise InvalidInput([FieldError(("email",), exc.code, exc.message)]) from None
+    code, _ = membership.issue_invite(
+        session, index=crypto.index, issued_by=alerts_issuer(organisation.id)
+    )
+    subscriptions.request_subscription(
+        session,
+        channel=Channel.email,
+        contact=email,
+        regions=region_codes(session, organisation.id),
+        language=language,
+        min_severity=None,
+        crypto=crypto,
+        settings=settings,
+        limiter=limiter,
+        link_base=settings.public_url,
+        invite_code=code,
+    )
+    _audit(session, "organisation.alert_email", organisation, by=person)
+
+
+# ---- what its people do ---------------------------------------------------------------------
+
+
+def limit_key(account: Moderator) -> str:
+    """Whom a rate limit counts for an organisation's person: the account, wherever it
+    works from, apart from clients ("203.0.113.9") and members ("member:3")."""
+    return f"account:{account.id}"
+
+
+def profile(session: Session, organisation: Organisation) -> OrganisationOut:
+    """The organisation as its own people see it: no people, no admin's view."""
+    assert organisation.id is not None
+    codes = region_codes(session, organisation.id)
+    return OrganisationOut(
+        id=organisation.id,
+        name=organisation.name,
+        regions=codes,
+        region_names=regions_service.names(session, codes),
+        invites=invite_counts(session, organisation.id),
+    )
+
+
+def invite_for(
+    session: Session, *, account: Moderator, index: BlindIndex, valid_days: int
+) -> tuple[str, Invite]:
+    """An invite code from whoever asks: a moderator's own, or one in the name of the
+    organisation an organisation's person acts for (Forbidden when it is deactivated)."""
+    if account.role in STAFF_ROLES:
+        return members.issue_invite(session, moderator=account, index=index, valid_days=valid_days)
+    organisation = of_account(session, account)
+    return issue_invite(
+        session, organisation=organisation, person=account, index=index, valid_days=valid_days
+    )
+
+
+def submit_report(
+    session: Session,
+    *,
+    person: Moderator,
+    data: ReportCreate,
+    crypto: Crypto,
+    default_region: str,
+    form_token: str | None = None,
+) -> str:
+    """A report sent for a worker who agreed to it, marked third-party: its receipt code,
+    shown once. Audited by the report's id only. `form_token`: as the public form's."""
+    report_id, code = reports_service.submit(
+        session,
+        data=data,
+        crypto=crypto,
+        default_region=default_region,
+        form_token=form_token,
+        third_party=True,
+    )
+    audit.record(
+        session,
+        moderator_id=person.id,
+        action="report.third_party",
+        target_type="report",
+        target_id=report_id,
+    )
+    return code
+
+
+def check(
+    session: Session,
+    *,
+    organisation: Organisation,
+    person: Moderator,
+    number: str,
+    crypto: Crypto,
+    settings: Settings,
+    limiter: RateLimiter,
+) -> CheckResult:
+    """The live alerts naming `number`, as a member's check answers. Audited by the
+    organisation only: the number is never recorded."""
+    result = check_number(
+        session, number=number, member_id=None, crypto=crypto, settings=settings, limiter=limiter
+    )
+    _audit(session, "organisation.check", organisation, by=person)
+    return result

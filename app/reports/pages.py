@@ -38,6 +38,7 @@ from app.reports.models import (
     ReportCreate,
     latest_date_anywhere,
 )
+from app.settings import Settings
 from app.support import service as support_service
 from app.support.models import SupportFile
 from app.support.service import Care
@@ -59,7 +60,7 @@ class ReportForm(BaseModel):
     plates: str = ""
     handles: str = ""
     description: str = ""
-    consent_police: str = ""
+    police_consent: str = "none"
     form_token: str = ""
 
 
@@ -108,49 +109,14 @@ def submit_report_form(
     support: SupportDep,
 ) -> HTMLResponse:
     _ = Translator(lang.value)
-    perpetrator = {
-        "phones": _split(form.phones),
-        "emails": _split(form.emails),
-        "plates": _split(form.plates),
-        "handles": _split(form.handles),
-        "description": form.description or None,
-    }
-    counts = {k: len(v) for k, v in perpetrator.items() if isinstance(v, list)}
-    wording = _Wording(counts, phone_examples(settings.default_country))
-    errors: dict[str, str] = {}
-
-    place = regions_service.resolve_place(session, typed=form.place)
-    if place.region is None:
-        errors["place"] = _place_error(_, session, form.place, place.candidates)
-    try:
-        identifiers = PerpetratorIn.model_validate(perpetrator)
-        _add(
-            errors,
-            _,
-            wording,
-            service.identifier_errors(identifiers, default_region=settings.default_country),
-        )
-    except ValidationError as exc:
-        _add(errors, _, wording, _pydantic_errors(exc, prefix=("perpetrator",)))
-    raw: dict[str, Any] = {
-        "region": place.region.code if place.region else "",
-        "categories": form.categories,
-        "what_happened": form.what_happened,
-        "perpetrator": perpetrator,
-        "consent_police": bool(form.consent_police),
-        "language": lang.value,
-    }
-    raw.update({k: v for k in ("incident_date", "part_of_day") if (v := getattr(form, k))})
-    data = None
-    try:
-        data = ReportCreate.model_validate(raw)
-    except ValidationError as exc:
-        _add(errors, _, wording, _pydantic_errors(exc))
-    if errors or data is None:
+    reading = read_form(session, settings, lang, form)
+    if reading.errors or reading.data is None:
         refuse(
-            _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+            _form_page(
+                pages, session, lang, values=form.model_dump(), errors=reading.errors, status=422
+            )
         )
-
+    data = reading.data
     try:
         _, code = service.submit(
             session,
@@ -169,9 +135,11 @@ def submit_report_form(
             )
         )
     except InvalidInput as exc:  # only if something changed between the checks and the insert
-        _add(errors, _, wording, exc.errors)
+        reading.add(exc.errors)
         refuse(
-            _form_page(pages, session, lang, values=form.model_dump(), errors=errors, status=422)
+            _form_page(
+                pages, session, lang, values=form.model_dump(), errors=reading.errors, status=422
+            )
         )
     return pages.render(
         "receipt.html",
@@ -298,6 +266,73 @@ def _text_error(_: Translator, text: str, *, empty: str) -> str | None:
     return None
 
 
+@dataclass
+class FormReading:
+    """The report form read as the API's ReportCreate (None when a field is wrong), and
+    what is wrong, by the form's field names, in the page's language."""
+
+    data: ReportCreate | None
+    errors: dict[str, str]
+    wording: _Wording
+    translate: Translator
+
+    def add(self, found: Iterable[FieldError]) -> None:
+        _add(self.errors, self.translate, self.wording, found)
+
+
+def read_form(
+    session: Session, settings: Settings, lang: Language, form: ReportForm
+) -> FormReading:
+    """The report form as the API takes it: the public page's and /org/report's (organisations)."""
+    _ = Translator(lang.value)
+    perpetrator = {
+        "phones": _split(form.phones),
+        "emails": _split(form.emails),
+        "plates": _split(form.plates),
+        "handles": _split(form.handles),
+        "description": form.description or None,
+    }
+    counts = {k: len(v) for k, v in perpetrator.items() if isinstance(v, list)}
+    reading = FormReading(None, {}, _Wording(counts, phone_examples(settings.default_country)), _)
+
+    place = regions_service.resolve_place(session, typed=form.place)
+    if place.region is None:
+        reading.errors["place"] = _place_error(_, session, form.place, place.candidates)
+    try:
+        identifiers = PerpetratorIn.model_validate(perpetrator)
+        reading.add(service.identifier_errors(identifiers, default_region=settings.default_country))
+    except ValidationError as exc:
+        reading.add(_pydantic_errors(exc, prefix=("perpetrator",)))
+    raw: dict[str, Any] = {
+        "region": place.region.code if place.region else "",
+        "categories": form.categories,
+        "what_happened": form.what_happened,
+        "perpetrator": perpetrator,
+        "police_consent": form.police_consent or "none",
+        "language": lang.value,
+    }
+    raw.update({k: v for k in ("incident_date", "part_of_day") if (v := getattr(form, k))})
+    try:
+        data = ReportCreate.model_validate(raw)
+    except ValidationError as exc:
+        reading.add(_pydantic_errors(exc))
+    else:
+        reading.data = None if reading.errors else data
+    return reading
+
+
+def form_fields(session: Session) -> dict[str, Any]:
+    """What the report form's fields are filled from (app/templates/_report_fields.html)."""
+    return {
+        "places": regions_service.place_labels(session),
+        "parts_of_day": [p.value for p in PartOfDay],
+        "categories": [c.value for c in Category],
+        "max_date": latest_date_anywhere().isoformat(),
+        "max_text": MAX_TEXT,
+        "max_description": MAX_DESCRIPTION,
+    }
+
+
 # ---- helpers ------------------------------------------------------------------------
 
 
@@ -316,12 +351,7 @@ def _form_page(
         status_code=status,
         values=values,
         errors=errors,
-        places=regions_service.place_labels(session),
-        parts_of_day=[p.value for p in PartOfDay],
-        categories=[c.value for c in Category],
-        max_date=latest_date_anywhere().isoformat(),
-        max_text=MAX_TEXT,
-        max_description=MAX_DESCRIPTION,
+        **form_fields(session),
         # Not a session: a one-time value so that a double tap files one report, not two.
         form_token=values.get("form_token") or secrets.token_urlsafe(24),
     )
