@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
 
 from alerts.check.schemas import CheckIn, CheckResult
 from alerts.deps import MessengerDep
@@ -19,8 +20,9 @@ from app.schemas import BODY_ERRORS
 from moderation import security
 from moderation.deps import AnyModerator, ClaimsDep
 from moderation.models import Moderator
-from organisations import service
+from organisations import digest, service
 from organisations.deps import OrgPersonDep
+from organisations.digest import DigestAlert
 from organisations.models import InviteCounts
 from organisations.schemas import (
     AlertEmailIn,
@@ -95,6 +97,29 @@ router = APIRouter(prefix="/org", tags=["organisations"], responses=_UNAUTHORIZE
 )
 def own_organisation(org: OrgPersonDep, session: SessionDep) -> OrganisationOut:
     return service.profile(session, org.organisation)
+
+
+class DigestOut(BaseModel):
+    regions: list[str] = Field(description="Your organisation's regions, by name")
+    alerts: list[DigestAlert] = Field(description="Live alerts, newest incident first")
+
+
+@router.get(
+    "/digest",
+    summary="The live alerts for your regions, identifiers masked as in an SMS: what the"
+    " printable digest (/org/digest) shows",
+    dependencies=[Depends(AccountLimit("lookup"))],
+)
+def digest_alerts(
+    org: OrgPersonDep, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
+) -> DigestOut:
+    found = digest.live(
+        session,
+        organisation_id=org.organisation_id,
+        cipher=crypto.cipher,
+        masking=settings.identifier_masking,
+    )
+    return DigestOut(regions=found.regions, alerts=found.alerts)
 
 
 @router.get(

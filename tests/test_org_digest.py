@@ -8,13 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from alerts import service as alerts_service
+from alerts.models import Delivery
 from app.crypto import Crypto
 from app.db import utcnow
 from tests.conftest import Outreach
 from tests.helpers import publish_alert
+from tests.test_moderation_pages import csrf
 from tests.test_org_pages import log_in
 
 CLIENT = "+31612345678"
@@ -99,3 +101,39 @@ def test_staff_and_strangers_get_no_digest(
     staff = browser_like()
     log_in(staff, "alice")
     assert staff.get("/org/digest").headers["location"] == "/mod"
+
+
+def test_programs_read_the_same_digest_as_json(
+    client: TestClient,
+    outreach: Outreach,
+    session: Session,
+    crypto: Crypto,
+    auth: Callable[[Any], dict[str, str]],
+) -> None:
+    alert = publish_alert(session, crypto, ["GM0106"], identifiers=[("phone", CLIENT)])
+    publish_alert(session, crypto, ["GM0363"])
+    response = client.get("/api/v1/org/digest", headers=auth(outreach.olga))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["regions"] == ["Assen"]
+    assert [a["ref"] for a in body["alerts"]] == [alert.ref]
+    assert body["alerts"][0]["identifiers"] == [["phone", "+31 6 1234**78"]]
+    assert client.get("/api/v1/org/digest").status_code == 401
+
+
+def test_the_home_page_sends_a_confirmation_link_for_alerts_by_email(
+    browser_like: Callable[[], TestClient], outreach: Outreach, session: Session
+) -> None:
+
+    client = browser_like()
+    log_in(client, "olga")
+    token = csrf(client, "/org")
+    bad = client.post("/org/alert-email", data={"csrf_token": token, "email": "not-an-address"})
+    assert bad.status_code == 422 and "email" in bad.text
+    assert session.exec(select(Delivery)).first() is None
+    sent = client.post(
+        "/org/alert-email",
+        data={"csrf_token": token, "email": "alerts@outreach.example.org", "language": "nl"},
+    )
+    assert sent.status_code == 200 and "a confirmation link is on its way" in sent.text
+    assert len(session.exec(select(Delivery).where(Delivery.channel == "email")).all()) == 1

@@ -149,7 +149,9 @@ def test_every_field_has_a_label(client: TestClient) -> None:
     assert page.controls, "the form has fields"
     for control in page.controls:
         assert control.get("id") in page.label_for, control
-    assert len(page.wrapped) == 11 + 4 + 3, "categories, times of day, the three police choices sit in labels"
+    assert len(page.wrapped) == 11 + 4 + 3, (
+        "categories, times of day, the three police choices sit in labels"
+    )
 
 
 def test_the_form_saves_nothing_in_the_browser(client: TestClient) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from app.deps import CryptoDep, SessionDep
+from app.deps import CryptoDep, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput
+from app.i18n import LANGUAGE_NAMES
 from app.regions import service as regions_service
 from app.web import refuse
 from moderation.web.session import FormDep
@@ -33,7 +34,8 @@ def _home(
         regions=regions_service.names(session, codes),
         invites=service.invite_counts(session, org.organisation_id),
         notices=NOTICES,
-        **{"error": None, "new_invite": None, **context},
+        languages=list(LANGUAGE_NAMES.items()),
+        **{"error": None, "new_invite": None, "alert_email_sent": False, **context},
     )
 
 
@@ -59,6 +61,36 @@ def issue_invite(
     except InvalidInput as exc:
         refuse(_home(request, org, session, status=422, error=exc.message))
     return _home(request, org, session, new_invite={"code": code, "expires_at": invite.expires_at})
+
+
+@router.post("/alert-email")
+def alert_email(
+    request: Request,
+    org: OrgSessionDep,
+    form: FormDep,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """The organisation's regions' alerts by email: a confirmation link goes to the address
+    (the same answer whatever it is); alerts follow once it is opened."""
+    language = str(form.get("language", "en"))
+    try:
+        if language not in LANGUAGE_NAMES:
+            raise InvalidInput([FieldError(("language",), "invalid", "choose a language")])
+        service.request_alert_email(
+            session,
+            organisation=org.organisation,
+            person=org.ms.moderator,
+            email=str(form.get("email", "")).strip(),
+            language=language,
+            crypto=crypto,
+            settings=settings,
+            limiter=request.app.state.limiter,
+        )
+    except InvalidInput as exc:
+        refuse(_home(request, org, session, status=422, error=exc.message))
+    return _home(request, org, session, alert_email_sent=True)
 
 
 def _whole_number(typed: str, *, field: str) -> int:
