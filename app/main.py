@@ -46,6 +46,7 @@ from moderation import router as moderation_router
 from moderation import web as moderation_web
 from moderation.objections import pages as objection_pages
 from moderation.objections import router as objections_router
+from moderation.police import router as police_router
 from moderation.statistics import pages as statistics_pages
 from moderation.statistics import router as statistics_router
 from organisations import admin as organisations_admin
@@ -187,6 +188,7 @@ def create_app(
     api.include_router(statistics_router.router)
     api.include_router(objections_router.router)
     api.include_router(objections_router.admin_router)
+    api.include_router(police_router.router)
     app.include_router(api)
     app.include_router(alerts_webhooks.router)
     app.include_router(moderation_web.router)

@@ -13,6 +13,7 @@ from app.regions import models as regions_models
 from app.reports import models as reports_models
 from moderation import models as moderation_models
 from moderation.objections import models as objections_models
+from moderation.police import models as police_models
 from organisations import models as organisations_models
 
 DOMAINS = (
@@ -23,6 +24,7 @@ DOMAINS = (
     check_models,
     moderation_models,
     objections_models,
+    police_models,
     organisations_models,
 )
 metadata = SQLModel.metadata

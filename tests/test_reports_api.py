@@ -288,6 +288,8 @@ def test_status_by_receipt_code_in_a_header(client: TestClient) -> None:
         "can_reply": False,
         "can_add": True,
         "can_withdraw": True,
+        "police_consent": "none",
+        "police_shared": False,
     }
 
 
@@ -322,6 +324,8 @@ def test_the_status_shows_nothing_that_could_identify_anyone(
         "can_reply",
         "can_add",
         "can_withdraw",
+        "police_consent",  # what the reporter chose: theirs to see, nothing about them
+        "police_shared",
     }
     assert set(QuestionPublic.model_fields) == {"asked_on", "text", "answered"}
     code = submit(client, perpetrator={"phones": ["06 12345678"], "description": "red scarf"})

@@ -57,6 +57,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/reports/reply"): "the receipt code is the credential",
     ("POST", "/api/v1/reports/withdraw"): "the receipt code is the credential",
     ("POST", "/api/v1/reports/add"): "the receipt code is the credential",
+    ("POST", "/api/v1/reports/police-consent/withdraw"): "the receipt code is the credential",
     ("POST", "/api/v1/objections"): "objecting to a listing: anyone, the same answer for all",
     ("GET", "/api/v1/objections/status"): "the case code is the credential",
     ("POST", "/api/v1/auth/token"): "logging in",

@@ -137,6 +137,11 @@ class Report(SQLModel, table=True):
         max_length=12,
         sa_column_kwargs={"server_default": PoliceConsent.none.value},
     )
+    # When an admin's police export of it was approved (moderation/police): from then on
+    # the consent can no longer be withdrawn.
+    police_shared_at: datetime | None = SQLField(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
     # Sent by an organisation on behalf of a worker who consented (organisations/), not by
     # the worker: moderators see it marked in the queue.
     third_party: bool = SQLField(default=False, sa_column_kwargs={"server_default": false()})
@@ -266,7 +271,8 @@ class ReportCreate(Strict):
         """What the reporter allows, from police_consent or the old consent_police."""
         if self.police_consent is not None:
             return self.police_consent
-        return legacy_consent(bool(self.consent_police))
+        # Read past the deprecation warning: this is the one place that must read it.
+        return legacy_consent(bool(self.__dict__["consent_police"]))
 
     @field_validator("incident_date")
     @classmethod
@@ -313,6 +319,10 @@ class ReportStatusPublic(BaseModel):
     can_reply: bool
     can_add: bool = Field(description="Whether information can still be added")
     can_withdraw: bool
+    police_consent: PoliceConsent = Field(description="What the reporter allows the police")
+    police_shared: bool = Field(
+        description="Shared with the police already: the consent can no longer be withdrawn"
+    )
 
 
 class ReceiptCodeIn(BaseModel):

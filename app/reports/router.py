@@ -103,3 +103,17 @@ def withdraw_report(
     report = service.find_by_receipt(session, crypto=crypto, receipt_code=data.receipt_code)
     service.withdraw(session, report=report)
     return service.status_of(session, report=report, cipher=crypto.cipher)
+
+
+@router.post(
+    "/police-consent/withdraw",
+    summary="Take back what you allowed the police, until it has been shared",
+    responses={409: {"description": "Shared with the police already"}, **_BODY_LOOKUP_ERRORS},
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def withdraw_police_consent(
+    data: ReceiptCodeIn, session: SessionDep, crypto: CryptoDep
+) -> ReportStatusPublic:
+    report = service.find_by_receipt(session, crypto=crypto, receipt_code=data.receipt_code)
+    service.withdraw_police_consent(session, report=report)
+    return service.status_of(session, report=report, cipher=crypto.cipher)

@@ -32,6 +32,7 @@ from app.reports.models import (
     TRANSITIONS,
     MessageAuthor,
     PerpetratorIn,
+    PoliceConsent,
     QuestionPublic,
     Report,
     ReportCreate,
@@ -268,7 +269,20 @@ def status_of(session: Session, *, report: Report, cipher: FieldCipher) -> Repor
         can_reply=status is ReportStatus.needs_info,
         can_add=status in OPEN and len(added_on) < MAX_ADDITIONS,
         can_withdraw=status in WITHDRAWABLE,
+        police_consent=PoliceConsent(report.police_consent),
+        police_shared=report.police_shared_at is not None,
     )
+
+
+def withdraw_police_consent(session: Session, *, report: Report) -> None:
+    """The reporter takes back what they allowed the police, until an export of the report
+    was approved (an export waiting for approval can then no longer be approved)."""
+    if report.police_shared_at is not None:
+        raise Conflict("This report was shared with the police already: it cannot be taken back.")
+    report.police_consent = PoliceConsent.none.value
+    report.version += 1
+    session.add(report)
+    session.flush()
 
 
 def ask_reporter(session: Session, *, report: Report, question: str, cipher: FieldCipher) -> None:

@@ -181,15 +181,17 @@ TALLIED = {
     "objections.upheld": ("objections", "upheld"),
     "objections.partly_upheld": ("objections", "partly_upheld"),
     "objections.rejected": ("objections", "rejected"),
+    "police.exports": ("police", "exports"),
 }
 
 
 def tallied(session: Session, window: Period, country: str) -> list[Measure]:
     """What is only counted (app/tally.py), for the whole country: client checks and their
-    hits, objections received and decided."""
+    hits, objections received and decided, police exports approved."""
     measures = {
         "checks": Measure("checks", ("checks", "hits")),
         "objections": Measure("objections", ("received", "upheld", "partly_upheld", "rejected")),
+        "police": Measure("police", ("exports",)),
     }
     for row in tally.counts(session, months=window.months):
         if row.name in TALLIED:
