@@ -17,6 +17,8 @@ from moderation.models import AuditEntry, Role
 from moderation.police.models import PoliceExport
 from tests.conftest import PASSWORD, Outreach, Team
 from tests.helpers import report_body
+from tests.test_moderation_pages import csrf
+from tests.test_org_pages import log_in
 
 CLIENT_PHONE = "+61 491 570 156"  # report_body's
 WORDS = "He grabbed my arm and would not let me leave."  # report_body's
@@ -179,3 +181,55 @@ def test_only_admins_handle_police_exports(
             client.get("/api/v1/moderation/police-exports", headers=auth(account)).status_code
             == 403
         )
+
+
+def test_the_status_page_takes_the_consent_back(client: TestClient, session: Session) -> None:
+    code = file(client, police_consent="contact")
+    page = client.post("/nl/status", data={"receipt_code": code})
+    assert 'id="police"' in page.text and "Ik wil hulp om aangifte te doen" in page.text
+    done = client.post("/nl/status/police", data={"receipt_code": code})
+    assert done.status_code == 200 and "de politie krijgt niets van deze melding" in done.text
+    assert consent_of(session) == ["none"]
+    assert 'id="police"' not in done.text
+
+
+PATH = "/mod/police-exports"
+
+
+def client_file_none(client: TestClient, session: Session) -> int:
+    file(client, police_consent="none")
+    return report_id(session)
+
+
+def test_the_admins_pages_prepare_approve_after_asking_and_print(
+    browser_like: Callable[[], TestClient], session: Session, team: Team
+) -> None:
+    reporter = browser_like()
+    file(reporter, police_consent="contact")
+    second_admin(session)
+    bob, dora = browser_like(), browser_like()
+    log_in(bob, "bob")
+    log_in(dora, "dora")
+    none = client_file_none(reporter, session)
+    refused = bob.post(
+        "/mod/police-exports", data={"csrf_token": csrf(bob, PATH), "report_id": str(none)}
+    )
+    assert refused.status_code == 422 and "did not consent" in refused.text
+    prepared = bob.post(
+        "/mod/police-exports",
+        data={"csrf_token": csrf(bob, PATH), "report_id": str(report_id(session) - 1)},
+    )
+    assert prepared.status_code == 303
+    export_id = session.exec(select(PoliceExport.id)).one()
+    token = csrf(dora, PATH)
+    asked = dora.post(f"{PATH}/{export_id}/approve", data={"csrf_token": token})
+    assert asked.status_code == 200 and f"Approve police export {export_id}?" in asked.text
+    assert dora.get(f"{PATH}/{export_id}").status_code == 409, "not approved yet"
+    done = dora.post(f"{PATH}/{export_id}/approve", data={"csrf_token": token, "confirmed": "yes"})
+    assert done.status_code == 303
+    printed = bob.get(f"{PATH}/{export_id}")
+    assert printed.status_code == 200 and "+61491570156" in printed.text and WORDS in printed.text
+
+    moderator = browser_like()
+    log_in(moderator, "alice")
+    assert moderator.get(PATH).status_code == 403

@@ -27,6 +27,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/{lang}/status/reply"): "the receipt code is the credential",
     ("POST", "/{lang}/status/withdraw"): "the receipt code is the credential",
     ("POST", "/{lang}/status/add"): "the receipt code is the credential",
+    ("POST", "/{lang}/status/police"): "the receipt code is the credential",
     ("GET", "/{lang}/subscribe"): ANYONE,
     ("POST", "/{lang}/subscribe"): "signing up: a code to the number proves it",
     ("POST", "/{lang}/subscribe/code"): "the code is the credential",

@@ -181,6 +181,15 @@ def withdraw_page(
     return _act(pages, lang, form, deps, _withdraw, field="confirm", done="status.withdrawn_done")
 
 
+@router.post("/{lang}/status/police", dependencies=[Depends(RateLimit("lookup"))])
+def withdraw_police_consent_page(
+    lang: Language, form: Annotated[CodeForm, Form()], deps: StatusDepsDep, pages: PagesDep
+) -> HTMLResponse:
+    return _act(
+        pages, lang, form, deps, _withdraw_police_consent, field="confirm", done="police.withdrawn"
+    )
+
+
 @router.post("/{lang}/status/add", dependencies=[Depends(RateLimit("lookup"))])
 def add_information_page(
     lang: Language, form: Annotated[CodeForm, Form()], deps: StatusDepsDep, pages: PagesDep
@@ -240,6 +249,16 @@ def _withdraw(_: Translator, form: CodeForm, report: Report, deps: StatusDeps) -
         service.withdraw(deps.session, report=report)
     except Conflict:
         return _("error.cannot_withdraw")
+    return None
+
+
+def _withdraw_police_consent(
+    _: Translator, form: CodeForm, report: Report, deps: StatusDeps
+) -> str | None:
+    try:
+        service.withdraw_police_consent(deps.session, report=report)
+    except Conflict:
+        return _("police.already_shared")
     return None
 
 

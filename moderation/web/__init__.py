@@ -3,10 +3,10 @@
 session (the cookie, CSRF, rendering), login (logging in and out, the second factor),
 queue, review (reading a report and deciding; composer holds the alert composer),
 alerts, admin (the audit log, accounts), members (membership), applications (the
-verification queue), check_watch (members who check too many numbers), statistics (counts for
-admins, and the yearly evaluation), objections (reported people's, for admins); confirm asks
-before what cannot be undone. Each page calls one service function; a form refused for
-what it said comes back with the reason through app.web.refuse.
+verification queue), check_watch (members who check too many numbers); for admins,
+statistics (and the yearly evaluation), objections (by reported people) and police
+(exports); confirm asks before what cannot be undone. Each page calls one service
+function; a form refused for what it said comes back with the reason (app.web.refuse).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from moderation.web import (
     login,
     members,
     objections,
+    police,
     queue,
     review,
     statistics,
@@ -41,5 +42,6 @@ for part in (
     check_watch,
     statistics,
     objections,
+    police,
 ):
     router.include_router(part.router)
