@@ -25,7 +25,7 @@ from app import receipts
 from app.crypto import Crypto
 from app.db import rows_changed, utcnow
 from app.errors import InvalidInput, RateLimited
-from app.i18n import LANGUAGES, Translator
+from app.i18n import LANGUAGES, Translator, catalog
 from app.identifiers import InvalidIdentifier, normalise_phone
 from app.ratelimit import RateLimiter
 from app.regions import service as regions_service
@@ -34,31 +34,41 @@ from app.regions.service import fold
 from app.retention import Policy
 from app.settings import Settings
 
-# keyword -> (action, the language it is a word of; None when it belongs to all)
-KEYWORDS: dict[str, tuple[str, str | None]] = {
-    **{w: ("join", "en") for w in ("JOIN", "SUBSCRIBE")},
-    **{w: ("join", "nl") for w in ("AANMELDEN", "AANMELD")},
-    **{w: ("join", "es") for w in ("ALTA", "SUSCRIBIR", "UNIRME")},
-    **{w: ("stop", None) for w in ("STOP", "STOPALL", "CANCEL", "END", "QUIT")},
-    **{w: ("stop", "en") for w in ("UNSUBSCRIBE",)},
-    **{w: ("stop", "nl") for w in ("AFMELDEN", "STOPPEN")},
-    **{w: ("stop", "es") for w in ("BAJA", "PARAR")},
-    **{w: ("help", "en") for w in ("HELP",)},
-    **{w: ("help", None) for w in ("INFO",)},
-    **{w: ("help", "nl") for w in ("HULP",)},
-    **{w: ("help", "es") for w in ("AYUDA",)},
-    **{w: ("check", None) for w in ("CHECK",)},
-    **{w: ("check", "nl") for w in ("CONTROLEER", "CHECKEN")},
-    **{w: ("check", "es") for w in ("COMPROBAR", "VERIFICAR", "REVISAR")},
-    **{w: ("language", "en") for w in ("LANG", "LANGUAGE")},
-    **{w: ("language", "nl") for w in ("TAAL",)},
-    **{w: ("language", "es") for w in ("IDIOMA",)},
+ACTIONS = ("join", "stop", "help", "check", "language")
+# Words that mean the same in every language: STOP always stops (carriers expect it).
+EVERY_LANGUAGE = {
+    **dict.fromkeys(("STOP", "STOPALL", "CANCEL", "END", "QUIT"), "stop"),
+    "INFO": "help",
+    "CHECK": "check",
 }
-LANGUAGE_WORDS = {
-    **dict.fromkeys(("NL", "NEDERLANDS", "DUTCH", "HOLANDES", "NEERLANDES"), "nl"),
-    **dict.fromkeys(("EN", "ENGLISH", "ENGELS", "INGLES"), "en"),
-    **dict.fromkeys(("ES", "ESPANOL", "SPANISH", "SPAANS", "CASTELLANO"), "es"),
-}
+
+
+def _keywords() -> dict[str, tuple[str, str | None]]:
+    """keyword -> (action, the language it is a word of; None when it belongs to all): each
+    language's own words from its catalogue (`sms.words.join`, ...), folded as typed ones
+    are, then the words of every language."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for lang in LANGUAGES:
+        words = catalog(lang)
+        for action in ACTIONS:
+            for word in str(words[f"sms.words.{action}"]).split():
+                found[fold(word).upper()] = (action, lang)
+    found.update({word: (action, None) for word, action in EVERY_LANGUAGE.items()})
+    return found
+
+
+def _language_words() -> dict[str, str]:
+    """What someone types to choose a language (`LANG NL`, `TAAL ENGELS`), from each
+    catalogue's `language.words`."""
+    return {
+        fold(word).upper(): lang
+        for lang in LANGUAGES
+        for word in str(catalog(lang)["language.words"]).split()
+    }
+
+
+KEYWORDS = _keywords()
+LANGUAGE_WORDS = _language_words()
 
 
 @dataclass(frozen=True)

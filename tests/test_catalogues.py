@@ -1,0 +1,80 @@
+"""Every catalogue in app/locales has every key the others have, the same placeholders, and
+CLDR's plural forms for its language (Babel); each says who must review it."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+import pytest
+from babel import Locale
+
+from alerts.subscriptions.commands import EVERY_LANGUAGE
+
+LOCALES = resources.files("app") / "locales"
+FILES = sorted(p.name[:-5] for p in LOCALES.iterdir() if p.name.endswith(".json"))
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def load(lang: str) -> dict[str, object]:
+    return json.loads((LOCALES / f"{lang}.json").read_text("utf-8"))  # type: ignore[no-any-return]
+
+
+def placeholders(entry: object) -> set[str]:
+    texts = entry.values() if isinstance(entry, dict) else [entry]
+    return {name for text in texts for name in PLACEHOLDER.findall(str(text))}
+
+
+def test_there_are_nine_catalogues() -> None:
+    assert FILES == ["bg", "en", "es", "hu", "nl", "pl", "pt", "ro", "th"]
+
+
+@pytest.mark.parametrize("lang", FILES)
+def test_a_catalogue_has_every_key_and_the_same_placeholders(lang: str) -> None:
+    source, catalogue = load("en"), load(lang)
+    assert sorted(set(source) - set(catalogue)) == [], "missing"
+    assert sorted(set(catalogue) - set(source)) == [], "not in the others"
+    different = [
+        key for key, entry in source.items() if placeholders(catalogue[key]) != placeholders(entry)
+    ]
+    assert different == []
+
+
+@pytest.mark.parametrize("lang", FILES)
+def test_plurals_have_cldrs_forms_for_the_language(lang: str) -> None:
+    """Only CLDR's categories for the language, always "other" (a category left out, such as
+    Spanish "many" for millions, takes "other"), and "one" wherever the language has it."""
+    cldr = set(Locale.parse(lang).plural_form.tags) | {"other"}
+    needed = {"other"} | ({"one"} & cldr)
+    wrong = {
+        key: sorted(entry)
+        for key, entry in load(lang).items()
+        if isinstance(entry, dict) and not needed <= set(entry) <= cldr
+    }
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("lang", FILES)
+def test_each_catalogue_says_whether_a_native_speaker_must_review_it(lang: str) -> None:
+    review = str(load(lang)["review"])
+    if lang == "en":
+        assert "source" in review
+    else:
+        assert "review by a native speaker" in review
+
+
+def test_the_words_people_text_belong_to_one_language_each() -> None:
+    """A command word two languages share would answer in the wrong language."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for lang in FILES:
+        catalogue = load(lang)
+        for key in [k for k in catalogue if k.startswith("sms.words.")]:
+            for word in str(catalogue[key]).split():
+                if word in EVERY_LANGUAGE:  # STOP, CHECK...: every language's, on purpose
+                    continue
+                if word in seen and seen[word] != lang:
+                    clashes.append((word, seen[word], lang))
+                seen.setdefault(word, lang)
+    assert clashes == []
