@@ -116,9 +116,9 @@ def region_choices(session: Session) -> list[tuple[str, str]]:
     return sorted(choices, key=lambda c: regions_service.fold(c[0]))
 
 
-def named_regions(session: Session, typed: str) -> list[str]:
+def named_regions(session: Session, typed: str, *, field: str = "More regions") -> list[str]:
     """The region codes for names (or codes) separated by commas or semicolons; InvalidInput
-    naming each name that is not a region, with the closest names."""
+    naming each name that is not a region, with the closest names, under the form's `field`."""
     codes, errors = [], []
     labels: list[str] = []
     for name in [n.strip() for n in re.split(r"[,;]", typed) if n.strip()]:
@@ -132,9 +132,9 @@ def named_regions(session: Session, typed: str) -> list[str]:
             closest = regions_service.closest_labels(name, labels)
         if closest:
             either = Translator("en").either(closest)
-            message = f'More regions: which region is "{name}"? Did you mean {either}?'
+            message = f'{field}: which region is "{name}"? Did you mean {either}?'
         else:
-            message = f'More regions: no region is called "{name}".'
+            message = f'{field}: no region is called "{name}".'
         errors.append(FieldError((), "unknown_region", message))  # the message names the field
     if errors:
         raise InvalidInput(errors)

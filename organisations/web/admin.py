@@ -5,7 +5,6 @@ name or code, as in the alert composer. Each change is in the audit log by id.""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,13 +16,10 @@ from starlette.datastructures import FormData
 
 from app.deps import SessionDep
 from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from app.i18n import Translator
-from app.regions import service as regions_service
-from app.regions.models import RegionLevel
 from app.web import refuse
 from moderation.models import Moderator
 from moderation.web.admin import _row_id
-from moderation.web.composer import PROVINCE_LABEL, region_choices
+from moderation.web.composer import named_regions, region_choices
 from moderation.web.confirm import Question, ask, is_confirmed
 from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
 from organisations import service
@@ -93,38 +89,10 @@ def organisations_page(request: Request, ms: ModSessionDep, session: SessionDep)
     return _page(request, ms, session)
 
 
-def _typed_regions(session: Session, typed: str) -> list[str]:
-    """The region codes for names or codes separated by commas or semicolons; InvalidInput
-    naming each one that is not a region, with the closest names."""
-    codes, errors = [], []
-    labels: list[str] = []
-    for name in [n.strip() for n in re.split(r"[,;]", typed) if n.strip()]:
-        found = regions_service.resolve_area(session, typed=name)
-        if found.region is not None:
-            codes.append(found.region.code)
-            continue
-        closest = [
-            PROVINCE_LABEL.format(c.name) if c.level == RegionLevel.province else c.name
-            for c in found.candidates[:5]
-        ]
-        if not closest:  # a typo ("Asen"): the names that look most like it
-            labels = labels or [label for label, _ in region_choices(session)]
-            closest = regions_service.closest_labels(name, labels)
-        if closest:
-            either = Translator("en").either(closest)
-            message = f'Regions: which region is "{name}"? Did you mean {either}?'
-        else:
-            message = f'Regions: no region is called "{name}".'
-        errors.append(FieldError((), "unknown_region", message))  # the message names the field
-    if errors:
-        raise InvalidInput(errors)
-    return codes
-
-
 def _regions(session: Session, form: FormData) -> list[str]:
     """The regions ticked (codes) and those typed by name, each once; at least one."""
     ticked = [str(code) for code in form.getlist("regions")]
-    codes = ticked + _typed_regions(session, str(form.get("more_regions", "")))
+    codes = ticked + named_regions(session, str(form.get("more_regions", "")), field="Regions")
     if not codes:
         raise InvalidInput([FieldError(("regions",), "too_short", "at least one town or province")])
     return list(dict.fromkeys(codes))
