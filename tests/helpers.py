@@ -268,3 +268,13 @@ def staff_headers(server: Any, *, username: str, role: Any) -> dict[str, str]:
     finally:
         engine.dispose()
     return {"Authorization": f"Bearer {token}"}
+
+
+def log_in_page(page: Any, server: Any, username: str) -> None:
+    """Log in at /mod/login in a browser (every test account has conftest's PASSWORD)."""
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{server.url}/mod/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()

@@ -17,7 +17,7 @@ from app.db import make_engine
 from moderation import accounts
 from moderation.models import Role
 from tests.conftest import PASSWORD, LiveServer
-from tests.helpers import publish_alert
+from tests.helpers import log_in_page, publish_alert
 from tests.test_console import PHONE, Console
 
 pytestmark = pytest.mark.browser
@@ -51,10 +51,7 @@ def test_objecting_and_deciding_at_a_phones_width(
         console.settle(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
-        page.goto(f"{server.url}/mod/login")
-        page.fill("#username", "bob")
-        page.fill("#password", PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in_page(page, server, "bob")
         page.get_by_role("link", name="Objections").click()
         console.settle(page)
         expect(page.locator("#objections")).to_contain_text("alert RF-")

@@ -20,7 +20,7 @@ from moderation import accounts
 from moderation.models import Role
 from organisations import service
 from tests.conftest import PASSWORD, LiveServer
-from tests.helpers import publish_alert
+from tests.helpers import log_in_page, publish_alert
 from tests.test_console import PHONE, Console
 
 pytestmark = pytest.mark.browser
@@ -73,10 +73,7 @@ def an_organisation_with_alerts(server: LiveServer) -> None:
 
 
 def log_in(page: Page, server: LiveServer) -> None:
-    page.goto(f"{server.url}/mod/login")
-    page.fill("#username", "olga")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, server, "olga")
     expect(page.locator("h1")).to_have_text("Outreach Assen")
 
 

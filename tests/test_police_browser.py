@@ -17,7 +17,7 @@ from app.db import make_engine
 from moderation import accounts
 from moderation.models import Role
 from tests.conftest import PASSWORD, LiveServer
-from tests.helpers import report_body
+from tests.helpers import log_in_page, report_body
 from tests.test_console import PHONE, Console
 
 pytestmark = pytest.mark.browser
@@ -55,10 +55,7 @@ def test_the_police_choice_and_the_exports_at_a_phones_width(
         console.settle(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
-        page.goto(f"{server.url}/mod/login")
-        page.fill("#username", "bob")
-        page.fill("#password", PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in_page(page, server, "bob")
         page.get_by_role("link", name="Police").click()
         page.fill("#report_id", "1")
         page.get_by_role("button", name="Prepare an export").click()

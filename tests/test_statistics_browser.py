@@ -17,6 +17,7 @@ from app.db import make_engine
 from moderation import accounts
 from moderation.models import Role
 from tests.conftest import PASSWORD, LiveServer
+from tests.helpers import log_in_page
 from tests.test_console import PHONE, Console
 from tests.test_org_browser import A4
 from tests.test_statistics import a_quarter_of_reports
@@ -36,10 +37,7 @@ def an_admin_and_reports(server: LiveServer) -> None:
 
 
 def log_in(page: Page, server: LiveServer) -> None:
-    page.goto(f"{server.url}/mod/login")
-    page.fill("#username", "bob")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_page(page, server, "bob")
     expect(page.locator("h1")).to_contain_text("Queue")
 
 
