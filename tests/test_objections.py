@@ -136,7 +136,7 @@ def decide(client: TestClient, headers: dict[str, str], outcome: str, answer: st
     )
 
 
-def test_upheld_the_identifier_leaves_checks_and_the_alert_is_retracted_to_its_recipients(
+def test_upheld_the_identifier_leaves_checks_and_the_alert_is_updated_to_its_recipients(
     make_client: Callable[..., TestClient],
     make_settings: Callable[..., Any],
     settings: Any,
@@ -146,7 +146,8 @@ def test_upheld_the_identifier_leaves_checks_and_the_alert_is_retracted_to_its_r
     auth: Callable[[Any], dict[str, str]],
 ) -> None:
     add_sms_subscribers(session, crypto, 3)
-    alert = publish_alert(session, crypto)
+    alert = publish_alert(session, crypto, identifiers=[("phone", LISTED), ("plate", "XK-123-B")])
+    alone = publish_alert(session, crypto, identifiers=[("phone", LISTED)])
     sent(session)
     open_checks = settings.model_copy(update={"check_access": "open"})
     with make_client(open_checks) as client:
@@ -159,10 +160,17 @@ def test_upheld_the_identifier_leaves_checks_and_the_alert_is_retracted_to_its_r
         read = case_status(client, code).json()
         assert (read["status"], read["answer"]) == ("upheld", answer)
     session.expire_all()
-    assert session.exec(select(AlertIdentifier)).first() is None
-    assert session.get(Alert, alert.id).status == "retracted"  # type: ignore[union-attr]
+    assert session.exec(select(AlertIdentifier.kind)).all() == ["plate"]
+    # The alert with something else to recognise the client by stays, corrected for all;
+    # the one that named only this number is withdrawn from all.
+    assert session.get(Alert, alert.id).status == "published"  # type: ignore[union-attr]
+    [update] = alerts_service.updates(session, alert_id=alert.id)  # type: ignore[arg-type]
+    assert "Correction" in crypto.cipher.decrypt(update.text_enc, purpose="alert_update.text")
+    updates = session.exec(select(Delivery).where(Delivery.kind == "update")).all()
+    assert {d.alert_id for d in updates} == {alert.id} and len(updates) == 3
+    assert session.get(Alert, alone.id).status == "retracted"  # type: ignore[union-attr]
     retractions = session.exec(select(Delivery).where(Delivery.kind == "retraction")).all()
-    assert len(retractions) == 3
+    assert {d.alert_id for d in retractions} == {alone.id} and len(retractions) == 3
     row = session.exec(select(Objection)).one()
     assert row.reason_enc is None and row.contact_enc is None, "evidence goes at the decision"
     counted = {t.name: t.count for t in session.exec(select(Tally))}
@@ -181,7 +189,7 @@ def test_upheld_the_identifier_leaves_checks_and_the_alert_is_retracted_to_its_r
         assert secret not in audit_text
 
 
-def test_partly_upheld_the_alert_stays_and_its_recipients_get_a_correction(
+def test_partly_upheld_an_alert_stays_even_with_nothing_else_and_gets_a_correction(
     client: TestClient,
     session: Session,
     crypto: Crypto,
@@ -189,13 +197,12 @@ def test_partly_upheld_the_alert_stays_and_its_recipients_get_a_correction(
     auth: Callable[[Any], dict[str, str]],
 ) -> None:
     add_sms_subscribers(session, crypto, 2)
-    alert = publish_alert(session, crypto, identifiers=[("phone", LISTED), ("plate", "XK-123-B")])
+    alert = publish_alert(session, crypto, identifiers=[("phone", LISTED)])
     sent(session)
     objection(client, LISTED)
     assert decide(client, auth(team.bob), "partly_upheld", "The number is out.").status_code == 200
     session.expire_all()
-    left = session.exec(select(AlertIdentifier.kind)).all()
-    assert left == ["plate"]
+    assert session.exec(select(AlertIdentifier)).first() is None
     assert session.get(Alert, alert.id).status == "published"  # type: ignore[union-attr]
     [update] = alerts_service.updates(session, alert_id=alert.id)  # type: ignore[arg-type]
     text = crypto.cipher.decrypt(update.text_enc, purpose="alert_update.text")

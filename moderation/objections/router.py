@@ -83,8 +83,8 @@ def objections_queue(admin: Admin, session: SessionDep, crypto: CryptoDep) -> li
 
 @admin_router.post(
     "/{objection_id}/decide",
-    summary="Decide: upheld takes the identifier out of its alerts and retracts live ones; "
-    "partly upheld takes it out and updates them",
+    summary="Decide: upheld or partly upheld takes the identifier out of its alerts and"
+    " corrects live ones (upheld retracts one that named nothing else); rejected changes nothing",
     responses={
         **BODY_ERRORS,
         404: {"description": "No such objection"},

@@ -197,8 +197,8 @@ def decide(
     admin: Moderator,
     crypto: Crypto,
 ) -> Decided:
-    """Upheld or partly upheld: the identifier leaves every alert naming it; a live alert
-    is retracted (upheld) or updated (partly upheld) to everyone it went to. The
+    """Upheld or partly upheld: the identifier leaves every alert naming it, and each live
+    one is corrected, or retracted (_take_out), to everyone it went to. The
     objector's reason and contact are deleted now; the answer stays for them to read.
     Audited without the identifier, the reason or the answer."""
     if outcome not in OUTCOMES:
@@ -234,6 +234,10 @@ def decide(
 def _take_out(
     session: Session, objection: Objection, *, outcome: ObjectionStatus, crypto: Crypto
 ) -> tuple[int, int]:
+    """The identifier leaves every alert naming it. A live alert gets a correction sent to
+    everyone it went to; when upheld and the alert named nothing else, it is retracted
+    instead (a warning without anything to recognise the client by helps nobody). Returns
+    (alerts updated, alerts retracted)."""
     naming = select(AlertIdentifier.alert_id).where(
         AlertIdentifier.blind_index == objection.blind_index
     )
@@ -246,7 +250,10 @@ def _take_out(
     for alert in alerts:
         if not alerts_service.is_live(alert):
             continue
-        if outcome == ObjectionStatus.upheld:
+        others = session.exec(
+            select(AlertIdentifier.id).where(AlertIdentifier.alert_id == alert.id)
+        ).first()
+        if outcome == ObjectionStatus.upheld and others is None:
             alerts_service.retract(
                 session, alert=alert, reason="objection upheld", cipher=crypto.cipher
             )

@@ -22,7 +22,8 @@ OUTCOME_WORDS = {
     ObjectionStatus.upheld: (
         "Uphold",
         "The identifier leaves every alert naming it, so checks no longer find it; live"
-        " alerts naming it are retracted to everyone they went to.",
+        " alerts naming it get a correction sent to everyone they went to, and one that"
+        " named nothing else is retracted.",
     ),
     ObjectionStatus.partly_upheld: (
         "Partly uphold",
