@@ -447,6 +447,7 @@ def test_a_deactivated_organisations_person_is_refused_everywhere(
         ("POST", f"{ORG}/reports", report_body(worker_consent=True)),
         ("POST", f"{ORG}/check", {"number": REPORTED}),
         ("POST", f"{ORG}/alert-email", {"email": ADDRESS, "language": "en"}),
+        ("GET", f"{ORG}/digest", None),
     ]
     routes = {(m, p) for m, p in helpers.all_routes(client.app) if p.startswith(ORG)}
     assert routes == {(m, p) for m, p, _ in calls if p.startswith(ORG)}, "every route tried"
