@@ -46,6 +46,8 @@ def test_report_and_look_it_up_in_each_language(
     texts = catalog(lang)
     page.goto(f"{live_server.url}/{lang}/")
     expect(page.locator("h1")).to_have_text(texts["report.title"])
+    if lang in {"ro", "bg", "th"}:  # new languages, in three scripts: the top of the form
+        page.screenshot(path=shots / f"report-form-{lang}.png")
     fill_report(page)
     if lang == "en":
         page.screenshot(path=shots / "report-form.png", full_page=True)
@@ -58,6 +60,8 @@ def test_report_and_look_it_up_in_each_language(
     assert code not in page.url
     if lang == "en":
         page.screenshot(path=shots / "receipt.png", full_page=True)
+    if lang in {"ro", "bg", "th"}:
+        page.screenshot(path=shots / f"receipt-{lang}.png")
 
     page.get_by_role("link", name=texts["receipt.check"]).click()
     page.fill("#receipt_code", code.lower())
@@ -148,13 +152,16 @@ def test_quick_exit_leaves_and_replaces_the_history_entry(
 
 
 def test_phone_sized_tap_targets_and_no_sideways_scrolling(
-    live_server: LiveServer, page: Page
+    live_server: LiveServer, page: Page, shots: Path
 ) -> None:
     for path in ["/en/", "/es/status"]:
         page.goto(f"{live_server.url}{path}")
+        page.locator("details.langs summary").click()  # the language list, opened
+        if path == "/en/":
+            page.screenshot(path=shots / "languages-360.png")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         selector = (
-            "a, button, textarea, label.choice, "
+            "a, button, textarea, label.choice, summary, "
             "input:not([type=hidden]):not([type=radio]):not([type=checkbox])"
         )
         for element in page.locator(selector).all():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from typing import Any
 
 import pytest
 from babel import Locale
@@ -78,3 +79,22 @@ def test_the_words_people_text_belong_to_one_language_each() -> None:
                     clashes.append((word, seen[word], lang))
                 seen.setdefault(word, lang)
     assert clashes == []
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang"),
+    [
+        ("ro-RO,ro;q=0.9,en;q=0.8", "ro"),
+        ("bg", "bg"),
+        ("th-TH", "th"),
+        ("pt-BR,pt;q=0.9", "pt"),
+        ("de-DE,de;q=0.9,pl;q=0.5", "pl"),
+        ("de-DE", "en"),
+    ],
+)
+def test_the_browsers_language_picks_the_pages(client: Any, accept: str, lang: str) -> None:
+    response = client.get("/", headers={"Accept-Language": accept}, follow_redirects=False)
+    assert response.headers["location"] == f"/{lang}/"
+    page = client.get(f"/{lang}/")
+    assert f'<html lang="{lang}">' in page.text
+    assert str(load(lang)["report.title"]) in page.text

@@ -220,7 +220,12 @@ def test_alerts_and_updates_are_stored_and_sent_clean(
     assert detail["text"] == TEXT
     [update] = detail["updates"]
     assert update["text"] == "Seen again near the station."
-    assert {s["encoding"] for s in [*detail["sms"].values(), *update["sms"].values()]} == {"GSM-7"}
+    # Clean text keeps every Latin-script language's SMS in GSM-7 (160 characters a part);
+    # Bulgarian and Thai need UCS-2 whatever the text (70 a part).
+    for sms in (detail["sms"], update["sms"]):
+        encodings = {lang: length["encoding"] for lang, length in sms.items()}
+        wanted = {lang: "UCS-2" if lang in {"bg", "th"} else "GSM-7" for lang in encodings}
+        assert encodings == wanted
 
 
 def test_rendering_cleans_text_stored_before_the_fix() -> None:

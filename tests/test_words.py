@@ -148,7 +148,7 @@ def test_the_phone_field_brings_up_the_telephone_keyboard(client: TestClient) ->
     assert (email["type"], email["autocomplete"]) == ("email", "email")
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", ["nl", "en", "es"])
 def test_the_leave_pages_heading_says_what_it_does(client: TestClient, lang: str) -> None:
     heading = h1(client.get(f"/{lang}/leave").text)
     assert heading == catalog(lang)["leave.title"]

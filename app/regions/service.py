@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from app import datafile
 from app.errors import FieldError, InvalidInput, RedflagError
+from app.i18n import LANGUAGES, catalog
 from app.regions.models import (
     Region,
     RegionFile,
@@ -302,7 +303,13 @@ def resolve_place(session: Session, *, typed: str) -> PlaceResolution:
     return PlaceResolution(None, [r for r in regions if r is not None])
 
 
-PROVINCE_WORDS = ("provincie", "province", "provincia")
+def _province_words() -> tuple[str, ...]:
+    """The word for "province" in every language's catalogue (how a province is labelled
+    in the place lists: "Utrecht (provincie)")."""
+    return tuple(sorted({str(catalog(lang)["subscribe.province_word"]) for lang in LANGUAGES}))
+
+
+PROVINCE_WORDS = _province_words()
 
 
 def resolve_area(session: Session, *, typed: str) -> PlaceResolution:
@@ -310,7 +317,8 @@ def resolve_area(session: Session, *, typed: str) -> PlaceResolution:
     its word ("Utrecht (provincie)", "province of Drenthe" works too), or by code (NL-DR);
     or a province or country whose name is not also a town's ("Drenthe")."""
     text = typed.strip()
-    province = re.fullmatch(rf"(.+?)\s*\((?:{'|'.join(PROVINCE_WORDS)})\)", text, re.IGNORECASE)
+    words = "|".join(re.escape(word) for word in PROVINCE_WORDS)
+    province = re.fullmatch(rf"(.+?)\s*\((?:{words})\)", text, re.IGNORECASE)
     if province is None:
         place = resolve_place(session, typed=text)
         if place.region is not None:

@@ -110,6 +110,12 @@ class Language(StrEnum):
     nl = "nl"
     en = "en"
     es = "es"
+    ro = "ro"
+    bg = "bg"
+    hu = "hu"
+    pl = "pl"
+    pt = "pt"
+    th = "th"
 
 
 def _bytes_column(**kwargs: Any) -> Column[bytes]:

@@ -22,16 +22,24 @@ _PHONE = r"^\+?[0-9][0-9 ().-]{1,23}$"
 
 
 class PerLanguage(BaseModel):
-    """The same text in every language of the site: nl, en and es, none left empty."""
+    """The same text in the site's languages: nl, en and es always, the others where the
+    deployment gives them (English stands in for a language left out)."""
 
     model_config = ConfigDict(extra="forbid")
 
     nl: str = Field(min_length=1, max_length=300)
     en: str = Field(min_length=1, max_length=300)
     es: str = Field(min_length=1, max_length=300)
+    ro: str | None = Field(default=None, min_length=1, max_length=300)
+    bg: str | None = Field(default=None, min_length=1, max_length=300)
+    hu: str | None = Field(default=None, min_length=1, max_length=300)
+    pl: str | None = Field(default=None, min_length=1, max_length=300)
+    pt: str | None = Field(default=None, min_length=1, max_length=300)
+    th: str | None = Field(default=None, min_length=1, max_length=300)
 
     def get(self, lang: str) -> str:
-        return str(getattr(self, lang if lang in LANGUAGES else "en"))
+        given = getattr(self, lang, None) if lang in LANGUAGES else None
+        return str(given or self.en)
 
 
 class Source(BaseModel):
