@@ -44,6 +44,14 @@ def is_gsm7(text: str) -> bool:
     return all(ch in _BASIC or ch in _EXTENSION for ch in text)
 
 
+def segment_cap(max_segments: int, encoding: str) -> int:
+    """The most parts an SMS may take: REDFLAG_SMS_MAX_SEGMENTS of GSM-7, twice as many of
+    UCS-2, whose parts hold less than half as much (67 characters, not 153). The cap is on
+    the length of a warning, so that Bulgarian and Thai, which are always UCS-2, can carry
+    the same warning as Dutch; what that costs shows in the composer, part by part."""
+    return max_segments * (2 if encoding == "UCS-2" else 1)
+
+
 def measure(text: str) -> SmsLength:
     if is_gsm7(text):
         sizes = [2 if ch in _EXTENSION else 1 for ch in text]

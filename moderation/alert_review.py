@@ -19,7 +19,7 @@ from alerts.models import (
     DeliveryStatus,
     Severity,
 )
-from alerts.render import AlertView, measure, render_sms, render_update_sms
+from alerts.render import AlertView, measure, render_sms, render_update_sms, segment_cap
 from app.crypto import Crypto
 from app.db import aware, utcnow
 from app.errors import Conflict, Forbidden, NotFound
@@ -59,7 +59,7 @@ def _sms_preview(text: str, settings: Settings) -> SmsPreview:
         characters=length.characters,
         encoding=length.encoding,
         segments=length.segments,
-        too_long=length.segments > settings.sms_max_segments,
+        too_long=length.segments > segment_cap(settings.sms_max_segments, length.encoding),
     )
 
 

@@ -77,19 +77,23 @@ def refuse_long_sms(
 ) -> None:
     """The segment cap (REDFLAG_SMS_MAX_SEGMENTS) holds in every language, or nothing goes out."""
     view = alerts_service.draft_view(session, draft=draft)
-    cap = settings.sms_max_segments
+
+    def cap(encoding: str) -> int:
+        return render.segment_cap(settings.sms_max_segments, encoding)
+
     over = {
         lang: length
         for lang, length in render.sms_lengths(view, masking=settings.identifier_masking).items()
-        if length.segments > cap
+        if length.segments > cap(length.encoding)
     }
     if over:
         lang, length = max(over.items(), key=lambda item: item[1].units)
         per_part = 153 if length.encoding == "GSM-7" else 67
-        excess = length.units - cap * per_part
+        most = cap(length.encoding)
+        excess = length.units - most * per_part
         message = (
             f"the {lang.upper()} SMS would be {length.segments} messages ({length.encoding}); "
-            f"the limit is {cap}: shorten the text by about {max(excess, 1)} characters"
+            f"the limit is {most}: shorten the text by about {max(excess, 1)} characters"
         )
         raise InvalidInput([FieldError(("text",), "sms_too_long", message)])
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from alerts.models import Delivery, Subscriber, SubscriberRegion
 from app.db import utcnow
+from app.i18n import LANGUAGES
 from app.reports.models import Report
 from app.settings import Settings
 from moderation.audit import AppendOnlyError
@@ -511,8 +512,11 @@ def test_preview_shows_every_language_with_its_length(
 ) -> None:
     short = client.post(f"{M}/preview", headers=auth(team.alice), json=preview_body(text="Short."))
     body = short.json()
-    assert set(body["sms"]) == {"nl", "en", "es"}
+    assert set(body["sms"]) == set(LANGUAGES)
     assert body["sms"]["en"]["encoding"] == "GSM-7" and body["sms"]["en"]["segments"] == 1
+    # Bulgarian and Thai are always UCS-2: what that costs shows, part by part.
+    assert {body["sms"][lang]["encoding"] for lang in ("bg", "th")} == {"UCS-2"}
+    assert body["sms"]["th"]["segments"] > body["sms"]["en"]["segments"]
     assert body["sms"]["en"]["text"].startswith("redflag DANGER: violence.")
     assert (body["recipients"], body["needs_approval"]) == (0, False)
 
