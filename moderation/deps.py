@@ -42,11 +42,17 @@ def any_moderator(session: SessionDep, claims: ClaimsDep) -> Moderator:
     return moderator
 
 
-def current_moderator(
-    moderator: Annotated[Moderator, Depends(any_moderator)], claims: ClaimsDep
+def full_scope(
+    account: Annotated[Moderator, Depends(any_moderator)], claims: ClaimsDep
 ) -> Moderator:
+    """Any account, a moderator's or an organisation person's, past its first steps (a new
+    password after a reset, a required second factor)."""
     if claims.scope != security.SCOPE_FULL:
         raise Forbidden("Set up two-factor authentication first (POST /api/v1/auth/totp/setup).")
+    return account
+
+
+def current_moderator(moderator: Annotated[Moderator, Depends(full_scope)]) -> Moderator:
     # Read from the database, not the token: organisations' people never see the queue.
     if moderator.role not in STAFF_ROLES:
         raise Forbidden("This is for moderators: organisations use /api/v1/org.")
@@ -81,5 +87,6 @@ class LoginAttempts:
 
 LoginAttemptsDep = Annotated[LoginAttempts, Depends(LoginAttempts)]
 AnyModerator = Annotated[Moderator, Depends(any_moderator)]
+FullScopeAccount = Annotated[Moderator, Depends(full_scope)]
 CurrentModerator = Annotated[Moderator, Depends(current_moderator)]
 Admin = Annotated[Moderator, Depends(require_admin)]

@@ -69,11 +69,18 @@ class InviteCounts(BaseModel):
     open: int = Field(description="Not used yet and still valid")
 
 
-class OrganisationPublic(BaseModel):
+class OrganisationOut(BaseModel):
+    """The organisation a person acts for, as that person sees it."""
+
     id: int
     name: str
-    active: bool
     regions: list[str] = Field(description="Region codes")
     region_names: list[str]
-    people: int = Field(description="Active accounts")
     invites: InviteCounts
+
+
+class OrganisationPublic(OrganisationOut):
+    """As admins see it: whether it is active, and how many people it has."""
+
+    active: bool
+    people: int = Field(description="Active accounts")

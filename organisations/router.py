@@ -3,7 +3,7 @@ moderators log in), and /api/v1/invites, which moderators and organisations shar
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -14,21 +14,18 @@ from alerts.models import Channel
 from alerts.subscriptions.schemas import Accepted
 from app.db import aware
 from app.deps import CryptoDep, SessionDep, SettingsDep
-from app.errors import FieldError, Forbidden, InvalidInput
+from app.errors import FieldError, InvalidInput
 from app.reports.models import ReportReceipt, ReportStatus
 from app.schemas import BODY_ERRORS
-from moderation import security
-from moderation.deps import AnyModerator, ClaimsDep
-from moderation.models import Moderator
+from moderation.deps import AnyModerator, FullScopeAccount
 from organisations import digest, service
 from organisations.deps import OrgPersonDep
 from organisations.digest import DigestAlert
-from organisations.models import InviteCounts
+from organisations.models import InviteCounts, OrganisationOut
 from organisations.schemas import (
     AlertEmailIn,
     InviteIn,
     InviteOut,
-    OrganisationOut,
     ThirdPartyReportIn,
 )
 
@@ -57,13 +54,6 @@ class AccountLimit:
         request.app.state.limiter.hit(self.bucket, service.limit_key(account))
 
 
-def full_scope(account: AnyModerator, claims: ClaimsDep) -> Moderator:
-    """Any account, moderator or organisation's, that has set up its second factor."""
-    if claims.scope != security.SCOPE_FULL:
-        raise Forbidden("Set up two-factor authentication first (POST /api/v1/auth/totp/setup).")
-    return account
-
-
 invites_router = APIRouter(prefix="/invites", tags=["membership"], responses=_UNAUTHORIZED)
 
 
@@ -76,7 +66,7 @@ invites_router = APIRouter(prefix="/invites", tags=["membership"], responses=_UN
     dependencies=[Depends(AccountLimit("lookup"))],
 )
 def issue_invite(
-    account: Annotated[Moderator, Depends(full_scope)],
+    account: FullScopeAccount,
     session: SessionDep,
     crypto: CryptoDep,
     data: InviteIn | None = None,

@@ -10,7 +10,6 @@ from pydantic_core import PydanticCustomError
 from alerts import membership
 from app.reports.models import Language, ReportCreate
 from app.schemas import Strict
-from organisations.models import InviteCounts
 
 
 class InviteIn(Strict):
@@ -25,16 +24,6 @@ class InviteIn(Strict):
 class InviteOut(BaseModel):
     code: str = Field(description="Shown this once: only a keyed hash of it is stored")
     expires_at: datetime
-
-
-class OrganisationOut(BaseModel):
-    """The organisation a person acts for, as that person sees it."""
-
-    id: int
-    name: str
-    regions: list[str] = Field(description="Region codes")
-    region_names: list[str]
-    invites: InviteCounts
 
 
 class ThirdPartyReportIn(ReportCreate):

@@ -25,10 +25,10 @@ from organisations.models import (
     InviteCounts,
     Organisation,
     OrganisationMember,
+    OrganisationOut,
     OrganisationPublic,
     OrganisationRegion,
 )
-from organisations.schemas import OrganisationOut
 
 
 def issuer(organisation_id: int) -> str:
@@ -211,16 +211,12 @@ def invite_counts(session: Session, organisation_id: int) -> InviteCounts:
 
 
 def public(session: Session, organisation: Organisation) -> OrganisationPublic:
+    """profile(), and whether it is active and how many of its people are."""
     assert organisation.id is not None
-    codes = region_codes(session, organisation.id)
     return OrganisationPublic(
-        id=organisation.id,
-        name=organisation.name,
+        **profile(session, organisation).model_dump(),
         active=organisation.active,
-        regions=codes,
-        region_names=regions_service.names(session, codes),
         people=sum(1 for p in people(session, organisation.id) if p.active),
-        invites=invite_counts(session, organisation.id),
     )
 
 
