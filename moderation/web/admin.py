@@ -9,27 +9,29 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app.deps import MAX_ROW_ID, SessionDep
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.deps import SessionDep
+from app.errors import Conflict, InvalidInput, NotFound
 from app.web import refuse
 from moderation import accounts, audit
 from moderation.models import Moderator, Role
 from moderation.web.confirm import Question, ask, is_confirmed
-from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
+from moderation.web.session import (
+    FormDep,
+    ModSessionDep,
+    admin_only,
+    redirect,
+    render,
+    row_id,
+)
 
 router = APIRouter(prefix="/mod")
-
-
-def _admin(ms: ModSession) -> None:
-    if not ms.is_admin:
-        raise Forbidden("Only an admin can see this page.")
 
 
 @router.get("/audit")
 def audit_page(
     request: Request, ms: ModSessionDep, session: SessionDep, before: int | None = None
 ) -> HTMLResponse:
-    _admin(ms)
+    admin_only(ms)
     entries = audit.entries(session, before_id=before, limit=100)
     return render(
         request,
@@ -42,7 +44,7 @@ def audit_page(
 
 @router.get("/moderators")
 def moderators_page(request: Request, ms: ModSessionDep, session: SessionDep) -> HTMLResponse:
-    _admin(ms)
+    admin_only(ms)
     return render(
         request,
         ms,
@@ -148,23 +150,14 @@ def question(action: str, username: str) -> Question | None:
     )
 
 
-def _row_id(value: object) -> int | None:
-    """The form's account id; None for anything that is not one ("abc", -1, 10**20).
-    Creating an account sends none: 0 then, as no account is meant."""
-    text = str(value or "0").strip()
-    if not text.isascii() or not text.isdigit() or int(text) > MAX_ROW_ID:
-        return None
-    return int(text)
-
-
 @router.post("/moderators")
 def moderators_action(
     request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep
 ) -> Response:
-    _admin(ms)
+    admin_only(ms)
     name = str(form.get("action", ""))
     action = ACTIONS.get(name)
-    target = _row_id(form.get("moderator_id"))
+    target = row_id(form.get("moderator_id"))
     try:
         if action is None:
             raise Conflict("Unknown action.")

@@ -11,9 +11,8 @@ from app.deps import CryptoDep, SessionDep
 from app.errors import Conflict, NotFound
 from app.web import refuse
 from moderation import members
-from moderation.web.admin import _row_id
 from moderation.web.confirm import Question, ask, is_confirmed
-from moderation.web.session import FormDep, ModSessionDep, redirect, render
+from moderation.web.session import FormDep, ModSessionDep, redirect, render, row_id
 
 router = APIRouter(prefix="/mod")
 PATH = "/mod/applications"
@@ -70,7 +69,7 @@ def applications_action(
     request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep, crypto: CryptoDep
 ) -> Response:
     action = str(form.get("action", ""))
-    target = _row_id(form.get("member_id"))
+    target = row_id(form.get("member_id"))
     try:
         if target is None or target == 0:
             raise NotFound("No such member.")

@@ -14,13 +14,20 @@ from alerts.membership import Reason
 from alerts.models import Membership
 from app.crypto import FieldCipher
 from app.deps import CryptoDep, SessionDep
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, NotFound
 from app.web import refuse
 from moderation import members
 from moderation.models import Moderator
-from moderation.web.admin import _row_id
 from moderation.web.confirm import Question, ask, is_confirmed
-from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
+from moderation.web.session import (
+    FormDep,
+    ModSession,
+    ModSessionDep,
+    admin_only,
+    redirect,
+    render,
+    row_id,
+)
 
 router = APIRouter(prefix="/mod")
 
@@ -69,11 +76,6 @@ def question(action: str, member_id: int, reason: Reason | None = None) -> Quest
     )
 
 
-def _admin(ms: ModSession) -> None:
-    if not ms.is_admin:
-        raise Forbidden("Only an admin can see this page.")
-
-
 def _page(
     request: Request,
     ms: ModSession,
@@ -101,7 +103,7 @@ def _page(
 def members_page(
     request: Request, ms: ModSessionDep, session: SessionDep, state: str = ""
 ) -> HTMLResponse:
-    _admin(ms)
+    admin_only(ms)
     chosen = Membership(state) if state in Membership.__members__ else None
     return _page(request, ms, session, chosen)
 
@@ -137,9 +139,9 @@ def _act(
 def members_action(
     request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep, crypto: CryptoDep
 ) -> Response:
-    _admin(ms)
+    admin_only(ms)
     action = str(form.get("action", ""))
-    target = _row_id(form.get("member_id"))
+    target = row_id(form.get("member_id"))
     try:
         if target is None or target == 0:
             raise NotFound("No such member.")

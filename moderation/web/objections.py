@@ -11,9 +11,16 @@ from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.web import refuse
 from moderation.objections import service
 from moderation.objections.models import OUTCOMES, ObjectionStatus
-from moderation.web.admin import _admin, _row_id
 from moderation.web.confirm import Question, ask, is_confirmed
-from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
+from moderation.web.session import (
+    FormDep,
+    ModSession,
+    ModSessionDep,
+    admin_only,
+    redirect,
+    render,
+    row_id,
+)
 
 router = APIRouter(prefix="/mod")
 PATH = "/mod/objections"
@@ -69,7 +76,7 @@ def _page(
 def objections_page(
     request: Request, ms: ModSessionDep, session: SessionDep, crypto: CryptoDep
 ) -> HTMLResponse:
-    _admin(ms)
+    admin_only(ms)
     return _page(request, ms, session, crypto)
 
 
@@ -77,8 +84,8 @@ def objections_page(
 def decide(
     request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep, crypto: CryptoDep
 ) -> Response:
-    _admin(ms)
-    target = _row_id(form.get("objection_id"))
+    admin_only(ms)
+    target = row_id(form.get("objection_id"))
     outcome = str(form.get("outcome", ""))
     try:
         if not target:

@@ -10,9 +10,16 @@ from app.deps import CryptoDep, RowId, SessionDep
 from app.errors import Conflict, NotFound
 from app.web import refuse
 from moderation.police import service
-from moderation.web.admin import _admin, _row_id
 from moderation.web.confirm import Question, ask, is_confirmed
-from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
+from moderation.web.session import (
+    FormDep,
+    ModSession,
+    ModSessionDep,
+    admin_only,
+    redirect,
+    render,
+    row_id,
+)
 
 router = APIRouter(prefix="/mod")
 PATH = "/mod/police-exports"
@@ -45,15 +52,15 @@ def approve_question(export_id: int) -> Question:
 
 @router.get("/police-exports")
 def exports_page(request: Request, ms: ModSessionDep, session: SessionDep) -> HTMLResponse:
-    _admin(ms)
+    admin_only(ms)
     return _page(request, ms, session)
 
 
 @router.post("/police-exports")
 def prepare(request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep) -> Response:
-    _admin(ms)
+    admin_only(ms)
     try:
-        report_id = _row_id(form.get("report_id"))
+        report_id = row_id(form.get("report_id"))
         if not report_id:
             raise NotFound("No such report.")
         service.prepare(session, report_id=report_id, admin=ms.moderator)
@@ -66,7 +73,7 @@ def prepare(request: Request, ms: ModSessionDep, form: FormDep, session: Session
 def approve(
     export_id: RowId, request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep
 ) -> Response:
-    _admin(ms)
+    admin_only(ms)
     try:
         service.approve(session, export_id=export_id, admin=ms.moderator)
     except (Conflict, NotFound) as exc:
@@ -81,7 +88,7 @@ def package_page(
     export_id: RowId, request: Request, ms: ModSessionDep, session: SessionDep, crypto: CryptoDep
 ) -> HTMLResponse:
     """The approved package, to print or save as PDF (audited as downloaded)."""
-    _admin(ms)
+    admin_only(ms)
     try:
         package = service.package(session, export_id=export_id, admin=ms.moderator, crypto=crypto)
     except Conflict as exc:

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from app import tokens
 from app.crypto import Crypto
 from app.db import utcnow
-from app.deps import CryptoDep, SessionDep, SettingsDep
+from app.deps import MAX_ROW_ID, CryptoDep, SessionDep, SettingsDep
 from app.errors import Forbidden, RedflagError
 from app.settings import Settings
 from app.web import Pages
@@ -245,3 +245,18 @@ def _finish(response: R, ms: ModSession | None, settings: Settings) -> R:
     if ms is not None and ms.renewed is not None:
         set_cookie(response, *ms.renewed, settings)
     return response
+
+
+def admin_only(ms: ModSession) -> None:
+    """For the pages only admins may see (the role is read from the database)."""
+    if not ms.is_admin:
+        raise Forbidden("Only an admin can see this page.")
+
+
+def row_id(value: object) -> int | None:
+    """A form's row id; None for anything that is not one ("abc", -1, 10**20). A form that
+    sends none gives 0, as no row is meant."""
+    text = str(value or "0").strip()
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_ROW_ID:
+        return None
+    return int(text)

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
-from app.errors import FieldError, Forbidden, InvalidInput
+from app.errors import FieldError, InvalidInput
 from app.web import refuse
 from moderation.statistics import charts, service
 from moderation.statistics.measures import Level
 from moderation.statistics.router import StatisticsOut, as_csv, as_output
-from moderation.web.session import ModSession, ModSessionDep, render
+from moderation.web.session import ModSession, ModSessionDep, admin_only, render
 
 router = APIRouter(prefix="/mod")
 
@@ -26,11 +26,6 @@ class Asked:
     first: str
     last: str
     level: Level
-
-
-def _admin(ms: ModSession) -> None:
-    if not ms.is_admin:
-        raise Forbidden("Only an admin can see this page.")
 
 
 def _query(first: str | None, last: str | None, level: str) -> Asked:
@@ -120,7 +115,7 @@ def statistics_page(
     to: Annotated[str | None, Query(max_length=7)] = None,
     level: str = "province",
 ) -> HTMLResponse:
-    _admin(ms)
+    admin_only(ms)
     return _page(
         request, ms, session, settings, _query(from_, to, level), template="mod_statistics.html"
     )
@@ -136,7 +131,7 @@ def statistics_csv(
     to: Annotated[str | None, Query(max_length=7)] = None,
     level: str = "province",
 ) -> Response:
-    _admin(ms)
+    admin_only(ms)
     query = _query(from_, to, level)
     return Response(
         as_csv(_statistics(session, settings, query)),
@@ -154,7 +149,7 @@ def evaluation_page(
     year: int | None = None,
 ) -> HTMLResponse:
     """The year's figures by province on pages to print (A4)."""
-    _admin(ms)
+    admin_only(ms)
     chosen = year or utcnow().year - 1
     query = Asked(f"{chosen:04d}-01", f"{chosen:04d}-12", "province")
     return _page(request, ms, session, settings, query, template="mod_evaluation.html")

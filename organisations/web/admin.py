@@ -15,13 +15,20 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.deps import SessionDep
-from app.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.web import refuse
 from moderation.models import Moderator
-from moderation.web.admin import _row_id
 from moderation.web.composer import named_regions, region_choices
 from moderation.web.confirm import Question, ask, is_confirmed
-from moderation.web.session import FormDep, ModSession, ModSessionDep, redirect, render
+from moderation.web.session import (
+    FormDep,
+    ModSession,
+    ModSessionDep,
+    admin_only,
+    redirect,
+    render,
+    row_id,
+)
 from organisations import service
 from organisations.models import OrganisationCreate, PersonCreate, RegionsIn
 
@@ -52,11 +59,6 @@ def question(action: str, name: str) -> Question | None:
     )
 
 
-def _admin(ms: ModSession) -> None:
-    if not ms.is_admin:
-        raise Forbidden("Only an admin can see this page.")
-
-
 def _page(
     request: Request,
     ms: ModSession,
@@ -85,7 +87,7 @@ def _page(
 
 @router.get("/organisations")
 def organisations_page(request: Request, ms: ModSessionDep, session: SessionDep) -> HTMLResponse:
-    _admin(ms)
+    admin_only(ms)
     return _page(request, ms, session)
 
 
@@ -186,10 +188,10 @@ KEPT = ("name", "more_regions", "username")
 def organisations_action(
     request: Request, ms: ModSessionDep, form: FormDep, session: SessionDep
 ) -> Response:
-    _admin(ms)
+    admin_only(ms)
     name = str(form.get("action", ""))
     action = ACTIONS.get(name)
-    target = _row_id(form.get("organisation_id"))
+    target = row_id(form.get("organisation_id"))
     try:
         if action is None:
             raise Conflict("Unknown action.")
