@@ -207,6 +207,7 @@ def test_partly_upheld_an_alert_stays_even_with_nothing_else_and_gets_a_correcti
     [update] = alerts_service.updates(session, alert_id=alert.id)  # type: ignore[arg-type]
     text = crypto.cipher.decrypt(update.text_enc, purpose="alert_update.text")
     assert "Correctie" in text and "Correction" in text
+    assert len(text) < 200, "three short sentences, not one in each of nine languages"
     assert len(session.exec(select(Delivery).where(Delivery.kind == "update")).all()) == 2
 
 

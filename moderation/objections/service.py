@@ -20,7 +20,7 @@ from app import receipts, tally
 from app.crypto import Crypto
 from app.db import aware, rows_changed, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
-from app.i18n import LANGUAGES, translate
+from app.i18n import translate
 from app.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from app.ratelimit import RateLimiter
 from app.reports.models import ReportIdentifier
@@ -266,10 +266,15 @@ def _take_out(
     return updated, retracted
 
 
+# An update's text is one text for every recipient (each one's frame around it is in their
+# own language): the correction goes in the languages people have read, as all nine would
+# make it nine sentences and several SMS parts. Per-language update texts are issue 16's.
+CORRECTION_LANGUAGES = ("nl", "en", "es")
+
+
 def correction_text() -> str:
-    """The update a partly upheld objection sends: in every language, as an update's text
-    is one text for all (each recipient's frame around it is in their own language)."""
-    return " / ".join(translate(lang, "objection.alert_corrected") for lang in LANGUAGES)
+    """The update an upheld objection sends to a live alert's recipients."""
+    return " / ".join(translate(lang, "objection.alert_corrected") for lang in CORRECTION_LANGUAGES)
 
 
 def purge_decided(session: Session, policy: Policy) -> int:
