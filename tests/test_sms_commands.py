@@ -18,6 +18,7 @@ from alerts.subscriptions import commands
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import utcnow
+from app.i18n import LANGUAGES, catalog
 from app.settings import Settings
 from tests.fakes import AUTH_TOKEN
 
@@ -46,6 +47,45 @@ PHONE = "+31612121212"
     ],
 )
 def test_parsing_commands(body: str, action: str, argument: str, language: str | None) -> None:
+    assert commands.parse(body) == commands.Command(action, argument, language)
+
+
+def test_every_keyword_in_every_catalogue_is_understood_as_written() -> None:
+    """Each language's own words, as the README lists them: Thai vowel and tone marks and
+    Cyrillic letters included (a Thai mark once split "ยกเลิก", cancel, into two words).
+    STOP, CHECK...: every language's, so they say no language."""
+    misread = [
+        (lang, word, commands.parse(f"{word} x"))
+        for lang in LANGUAGES
+        for action in commands.ACTIONS
+        for word in str(catalog(lang)[f"sms.words.{action}"]).split()
+        if commands.parse(f"{word} x")
+        != commands.Command(action, "x", None if word in commands.EVERY_LANGUAGE else lang)
+    ]
+    assert misread == []
+
+
+@pytest.mark.parametrize(
+    ("body", "action", "argument", "language"),
+    [
+        ("ยกเลิก", "stop", "", "th"),  # cancel
+        ("ยกเลก", "stop", "", "th"),  # typed without the vowel mark
+        ("ช่วยเหลือ", "help", "", "th"),
+        ("ชวยเหลอ", "help", "", "th"),  # without tone and vowel marks
+        ("เช็ค 0612345678", "check", "0612345678", "th"),
+        ("ภาษา ไทย", "language", "ไทย", "th"),
+        ("СТОП", "stop", "", "bg"),
+        ("Език RO", "language", "RO", "bg"),
+        ("LIMBĂ ro", "language", "ro", "ro"),
+        ("limba RO", "language", "RO", "ro"),
+        ("Nyelv HU", "language", "HU", "hu"),
+        ("język pl", "language", "pl", "pl"),
+        ("STOP", "stop", "", None),  # in Latin letters, whatever the language
+    ],
+)
+def test_thai_cyrillic_and_accented_keywords(
+    body: str, action: str, argument: str, language: str | None
+) -> None:
     assert commands.parse(body) == commands.Command(action, argument, language)
 
 

@@ -53,9 +53,13 @@ class PlaceResolution:
 
 
 def fold(text: str) -> str:
-    """Lower case, no accents, punctuation as spaces: "Súdwest-Fryslân" -> "sudwest fryslan"."""
+    """Lower case, no accents, punctuation as spaces: "Súdwest-Fryslân" -> "sudwest fryslan".
+
+    Every non-spacing mark goes, not only those Unicode gives a combining class: Thai vowel
+    and tone marks such as the sara i in "ยกเลิก" (cancel) have class 0, and left in they
+    would split a Thai word in two, as punctuation does."""
     decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return " ".join(re.sub(r"[\W_]+", " ", bare.casefold()).split())
 
 
