@@ -1,7 +1,13 @@
-"""Translations for the public pages (NL, EN, ES), one JSON catalogue per language.
+"""Translations for the public pages, SMS and email: one JSON catalogue per language.
 
-The language is part of every public URL (/nl/, /en/, /es/), so no cookie is needed
+The language is part of every public URL (/nl/, /ro/, /th/...), so no cookie is needed
 to remember it; `/` picks one from the browser's Accept-Language.
+
+A deployment can replace any text without editing code: REDFLAG_TEXTS_FILE names a JSON
+file of `{"nl": {"key": "text", ...}, ...}`, read and checked at start (`read_texts`), and
+put in front of the catalogues by `use_texts`. Word lists read once at start (the SMS
+keywords, the redaction cues, the language names) are data, not texts, and stay the
+catalogues'.
 
 A catalogue entry is a text, or (for a text with a `count`) one text per CLDR plural
 category of its language ("one", "other", ...), chosen by Babel's plural rules. Dates are
@@ -12,9 +18,11 @@ the deployment's name (REDFLAG_SITE_NAME), set once at start-up by `use_site_nam
 from __future__ import annotations
 
 import json
+import string
 from datetime import date
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import phonenumbers
 from babel import Locale
@@ -30,6 +38,7 @@ DEFAULT_SITE_NAME = "redflag"
 
 Entry = str | dict[str, str]
 _site = {"name": DEFAULT_SITE_NAME}
+_texts: dict[str, dict[str, Entry]] = {}  # the deployment's own texts, by language and key
 
 
 def use_site_name(name: str) -> None:
@@ -62,7 +71,12 @@ def plural_category(lang: str, count: int) -> str:
 
 
 def translate(lang: str, key: str, **values: object) -> str:
-    entry = catalog(lang).get(key) or catalog(FALLBACK)[key]
+    entry = (
+        _texts.get(lang, {}).get(key)
+        or catalog(lang).get(key)
+        or _texts.get(FALLBACK, {}).get(key)
+        or catalog(FALLBACK)[key]
+    )
     if isinstance(entry, dict):
         count = values.get("count")
         if not isinstance(count, int):
@@ -77,6 +91,91 @@ class _Values(dict[str, object]):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+# ---- a deployment's own texts ----------------------------------------------------------------
+
+# Read once at start as word lists (app.regions, alerts.subscriptions.commands,
+# moderation.redaction) or as the language selector's names: a texts file cannot change them.
+DATA_KEYS = ("review", "language.", "sms.words.", "redaction.", "subscribe.province_word")
+
+
+class TextsFileError(ValueError):
+    pass
+
+
+def use_texts(texts: dict[str, dict[str, Entry]]) -> None:
+    """The deployment's texts (from `read_texts`), in front of the catalogues; {} for none."""
+    _texts.clear()
+    _texts.update(texts)
+
+
+def read_texts(path: Path | None) -> dict[str, dict[str, Entry]]:
+    """REDFLAG_TEXTS_FILE, checked: a known language, a text the catalogues have, the same
+    placeholders as the catalogue's (a `{ref}` left out would drop an alert's reference, a
+    new one would be shown as typed), and plural forms where the catalogue has them. Every
+    problem is named; none is half-applied."""
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TextsFileError(f"{path} cannot be read as JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise TextsFileError(f'{path}: expected an object of languages, e.g. {{"nl": {{...}}}}')
+    problems = [
+        problem for lang, texts in raw.items() for problem in _language_problems(str(lang), texts)
+    ]
+    if problems:
+        raise TextsFileError(f"{path}: " + "; ".join(problems))
+    return raw
+
+
+def _language_problems(lang: str, texts: object) -> list[str]:
+    if lang not in LANGUAGES:
+        return [f"{lang!r} is not a language of this service ({', '.join(LANGUAGES)})"]
+    if not isinstance(texts, dict):
+        return [f"{lang}: expected an object of keys and texts"]
+    return [
+        f"{lang}.{key}: {problem}"
+        for key, entry in texts.items()
+        if (problem := _text_problem(lang, key, entry))
+    ]
+
+
+def _text_problem(lang: str, key: str, entry: object) -> str | None:
+    shipped = catalog(lang).get(key)
+    if shipped is None:
+        return "not a text of the catalogues (keys are listed in app/locales/en.json)"
+    if key.startswith(DATA_KEYS):
+        return "a word list read at start, not a text; it cannot be replaced from a file"
+    if isinstance(shipped, dict):
+        forms = set(_locale(lang).plural_form.tags) | {"other"}
+        if not isinstance(entry, dict) or "other" not in entry or not set(entry) <= forms:
+            return (
+                f"needs plural forms: an object with {', '.join(sorted(forms))} ('other' at least)"
+            )
+        texts = list(entry.values())
+    else:
+        texts = [entry]
+    if not all(isinstance(t, str) and t.strip() for t in texts):
+        return "expected a text that is not empty"
+    wanted = _placeholders(shipped)
+    found = _placeholders(entry)
+    if found != wanted:
+        shown = ", ".join(f"{{{name}}}" for name in sorted(wanted)) or "none"
+        return f"must have the catalogue's placeholders ({shown})"
+    return None
+
+
+def _placeholders(entry: object) -> set[str]:
+    texts = entry.values() if isinstance(entry, dict) else [entry]
+    try:
+        return {
+            name for text in texts for _, name, _, _ in string.Formatter().parse(str(text)) if name
+        }
+    except ValueError:  # an unmatched brace
+        return {"(an unmatched { or })"}
 
 
 def format_long_date(lang: str, value: date) -> str:

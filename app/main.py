@@ -83,6 +83,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings()
     i18n.use_site_name(settings.site_name)
+    i18n.use_texts(i18n.read_texts(settings.texts_file))
     if trusts_every_proxy(settings.forwarded_allow_ips):
         # Here, not in `redflag serve`, so that every server running the app says it.
         log.warning(

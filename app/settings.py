@@ -20,6 +20,7 @@ import phonenumbers
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app import i18n
 from app.support import service as support_service
 
 KEY_BYTES = 32
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     secrets_file: Path = Path("var/dev-secrets.env")
     regions_file: Path | None = None  # None: the Netherlands, shipped with the app
     support_file: Path | None = None  # None: the Dutch support organisations, shipped with the app
+    texts_file: Path | None = None  # the deployment's own texts, in front of the catalogues
     quick_exit_url: str = "https://www.google.com/search?q=weather"
     # The deployment's name: the whole <title> of every public page (a phone's history and
     # tab list show only this), and the sender named in every SMS and email. Keep it discreet.
@@ -302,6 +304,7 @@ def load_settings(**overrides: object) -> Settings:
         f"{old} is now called {new}: rename it" for old, new in RENAMED.items() if old in os.environ
     ]
     problems += _support_file_problems(settings.support_file)
+    problems += _texts_file_problems(settings.texts_file)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -314,6 +317,14 @@ def _support_file_problems(path: Path | None) -> list[str]:
         support_service.load(path)
     except support_service.SupportFileError as exc:
         return [f"REDFLAG_SUPPORT_FILE: {exc}"]
+    return []
+
+
+def _texts_file_problems(path: Path | None) -> list[str]:
+    try:
+        i18n.read_texts(path)
+    except i18n.TextsFileError as exc:
+        return [f"REDFLAG_TEXTS_FILE: {exc}"]
     return []
 
 

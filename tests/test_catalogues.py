@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
 from babel import Locale
 
 from alerts.subscriptions.commands import EVERY_LANGUAGE
+from app.regions.service import fold
 
 LOCALES = resources.files("app") / "locales"
 FILES = sorted(p.name[:-5] for p in LOCALES.iterdir() if p.name.endswith(".json"))
@@ -66,19 +68,34 @@ def test_each_catalogue_says_whether_a_native_speaker_must_review_it(lang: str) 
 
 
 def test_the_words_people_text_belong_to_one_language_each() -> None:
-    """A command word two languages share would answer in the wrong language."""
+    """A command word two languages share would answer in the wrong language; words are
+    compared as typed ones are read (folded: no case, accents or Thai marks)."""
     seen: dict[str, str] = {}
     clashes = []
     for lang in FILES:
         catalogue = load(lang)
         for key in [k for k in catalogue if k.startswith("sms.words.")]:
-            for word in str(catalogue[key]).split():
+            for word in [fold(w).upper() for w in str(catalogue[key]).split()]:
                 if word in EVERY_LANGUAGE:  # STOP, CHECK...: every language's, on purpose
                     continue
                 if word in seen and seen[word] != lang:
                     clashes.append((word, seen[word], lang))
                 seen.setdefault(word, lang)
     assert clashes == []
+
+
+def test_the_readme_lists_every_sms_keyword_of_every_language() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    table = readme.split("### SMS keywords", 1)[1].split("\n## ", 1)[0]
+    missing = [
+        (lang, word)
+        for lang in FILES
+        for key, entry in load(lang).items()
+        if key.startswith("sms.words.") or key == "language.words"
+        for word in str(entry).split()
+        if f"`{word}`" not in table
+    ]
+    assert missing == []
 
 
 @pytest.mark.parametrize(

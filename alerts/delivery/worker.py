@@ -327,6 +327,7 @@ def make_worker(
     housekeeping: Callable[[Session], object] | None = None,
 ) -> Worker:
     i18n.use_site_name(settings.site_name)  # the worker renders SMS and email on its own
+    i18n.use_texts(i18n.read_texts(settings.texts_file))
     return Worker(
         session_factory=session_factory,
         settings=settings,
