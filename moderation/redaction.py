@@ -8,7 +8,9 @@ belongs in the alert.
 
 The patterns read the text as app.text.clean leaves it, so a zero-width space or a soft
 hyphen inside an address does not hide it; the spans are positions in the text as given.
-They read Dutch, English and Spanish; first names come from a published list
+The patterns below read Dutch, English and Spanish closely; the other languages'
+self-introductions and workplace words come from their catalogues (`redaction.self_intro`,
+`redaction.workplace`, `_cues`). First names come from a published list
 (moderation/data/first_names.txt, its source and licence in the README beside it).
 """
 
@@ -23,6 +25,7 @@ from typing import Protocol, TypeVar
 
 import phonenumbers
 
+from app.i18n import LANGUAGES, catalog
 from app.identifiers import InvalidIdentifier, normalise_email, normalise_handle, normalise_phone
 from app.regions import service as regions_service
 from app.text import clean, readable
@@ -111,6 +114,59 @@ _INTRO = re.compile(
 _THIS_IS = re.compile(rf"\b(?i:dit\s+is|this\s+is|aquí|soy\s+la|habla)\s+({_CAP}{_WORD}+)")
 _CAPITALISED = re.compile(rf"(?<![\w'’-]){_CAP}[a-zà-ÿ]+(?:-{_CAP}[a-zà-ÿ]+)?(?![\w-])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"“(]\s*|[-–—]\s+)$")
+
+
+# The languages the patterns above are written for; the others' cues are their catalogues'.
+WRITTEN_FOR = ("nl", "en", "es")
+_THAI = "\u0e01-\u0e4e"  # Thai letters, vowels and tone marks (not its digits)
+_CAPITAL = r"[A-ZÀ-ÖØ-ÞĀĂĄĆČĎĐĒĘĚĞŁŃŇŐŒŘŚŞŠȘŢȚŤŮŰŹŻŽА-ЯЁ]"  # Latin and Cyrillic capitals
+# Thai has no capitals and no spaces between words: a name after "ชื่อ" runs to the next
+# space, without the polite word that ends a sentence.
+_THAI_ENDINGS = ("ค่ะ", "คะ", "ครับ", "นะ", "จ้ะ", "จ้า", "จ้ะ")
+
+
+@dataclass(frozen=True)
+class _Cues:
+    intro: re.Pattern[str]  # a self-introduction or sign-off, then the name (group 1)
+    workplace: re.Pattern[str]  # a room or window and its number, a club or hotel and its name
+
+
+@cache
+def _cues() -> _Cues:
+    """The other languages' cues, from their catalogues: "mă numesc Ioana", "казвам се
+    Мария", "ฉันชื่อมาลี"; "camera 12", "клуб Венера", "ห้อง 12"."""
+
+    def phrases(key: str) -> list[str]:
+        found = {
+            p.strip()
+            for lang in LANGUAGES
+            if lang not in WRITTEN_FOR
+            for p in str(catalog(lang)[key]).split("|")
+            if p.strip()
+        }
+        return sorted(found, key=len, reverse=True)  # the longest phrase first
+
+    def spelled(phrase: str) -> str:
+        start = "" if re.match(f"[{_THAI}]", phrase) else r"(?<![\w'’-])"
+        return start + r"\s+".join(map(re.escape, phrase.split()))
+
+    def thai(phrase: str) -> bool:
+        return re.search(f"[{_THAI}]", phrase) is not None
+
+    intros = phrases("redaction.self_intro")
+    spaced = "|".join(spelled(p) for p in intros if not thai(p))
+    unspaced = "|".join(spelled(p) for p in intros if thai(p))
+    places = phrases("redaction.workplace")
+    return _Cues(
+        intro=re.compile(
+            rf"(?i:{spaced}),?\s+({_WORD}+(?:\s+{_CAPITAL}{_WORD}+)?)"
+            rf"|(?:{unspaced})\s*([{_THAI}]{{1,20}})"
+        ),
+        workplace=re.compile(
+            rf"(?i:{'|'.join(spelled(p) for p in places)})"
+            rf"(?:\s*(?:nr\.?\s*|№\s*)?\d{{1,4}}[a-zA-Z]?\b|\s+{_CAPITAL}{_WORD}*(?:\s+{_CAPITAL}{_WORD}*){{0,2}})"
+        ),
+    )
 
 
 def _words(text: str) -> frozenset[str]:
@@ -205,6 +261,9 @@ def _places(plain: str) -> list[Flag]:
         if m.group().split()[0] not in places or kind != "address"  # "Amsterdam 12"
     ]
     found.extend(
+        Flag(m.start(), m.end(), "workplace", m.group()) for m in _cues().workplace.finditer(plain)
+    )
+    found.extend(
         Flag(m.start(1), m.end(1), "address", m.group(1))
         for m in _WHERE.finditer(plain)
         if m.group(1) not in places and m.group(1).split()[0] not in _NEVER_NAMES
@@ -225,6 +284,7 @@ def _names(plain: str) -> list[Flag]:
                 found.append(Flag(m.start(1), m.start(1) + len(first), "name", first))
             else:
                 found.append(Flag(m.start(1), m.end(1), "name", m.group(1)))
+    found.extend(_cue_names(plain))
     found.extend(
         Flag(m.start(1), m.end(1), "name", m.group(1))
         for m in _THIS_IS.finditer(plain)
@@ -234,6 +294,27 @@ def _names(plain: str) -> list[Flag]:
         start = _SENTENCE_START.search(plain[max(0, m.start() - 3) : m.start()]) is not None
         if _is_name(m.group(), sentence_start=start):
             found.append(Flag(m.start(), m.end(), "name", m.group()))
+    return found
+
+
+def _cue_names(plain: str) -> list[Flag]:
+    """Names after the other languages' self-introductions: a capitalised word (and a
+    second one, "Ana Maria"; not "OK"), or, in Thai, which has no capitals, the word after
+    the phrase. Small letters are not a name here: "jestem sama" is "I am alone"."""
+    found = []
+    for m in _cues().intro.finditer(plain):
+        if m.group(2) is not None:  # Thai
+            name = m.group(2)
+            for ending in _THAI_ENDINGS:
+                name = name.removesuffix(ending)
+            if name:
+                found.append(Flag(m.start(2), m.start(2) + len(name), "name", name))
+            continue
+        words = m.group(1).split()
+        first = words[0]
+        if first[0].isupper() and not first.isupper() and first not in _NEVER_NAMES:
+            end = m.end(1) if len(words) > 1 else m.start(1) + len(first)
+            found.append(Flag(m.start(1), end, "name", plain[m.start(1) : end]))
     return found
 
 

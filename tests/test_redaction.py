@@ -77,6 +77,50 @@ def test_it_leaves_words_that_are_not_details_alone(text: str) -> None:
     assert flagged(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Mă numesc Ioana și lucrez singură.", [("name", "Ioana")]),
+        ("mă cheamă Ana Maria, camera 12", [("name", "Ana Maria"), ("workplace", "camera 12")]),
+        (
+            "Казвам се Мария, стая 5 в хотел Венера.",
+            [("name", "Мария"), ("workplace", "стая 5"), ("workplace", "хотел Венера")],
+        ),
+        ("с уважение, Елена", [("name", "Елена")]),
+        ("A nevem Kata, szoba 3.", [("name", "Kata"), ("workplace", "szoba 3")]),
+        (
+            "Nazywam się Kasia, pokój 12, hotel Polonia.",
+            [("name", "Kasia"), ("workplace", "pokój 12"), ("workplace", "hotel Polonia")],
+        ),
+        ("Meu nome é Juliana, quarto 7.", [("name", "Juliana"), ("workplace", "quarto 7")]),
+        # Thai: no capitals and no spaces between words; the polite ending is not the name.
+        (
+            "ฉันชื่อมาลีค่ะ อยู่ห้อง 12 โรงแรม Hilton",
+            [("name", "มาลี"), ("workplace", "ห้อง 12"), ("workplace", "โรงแรม Hilton")],
+        ),
+    ],
+)
+def test_it_flags_details_in_the_other_languages_from_their_catalogues(
+    text: str, kinds: list[tuple[str, str]]
+) -> None:
+    assert flagged(text) == kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sunt obosită și speriată.",  # ro: I am tired and scared
+        "Аз съм уплашена.",  # bg: I am scared
+        "Jestem sama w domu.",  # pl: I am alone at home ("sama" is also a name)
+        "Én vagyok az, aki szólt.",  # hu: I am the one who said so
+        "Eu sou trabalhadora e tenho medo.",  # pt
+        "ฉันกลัวมาก เขาตีฉัน",  # th: I am very scared, he hit me
+    ],
+)
+def test_it_leaves_the_other_languages_words_alone(text: str) -> None:
+    assert flagged(text) == []
+
+
 def test_the_clients_own_handle_and_ad_link_are_marked_as_his() -> None:
     text = "He wrote from @bigdaddy_77, his ad is at kinky.nl/profiel/bigdaddy_77. Mine: @ana.nl"
     flags = redaction.flag(text, default_region="NL", reported={("handle", "bigdaddy_77")})
