@@ -1,6 +1,7 @@
-"""SMS commands: JOIN, STOP, HELP, CHECK, LANG, in Dutch, English and Spanish.
+"""SMS commands: JOIN, STOP, HELP, CHECK, LANG, in each of the nine languages.
 
-Case and accents do not matter ("aanmelden assen", "Idioma ES", "AYUDA"). The keyword
+Case and accents do not matter ("aanmelden assen", "Idioma ES", "AYUDA", "LIMBĂ RO"), nor
+Thai vowel and tone marks; each language's words are its catalogue's. The keyword
 also says which language the sender speaks, so a first reply already comes in it.
 Every reply fits one SMS where it can.
 """
