@@ -29,7 +29,7 @@ def issue_invite(
     audit.record(
         session,
         moderator_id=moderator.id,
-        action="invite.issued",
+        action="invite.issue",
         target_type="invite",
         target_id=invite.id,
     )

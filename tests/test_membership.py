@@ -496,7 +496,7 @@ def test_suspend_reinstate_and_remove_with_audit_entries(
 
     entries = audit_entries(session, "subscriber", "invite")
     assert [e.action for e in entries] == [
-        "invite.issued",
+        "invite.issue",
         "member.suspended.passed_on_alerts",
         "member.reinstated",
         "member.removed.not_a_sex_worker",

@@ -165,7 +165,7 @@ def test_a_person_sees_the_organisation_and_its_invites_counted(
     assert actions == [
         ("invite.issue", outreach.olga.id),
         ("invite.issue", outreach.olga.id),
-        ("invite.issued", team.alice.id),
+        ("invite.issue", team.alice.id),
     ]
 
 
