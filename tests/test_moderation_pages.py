@@ -17,7 +17,7 @@ from app.reports.models import Report
 from app.settings import Settings
 from moderation import security
 from moderation.models import AuditEntry
-from tests.conftest import PASSWORD, Team
+from tests.conftest import PASSWORD, Outreach, Team
 from tests.helpers import all_routes
 
 
@@ -458,6 +458,20 @@ def test_the_moderators_page_shows_an_account_guessed_at_from_many_clients(
     }
     assert "from many places" in rows["carol"]
     assert "from many places" not in rows["alice"]
+
+
+def test_an_organisations_person_has_no_make_admin_button(
+    browser_like: Callable[[], TestClient], team: Team, outreach: Outreach
+) -> None:
+    """People of an organisation cannot be made admins (409): the page does not offer it."""
+    bob = browser_like()
+    log_in(bob, "bob")
+    rows = {
+        row.split("</td>", 1)[0]: row
+        for row in bob.get("/mod/moderators").text.split("<tr><td>")[1:]
+    }
+    assert "Make admin" not in rows["olga"]
+    assert "Make admin" in rows["carol"] and "Make moderator" in rows["bob"]
 
 
 def change_password(client: TestClient, current: str, new: str, again: str | None = None) -> Any:
