@@ -95,19 +95,29 @@ def preview(session: Session, *, data: PreviewIn, settings: Settings) -> Preview
     recipients = alerts_service.count_recipients(
         session, region_codes=draft.region_codes, severity=data.severity
     )
-    by_language = alerts_service.recipients_by_language(
-        session, region_codes=draft.region_codes, severity=data.severity
-    )
     return PreviewOut(
         sms=sms_previews(view, settings),
         recipients=recipients,
-        fallbacks={lang: by_language.get(lang, 0) for lang in fallback_languages(view.texts)},
+        fallbacks=fallback_reach(
+            session, region_codes=draft.region_codes, severity=data.severity, texts=view.texts
+        ),
         needs_approval=decisions.needs_four_eyes(data.severity, recipients, settings),
         max_segments=settings.sms_max_segments,
         warnings=[LINK_WARNING]
         if any(redaction.has_link(t) for t in [data.text, *data.texts.values()])
         else [],
     )
+
+
+def fallback_reach(
+    session: Session, *, region_codes: list[str], severity: Severity, texts: dict[str, str]
+) -> dict[str, int]:
+    """Each language without a text of its own, with how many of its readers the alert
+    reaches: they get the written text."""
+    by_language = alerts_service.recipients_by_language(
+        session, region_codes=region_codes, severity=severity
+    )
+    return {lang: by_language.get(lang, 0) for lang in fallback_languages(texts)}
 
 
 def _summary(
