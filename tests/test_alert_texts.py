@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlmodel import Session, select
 
+from alerts import service as alerts_service
 from alerts.models import Alert, AlertUpdate, Delivery, Subscriber
 from app.crypto import Crypto
 from app.db import make_session_factory
@@ -282,3 +283,20 @@ def test_the_phrase_book_has_every_sentence_in_every_language(
     assert all(any("\u0e00" <= ch <= "\u0e7f" for ch in p["texts"]["th"]) for p in book)
     assert all(any("\u0400" <= ch <= "\u04ff" for ch in p["texts"]["bg"]) for p in book)
     assert [p.key for p in phrases()] == list(by_key)
+
+
+def test_a_resubmitted_alert_takes_its_texts_anew(
+    client: TestClient, session: Session, crypto: Crypto, team: Team, auth: Auth
+) -> None:
+    ref = publish(client, session, auth, team, severity="critical", texts={"ro": RO})["alert_ref"]
+    sent_back = client.post(
+        f"{M}/alerts/{ref}/send-back", headers=auth(team.carol), json={"note": "Thai too."}
+    )
+    assert sent_back.status_code == 200, sent_back.text
+    body = preview_body(text=WRITTEN, severity="critical", texts={"th": TH})
+    again = client.post(f"{M}/alerts/{ref}/resubmit", headers=auth(team.alice), json=body)
+    assert again.status_code == 200, again.text
+    session.expire_all()
+    [alert] = session.exec(select(Alert)).all()
+    view = alerts_service.view(session, alert=alert, cipher=crypto.cipher)
+    assert view.texts == {"th": TH}, "the texts as resubmitted, Romanian left out"

@@ -142,3 +142,30 @@ def test_an_update_takes_texts_per_language_on_the_alert_page(
     too_long = {"csrf_token": csrf(bob), "text": "Seen again.", "text_th": "ก" * 321}
     refused = bob.post(f"/mod/alerts/{alert.ref}/update", data=too_long)
     assert refused.status_code == 422 and "texts.th" in refused.text
+
+
+def test_a_sent_back_alert_comes_back_with_its_texts_and_is_resubmitted_with_them(
+    browser_like: Clients, team: Team, session: Session, crypto: Crypto
+) -> None:
+    alice, carol = browser_like(), browser_like()
+    log_in(alice, "alice")
+    log_in(carol, "carol")
+    rid, token, version = claimed(alice)
+    form = composer_form(token, version, severity="critical", confirmed="yes", text_ro=RO)
+    ref = alice.post(f"/mod/reports/{rid}/decide", data=form).headers["location"].split("/")[3]
+    ref = ref.split("?")[0]
+    carol.post(f"/mod/alerts/{ref}/send-back", data={"csrf_token": csrf(carol), "note": "TH?"})
+
+    page = alice.get(f"/mod/alerts/{ref}").text
+    assert f'name="text_ro" rows="2" maxlength="480" lang="ro">{RO}</textarea>' in page
+    change = {
+        "csrf_token": csrf(alice), "text": "Followed a worker.", "severity": "critical",
+        "regions": ["GM0106"], "more_regions": "", "categories": ["stalking"],
+        "text_ro": RO, "text_th": TH, "text_hu": "",
+    }  # fmt: skip
+    done = alice.post(f"/mod/alerts/{ref}/resubmit", data=change)
+    assert done.headers["location"] == f"/mod/alerts/{ref}?done=resubmitted", done.text
+    session.expire_all()
+    [alert] = session.exec(select(Alert)).all()
+    view = alerts_service.view(session, alert=alert, cipher=crypto.cipher)
+    assert (view.text, view.texts) == ("Followed a worker.", {"ro": RO, "th": TH})
