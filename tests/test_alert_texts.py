@@ -300,3 +300,69 @@ def test_a_resubmitted_alert_takes_its_texts_anew(
     [alert] = session.exec(select(Alert)).all()
     view = alerts_service.view(session, alert=alert, cipher=crypto.cipher)
     assert view.texts == {"th": TH}, "the texts as resubmitted, Romanian left out"
+
+
+def alert_with_texts(session: Session, crypto: Crypto) -> Alert:
+    """A live alert about +31612345678 in Assen, written in Dutch, with ro and th texts."""
+    from datetime import date, timedelta
+
+    from alerts.models import Severity
+    from app.db import utcnow
+
+    alert = alerts_service.create(
+        session,
+        draft=alerts_service.AlertDraft(
+            text=WRITTEN,
+            texts={"ro": RO, "th": TH},
+            severity=Severity.high,
+            region_codes=[ASSEN],
+            categories=["physical_violence"],
+            identifiers=[("phone", "+31612345678")],
+            incident_date=date(2026, 11, 20),
+            part_of_day="night",
+            expires_at=utcnow() + timedelta(days=30),
+        ),
+        crypto=crypto,
+        needs_approval=False,
+    )
+    alerts_service.add_update(
+        session,
+        alert=alert,
+        text="Weer gezien.",
+        texts={"ro": "Văzut din nou."},
+        cipher=crypto.cipher,
+    )
+    session.commit()
+    return alert
+
+
+def test_a_number_check_shows_the_text_of_the_readers_language(
+    make_client: Callable[..., TestClient],
+    delivery_settings: Callable[..., Settings],
+    session: Session,
+    crypto: Crypto,
+) -> None:
+    alert_with_texts(session, crypto)
+    with make_client(delivery_settings(check_access="open")) as client:
+        found = client.post("/api/v1/check", json={"number": "0612345678"}).json()
+        ro = client.post("/ro/check", data={"number": "0612345678"}).text
+        nl = client.post("/nl/check", data={"number": "0612345678"}).text
+    [checked] = found["alerts"]
+    assert (checked["text"], checked["texts"]) == (WRITTEN, {"ro": RO, "th": TH})
+    assert checked["updates"][0]["texts"] == {"ro": "Văzut din nou."}
+    assert RO in ro and "Văzut din nou." in ro and WRITTEN not in ro
+    assert WRITTEN in nl and "Weer gezien." in nl and RO not in nl
+
+
+def test_the_digest_is_in_the_language_asked_for_texts_included(
+    browser_like: Callable[[], TestClient], outreach: Any, session: Session, crypto: Crypto
+) -> None:
+    from tests.test_org_digest import digest_of
+    from tests.test_org_pages import log_in
+
+    alert_with_texts(session, crypto)
+    client = browser_like()
+    log_in(client, "olga")
+    assert RO in digest_of(client, "ro") and "Văzut din nou." in digest_of(client, "ro")
+    assert TH in digest_of(client, "th") and "Weer gezien." in digest_of(client, "th")
+    assert WRITTEN in digest_of(client, "hu") and RO not in digest_of(client, "hu")
