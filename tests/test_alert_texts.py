@@ -366,3 +366,24 @@ def test_the_digest_is_in_the_language_asked_for_texts_included(
     assert RO in digest_of(client, "ro") and "Văzut din nou." in digest_of(client, "ro")
     assert TH in digest_of(client, "th") and "Weer gezien." in digest_of(client, "th")
     assert WRITTEN in digest_of(client, "hu") and RO not in digest_of(client, "hu")
+
+
+def test_rotating_the_data_key_reencrypts_the_texts_per_language(
+    session: Session, crypto: Crypto, settings: Settings
+) -> None:
+    import os
+
+    from app.crypto import FieldCipher
+    from app.rotation import reencrypt_all
+
+    alert = alert_with_texts(session, crypto)
+    [update] = alerts_service.updates(session, alert_id=alert.id)  # type: ignore[arg-type]
+    new_key = os.urandom(32)
+    old_key = settings.key_bytes("data_key")
+    counts = reencrypt_all(session, cipher=FieldCipher(new_key, old=[old_key]))
+    assert counts["alert.texts_enc"] == 1 and counts["alert_update.texts_enc"] == 1
+    only_new = FieldCipher(new_key)
+    session.refresh(alert)
+    session.refresh(update)
+    assert alerts_service.view(session, alert=alert, cipher=only_new).texts == {"ro": RO, "th": TH}
+    assert alerts_service.update_text(update, cipher=only_new).texts == {"ro": "Văzut din nou."}
