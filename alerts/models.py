@@ -49,7 +49,10 @@ class Alert(SQLModel, table=True):
     ref: str = Field(max_length=16, unique=True)
     status: str = Field(max_length=20, index=True)
     severity: str = Field(max_length=10)
+    # As written: what every language without a text of its own receives.
     text_enc: bytes = Field(sa_column=_bytes(nullable=False))
+    # The languages written for, as encrypted JSON {lang: text}; None when only `text` was.
+    texts_enc: bytes | None = Field(default=None, sa_column=_bytes())
     categories: list[str] = Field(sa_column=Column(JSON, nullable=False))
     incident_date: date
     part_of_day: str | None = Field(default=None, max_length=16)
@@ -72,6 +75,7 @@ class AlertUpdate(SQLModel, table=True):
     alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE")
     number: int
     text_enc: bytes = Field(sa_column=_bytes(nullable=False))
+    texts_enc: bytes | None = Field(default=None, sa_column=_bytes())  # as Alert.texts_enc
     created_at: datetime = Field(sa_column=_when(False))
 
 
@@ -289,6 +293,8 @@ class SubscriberRegion(SQLModel, table=True):
 
 PURPOSE_ALERT_TEXT = encrypted_column(Alert, "text_enc", "alert.text")
 PURPOSE_UPDATE_TEXT = encrypted_column(AlertUpdate, "text_enc", "alert_update.text")
+PURPOSE_ALERT_TEXTS = encrypted_column(Alert, "texts_enc", "alert.texts")
+PURPOSE_UPDATE_TEXTS = encrypted_column(AlertUpdate, "texts_enc", "alert_update.texts")
 PURPOSE_RETRACT_REASON = encrypted_column(Alert, "retract_reason_enc", "alert.retract_reason")
 PURPOSE_ALERT_IDENTIFIER = encrypted_column(AlertIdentifier, "value_enc", "alert_identifier.value")
 PURPOSE_CONTACT = encrypted_column(Subscriber, "contact_enc", "subscriber.contact")

@@ -1,5 +1,9 @@
 """What a subscriber receives: the moderator's text inside a short translated frame.
 
+The text is the one written for the subscriber's language, or the written text where
+none was (written_in); the frame (severity, categories, place, date, part of day, masked
+identifiers) is always rendered from the alert's data in the subscriber's language.
+
 SMS length matters (every segment is paid for, and some phones only show the first),
 so the renderer counts segments the way the network does: GSM-7 when every character
 is in the GSM 03.38 alphabet (160 per single message, 153 per part, extension
@@ -12,7 +16,7 @@ invisible character would switch a message to UCS-2 or fake a line of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
@@ -117,12 +121,30 @@ class AlertView:
 
     ref: str
     severity: str
-    text: str
+    text: str  # as written: what a language without its own text receives
     region_names: list[str]
     categories: list[str]
     incident_date: date
     part_of_day: str | None = None
     identifiers: list[tuple[str, str]] = field(default_factory=list)  # (kind, normalised value)
+    texts: dict[str, str] = field(default_factory=dict)  # {lang: text} of the languages written
+
+    def text_in(self, lang: str) -> str:
+        """The text a subscriber reading `lang` receives."""
+        return written_in(lang, self.text, self.texts)
+
+
+def written_in(lang: str, text: str, texts: Mapping[str, str] | None) -> str:
+    """The text written for `lang`, or the written text where none was."""
+    own = (texts or {}).get(lang, "")
+    return own if clean(own).strip() else text
+
+
+def fallback_languages(texts: Mapping[str, str] | None) -> list[str]:
+    """The languages (in LANGUAGES order) without a text of their own."""
+    from app.i18n import LANGUAGES
+
+    return [lang for lang in LANGUAGES if not clean((texts or {}).get(lang, "")).strip()]
 
 
 def render_sms(view: AlertView, lang: str, *, masking: str) -> str:
@@ -146,7 +168,7 @@ def render_sms(view: AlertView, lang: str, *, masking: str) -> str:
     ]
     if shown:
         parts.append("; ".join(shown) + ".")
-    parts.append(clean(view.text).strip())
+    parts.append(clean(view.text_in(lang)).strip())
     parts.append(t("sms.footer", ref=view.ref))
     return " ".join(p for p in parts if p)
 
@@ -161,11 +183,15 @@ def render_retraction_sms(view: AlertView, lang: str) -> str:
     return t("sms.retraction", ref=view.ref, date=when, regions=", ".join(view.region_names[:3]))
 
 
-def render_update_sms(view: AlertView, lang: str, *, text: str) -> str:
+def render_update_sms(
+    view: AlertView, lang: str, *, text: str, texts: Mapping[str, str] | None = None
+) -> str:
+    """An update: `text` as written, `texts` the languages written for (written_in)."""
     t = _translator(lang)
     when = t("sms.date", day=view.incident_date.day, month=view.incident_date.month)
     header = t("sms.update", ref=view.ref, date=when, regions=", ".join(view.region_names[:3]))
-    return f"{header} {clean(text).strip()} {t('sms.update_footer')}"
+    news = clean(written_in(lang, text, texts)).strip()
+    return f"{header} {news} {t('sms.update_footer')}"
 
 
 @dataclass(frozen=True)
@@ -193,7 +219,7 @@ def render_email(view: AlertView, lang: str, *, masking: str, unsubscribe_url: s
     context = {
         "_": t,
         "lang": lang,
-        "view": replace(view, text=clean(view.text)),
+        "view": replace(view, text=clean(view.text_in(lang))),
         "severity": t(f"sms.severity.{view.severity}"),
         "categories": [t(f"category.{c}") for c in view.categories],
         "when": t.date(view.incident_date)
@@ -225,14 +251,21 @@ def render_retraction_email(view: AlertView, lang: str, *, unsubscribe_url: str)
     )
 
 
-def render_update_email(view: AlertView, lang: str, *, text: str, unsubscribe_url: str) -> Email:
+def render_update_email(
+    view: AlertView,
+    lang: str,
+    *,
+    text: str,
+    unsubscribe_url: str,
+    texts: Mapping[str, str] | None = None,
+) -> Email:
     t = Translator(lang)
     regions = ", ".join(view.region_names[:3])
     intro = t("email.update_body", ref=view.ref, date=t.date(view.incident_date), regions=regions)
     return _plain_email(
         t,
         t("email.update_subject", ref=view.ref),
-        [intro, clean(text).strip()],
+        [intro, clean(written_in(lang, text, texts)).strip()],
         unsubscribe_url=unsubscribe_url,
     )
 
@@ -259,7 +292,7 @@ def _plain_email(
 
 
 def sms_lengths(view: AlertView, *, masking: str) -> dict[str, SmsLength]:
-    """How long the SMS is in each language."""
+    """How long the SMS is in each language, each with its own language's text."""
     from app.i18n import LANGUAGES
 
     return {lang: measure(render_sms(view, lang, masking=masking)) for lang in LANGUAGES}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import delete, update
@@ -14,8 +15,10 @@ from alerts.delivery import outbox as delivery
 from alerts.models import (
     PURPOSE_ALERT_IDENTIFIER,
     PURPOSE_ALERT_TEXT,
+    PURPOSE_ALERT_TEXTS,
     PURPOSE_RETRACT_REASON,
     PURPOSE_UPDATE_TEXT,
+    PURPOSE_UPDATE_TEXTS,
     Alert,
     AlertIdentifier,
     AlertRegion,
@@ -56,16 +59,44 @@ class AlertDraft:
     incident_date: date
     part_of_day: str | None
     expires_at: datetime
+    texts: dict[str, str] = field(default_factory=dict)  # {lang: text}: the languages written
 
 
-def readable_text(typed: str) -> str:
+def readable_text(typed: str, *, loc: tuple[str, ...] = ("text",)) -> str:
     """A moderator's text as subscribers may receive it (app.text.clean), never empty."""
     text = clean(typed).strip()
     if not text:
         raise InvalidInput(
-            [FieldError(("text",), "string_too_short", "write something subscribers can read")]
+            [FieldError(loc, "string_too_short", "write something subscribers can read")]
         )
     return text
+
+
+def readable_texts(typed: Mapping[str, str]) -> dict[str, str]:
+    """Each language's text as readable_text makes it; InvalidInput naming each empty one."""
+    texts, errors = {}, []
+    for lang, text in typed.items():
+        try:
+            texts[lang] = readable_text(text, loc=("texts", lang))
+        except InvalidInput as exc:
+            errors += exc.errors
+    if errors:
+        raise InvalidInput(errors)
+    return texts
+
+
+def seal_texts(texts: Mapping[str, str], *, cipher: FieldCipher, purpose: str) -> bytes | None:
+    """The languages written, as encrypted JSON; None when there are none."""
+    if not texts:
+        return None
+    return cipher.encrypt(json.dumps(dict(texts), ensure_ascii=False), purpose=purpose)
+
+
+def open_texts(blob: bytes | None, *, cipher: FieldCipher, purpose: str) -> dict[str, str]:
+    if blob is None:
+        return {}
+    texts = json.loads(cipher.decrypt(blob, purpose=purpose))
+    return {str(lang): str(text) for lang, text in texts.items()}
 
 
 def new_ref() -> str:
@@ -80,6 +111,7 @@ def normalise_ref(typed: str) -> str:
 def create(session: Session, *, draft: AlertDraft, crypto: Crypto, needs_approval: bool) -> Alert:
     """Store an alert, published at once or waiting for a second moderator."""
     text = readable_text(draft.text)
+    texts = readable_texts(draft.texts)
     now = utcnow()
     ref = new_ref()
     while session.exec(select(Alert.id).where(Alert.ref == ref)).first() is not None:
@@ -89,6 +121,7 @@ def create(session: Session, *, draft: AlertDraft, crypto: Crypto, needs_approva
         status=(AlertStatus.pending_approval if needs_approval else AlertStatus.published).value,
         severity=draft.severity.value,
         text_enc=crypto.cipher.encrypt(text, purpose=PURPOSE_ALERT_TEXT),
+        texts_enc=seal_texts(texts, cipher=crypto.cipher, purpose=PURPOSE_ALERT_TEXTS),
         categories=draft.categories,
         incident_date=draft.incident_date,
         part_of_day=draft.part_of_day,
@@ -137,10 +170,17 @@ def retract(session: Session, *, alert: Alert, reason: str, cipher: FieldCipher)
 
 
 def add_update(
-    session: Session, *, alert: Alert, text: str, cipher: FieldCipher
+    session: Session,
+    *,
+    alert: Alert,
+    text: str,
+    cipher: FieldCipher,
+    texts: Mapping[str, str] | None = None,
 ) -> tuple[int, int]:
-    """News about a live alert, for everyone it went to. Returns (its number, recipients)."""
+    """News about a live alert, for everyone it went to, as written and in the languages
+    written for (`texts`, {lang: text}). Returns (its number, recipients)."""
     text = readable_text(text)
+    written = readable_texts(texts or {})
     if not is_live(alert):
         state = "expired" if alert.status == AlertStatus.published else alert.status
         raise Conflict(
@@ -157,6 +197,7 @@ def add_update(
             alert_id=alert.id,
             number=number,
             text_enc=cipher.encrypt(text, purpose=PURPOSE_UPDATE_TEXT),
+            texts_enc=seal_texts(written, cipher=cipher, purpose=PURPOSE_UPDATE_TEXTS),
             created_at=utcnow(),
         )
     )
@@ -164,9 +205,24 @@ def add_update(
     return number, delivery.send_update(session, alert=alert, number=number)
 
 
+@dataclass(frozen=True)
+class UpdateText:
+    """An update's text as written, and the languages written for."""
+
+    text: str
+    texts: dict[str, str]
+
+
+def update_text(update: AlertUpdate, *, cipher: FieldCipher) -> UpdateText:
+    return UpdateText(
+        text=cipher.decrypt(update.text_enc, purpose=PURPOSE_UPDATE_TEXT),
+        texts=open_texts(update.texts_enc, cipher=cipher, purpose=PURPOSE_UPDATE_TEXTS),
+    )
+
+
 def update_texts(
     session: Session, *, keys: set[tuple[int, int]], cipher: FieldCipher
-) -> dict[tuple[int, int], str]:
+) -> dict[tuple[int, int], UpdateText]:
     """The decrypted texts of these (alert id, update number) pairs."""
     if not keys:
         return {}
@@ -174,7 +230,7 @@ def update_texts(
         select(AlertUpdate).where(col(AlertUpdate.alert_id).in_({alert_id for alert_id, _ in keys}))
     )
     return {
-        (u.alert_id, u.number): cipher.decrypt(u.text_enc, purpose=PURPOSE_UPDATE_TEXT)
+        (u.alert_id, u.number): update_text(u, cipher=cipher)
         for u in rows
         if (u.alert_id, u.number) in keys
     }
@@ -301,6 +357,27 @@ def count_recipients(session: Session, *, region_codes: Sequence[str], severity:
     return int(session.exec(query).one())
 
 
+def recipients_by_language(
+    session: Session, *, region_codes: Sequence[str], severity: Severity
+) -> dict[str, int]:
+    """count_recipients, by the language they read: {lang: subscribers} (none: left out)."""
+    if not region_codes:
+        return {}
+    overlapping = reach(session, region_codes)
+    query = (
+        select(Subscriber.language, func.count(func.distinct(Subscriber.id)))
+        .join(SubscriberRegion, col(SubscriberRegion.subscriber_id) == Subscriber.id)
+        .where(
+            col(SubscriberRegion.region_code).in_(overlapping),
+            col(Subscriber.confirmed_at).is_not(None),
+            col(Subscriber.membership) == Membership.verified,
+            Subscriber.min_severity_rank <= severity.rank,
+        )
+        .group_by(col(Subscriber.language))
+    )
+    return {lang: int(n) for lang, n in session.exec(query).all()}
+
+
 def live_alerts_matching(
     session: Session, *, blind_indexes: Iterable[bytes]
 ) -> dict[bytes, list[Alert]]:
@@ -333,6 +410,7 @@ def view(session: Session, *, alert: Alert, cipher: FieldCipher) -> AlertView:
         ref=alert.ref,
         severity=alert.severity,
         text=cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
+        texts=open_texts(alert.texts_enc, cipher=cipher, purpose=PURPOSE_ALERT_TEXTS),
         region_names=region_names_by_alert(session, alert_ids=[alert.id]).get(alert.id, []),
         categories=list(alert.categories),
         incident_date=alert.incident_date,
@@ -353,6 +431,7 @@ def draft_view(session: Session, *, draft: AlertDraft) -> AlertView:
         ref=PLACEHOLDER_REF,
         severity=draft.severity.value,
         text=readable_text(draft.text),
+        texts=readable_texts(draft.texts),
         region_names=regions_service.names(session, draft.region_codes),
         categories=draft.categories,
         incident_date=draft.incident_date,
@@ -362,12 +441,15 @@ def draft_view(session: Session, *, draft: AlertDraft) -> AlertView:
 
 
 def revise(session: Session, *, alert: Alert, draft: AlertDraft, crypto: Crypto) -> None:
-    """A pending alert as its author changed it: text, severity, regions, categories,
+    """A pending alert as its author changed it: texts, severity, regions, categories,
     identifiers. Nothing has gone out yet, so nothing else changes."""
     if alert.status != AlertStatus.pending_approval:
         raise Conflict(f"Alert {alert.ref} is {alert.status}: only a pending alert can be changed.")
     assert alert.id is not None
     alert.text_enc = crypto.cipher.encrypt(readable_text(draft.text), purpose=PURPOSE_ALERT_TEXT)
+    alert.texts_enc = seal_texts(
+        readable_texts(draft.texts), cipher=crypto.cipher, purpose=PURPOSE_ALERT_TEXTS
+    )
     alert.severity = draft.severity.value
     alert.categories = draft.categories
     session.add(alert)

@@ -11,7 +11,6 @@ from alerts import service as alerts_service
 from alerts.delivery import outbox
 from alerts.models import (
     PURPOSE_ALERT_IDENTIFIER,
-    PURPOSE_UPDATE_TEXT,
     Alert,
     AlertIdentifier,
     AlertReport,
@@ -19,7 +18,14 @@ from alerts.models import (
     DeliveryStatus,
     Severity,
 )
-from alerts.render import AlertView, measure, render_sms, render_update_sms, segment_cap
+from alerts.render import (
+    AlertView,
+    fallback_languages,
+    measure,
+    render_sms,
+    render_update_sms,
+    segment_cap,
+)
 from app.crypto import Crypto
 from app.db import aware, utcnow
 from app.errors import Conflict, Forbidden, NotFound
@@ -46,13 +52,18 @@ from moderation.schemas import (
 
 def sms_previews(view: AlertView, settings: Settings) -> dict[str, SmsPreview]:
     """Exactly what each language's subscribers will receive, with its length."""
+    fallbacks = set(fallback_languages(view.texts))
     return {
-        lang: _sms_preview(render_sms(view, lang, masking=settings.identifier_masking), settings)
+        lang: _sms_preview(
+            render_sms(view, lang, masking=settings.identifier_masking),
+            settings,
+            fallback=lang in fallbacks,
+        )
         for lang in LANGUAGES
     }
 
 
-def _sms_preview(text: str, settings: Settings) -> SmsPreview:
+def _sms_preview(text: str, settings: Settings, *, fallback: bool = False) -> SmsPreview:
     length = measure(text)
     return SmsPreview(
         text=text,
@@ -60,6 +71,7 @@ def _sms_preview(text: str, settings: Settings) -> SmsPreview:
         encoding=length.encoding,
         segments=length.segments,
         too_long=length.segments > segment_cap(settings.sms_max_segments, length.encoding),
+        fallback=fallback,
     )
 
 
@@ -86,10 +98,26 @@ def preview(session: Session, *, data: PreviewIn, settings: Settings) -> Preview
     return PreviewOut(
         sms=sms_previews(view, settings),
         recipients=recipients,
+        fallbacks=fallback_reach(
+            session, region_codes=draft.region_codes, severity=data.severity, texts=view.texts
+        ),
         needs_approval=decisions.needs_four_eyes(data.severity, recipients, settings),
         max_segments=settings.sms_max_segments,
-        warnings=[LINK_WARNING] if redaction.has_link(data.text) else [],
+        warnings=[LINK_WARNING]
+        if any(redaction.has_link(t) for t in [data.text, *data.texts.values()])
+        else [],
     )
+
+
+def fallback_reach(
+    session: Session, *, region_codes: list[str], severity: Severity, texts: dict[str, str]
+) -> dict[str, int]:
+    """Each language without a text of its own, with how many of its readers the alert
+    reaches: they get the written text."""
+    by_language = alerts_service.recipients_by_language(
+        session, region_codes=region_codes, severity=severity
+    )
+    return {lang: by_language.get(lang, 0) for lang in fallback_languages(texts)}
 
 
 def _summary(
@@ -175,6 +203,7 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
             session, alert, reviews.get(alert.id), names, {alert.id} if back else set()
         ).model_dump(),
         text=view.text,
+        texts=view.texts,
         # in the order of `regions`, which are sorted by code
         region_codes=sorted(alerts_service.region_codes(session, alert_id=alert.id)),
         identifiers=[
@@ -192,13 +221,18 @@ def detail(session: Session, *, ref: str, crypto: Crypto, settings: Settings) ->
         updates=[
             AlertUpdatePublic(
                 number=u.number,
-                text=(text := crypto.cipher.decrypt(u.text_enc, purpose=PURPOSE_UPDATE_TEXT)),
+                text=(written := alerts_service.update_text(u, cipher=crypto.cipher)).text,
+                texts=written.texts,
                 created_at=aware(u.created_at),
                 recipients=alerts_service.update_recipients(
                     session, alert_id=alert.id, number=u.number
                 ),
                 sms={
-                    lang: _sms_preview(render_update_sms(view, lang, text=text), settings)
+                    lang: _sms_preview(
+                        render_update_sms(view, lang, text=written.text, texts=written.texts),
+                        settings,
+                        fallback=lang in fallback_languages(written.texts),
+                    )
                     for lang in LANGUAGES
                 },
             )
@@ -230,13 +264,20 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
 def send_update(
     session: Session, *, ref: str, moderator: Moderator, data: UpdateIn, crypto: Crypto
 ) -> UpdateOut:
-    """News about a live alert, to everyone it went to."""
+    """News about a live alert, to everyone it went to, each in their language where it was
+    written for it."""
     alert = _get(session, ref, for_update=True)
+    texts = {lang.value: text for lang, text in data.texts.items()}
     number, recipients = alerts_service.add_update(
-        session, alert=alert, text=data.text, cipher=crypto.cipher
+        session, alert=alert, text=data.text, texts=texts, cipher=crypto.cipher
     )
     audit.record_alert(session, moderator=moderator, action="alert.update", ref=alert.ref)
-    return UpdateOut(ref=alert.ref, number=number, recipients=recipients)
+    return UpdateOut(
+        ref=alert.ref,
+        number=number,
+        recipients=recipients,
+        fallback_languages=fallback_languages(texts),
+    )
 
 
 def retract(

@@ -49,6 +49,11 @@ def alert_identifiers(content: AlertContent, *, default_region: str) -> list[tup
     return found
 
 
+def written_texts(content: AlertContent) -> dict[str, str]:
+    """The languages the moderator wrote the alert in, {lang: text}."""
+    return {lang.value: text for lang, text in content.texts.items()}
+
+
 def draft_of(
     session: Session,
     content: AlertContent,
@@ -62,6 +67,7 @@ def draft_of(
     (InvalidInput otherwise); when and until when come from what it is about."""
     return alerts_service.AlertDraft(
         text=content.text,
+        texts=written_texts(content),
         severity=content.severity,
         region_codes=regions_service.check_codes(session, content.regions),
         categories=[c.value for c in content.categories],
@@ -95,22 +101,28 @@ def refuse_long_sms(
             f"the {lang.upper()} SMS would be {length.segments} messages ({length.encoding}); "
             f"the limit is {most}: shorten the text by about {max(excess, 1)} characters"
         )
-        raise InvalidInput([FieldError(("text",), "sms_too_long", message)])
+        loc = ("texts", lang) if lang in view.texts else ("text",)
+        raise InvalidInput([FieldError(loc, "sms_too_long", message)])
 
 
 def unchecked_flags(
     session: Session, *, report_id: int, data: PublishIn, crypto: Crypto, settings: Settings
 ) -> list[redaction.Flag]:
-    """What the redaction help still flags in the alert text; refused unless checked.
+    """What the redaction help still flags in the alert's texts (the written one and every
+    language's); refused unless checked.
 
     The client's identifiers, from the report or added to the alert, are not the reporter's."""
     reported = {
         (i.kind, value)
         for i, value in service.report_identifiers(session, report_id=report_id, crypto=crypto)
     } | set(alert_identifiers(data, default_region=settings.default_country))
-    flagged = redaction.reporter_flags(
-        data.text, default_region=settings.default_country, reported=reported
-    )
+    flagged = [
+        flag
+        for text in [data.text, *data.texts.values()]
+        for flag in redaction.reporter_flags(
+            text, default_region=settings.default_country, reported=reported
+        )
+    ]
     if flagged and not data.checked_flags:
         raise InvalidInput([unchecked_error(flagged)])
     return flagged
@@ -152,6 +164,7 @@ def publish(
     now = utcnow()
     draft = alerts_service.AlertDraft(
         text=data.text,
+        texts=written_texts(data),
         severity=data.severity,
         region_codes=regions,
         categories=[c.value for c in data.categories],
@@ -204,6 +217,7 @@ def publish(
         status=ReportStatus.published,
         alert_ref=alert.ref,
         alert_status=AlertStatus(alert.status),
+        fallback_languages=render.fallback_languages(draft.texts),
     )
 
 

@@ -21,6 +21,7 @@ from moderation import (
     check_watch,
     claims,
     decisions,
+    phrasebook,
     security,
     sent_back,
     service,
@@ -43,6 +44,7 @@ from moderation.schemas import (
     ModeratorCreate,
     PasswordChangeIn,
     PasswordResetOut,
+    Phrase,
     PreviewIn,
     PreviewOut,
     PublishIn,
@@ -326,6 +328,11 @@ def duplicate(
 )
 def preview(data: PreviewIn, session: SessionDep, settings: SettingsDep) -> PreviewOut:
     return alert_review.preview(session, data=data, settings=settings)
+
+
+@router.get("/phrasebook", summary="Common sentences of alerts, in every language")
+def get_phrasebook() -> list[Phrase]:
+    return phrasebook.phrases()
 
 
 @router.get("/alerts", summary="Alerts, newest first")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,13 +11,24 @@ from alerts.models import AlertStatus, Severity
 from app.deps import MAX_ROW_ID
 from app.identifiers import IdentifierKind
 from app.regions.models import RegionPublic
-from app.reports.models import Category, PartOfDay, PoliceConsent, ReportStatus
+from app.reports.models import Category, Language, PartOfDay, PoliceConsent, ReportStatus
 from app.schemas import Strict
 from moderation.models import ModeratorPublic, Role
 
 MAX_ALERT_TEXT = 480
 MAX_NOTE = 1000
 MAX_UPDATE_TEXT = 320
+
+TEXTS_DESCRIPTION = (
+    'The text in the subscribers\' languages, {"nl": ..., "en": ...}: each language\'s'
+    " subscribers receive their own; a language left out falls back to `text`, the written"
+    " text (see fallback_languages)"
+)
+AlertText = Annotated[str, Field(min_length=1, max_length=MAX_ALERT_TEXT)]
+UpdateText = Annotated[str, Field(min_length=1, max_length=MAX_UPDATE_TEXT)]
+FALLBACK_DESCRIPTION = (
+    "The languages without a text of their own: their subscribers receive the written text"
+)
 
 
 class TokenOut(BaseModel):
@@ -183,7 +194,14 @@ class IdentifierIn(Strict):
 
 
 class AlertContent(Strict):
-    text: str = Field(min_length=1, max_length=MAX_ALERT_TEXT)
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_ALERT_TEXT,
+        description="The written text: what every language without its own text receives",
+    )
+    texts: dict[Language, AlertText] = Field(
+        default_factory=dict, max_length=len(Language), description=TEXTS_DESCRIPTION
+    )
     severity: Severity
     regions: list[str] = Field(min_length=1, max_length=50)
     categories: list[Category] = Field(min_length=1)
@@ -231,6 +249,7 @@ class DecisionOut(BaseModel):
     status: ReportStatus
     alert_ref: str | None = None
     alert_status: AlertStatus | None = None
+    fallback_languages: list[str] = Field(default_factory=list, description=FALLBACK_DESCRIPTION)
 
 
 # ---- alerts ---------------------------------------------------------------------------------
@@ -242,6 +261,9 @@ class SmsPreview(BaseModel):
     encoding: str
     segments: int
     too_long: bool
+    fallback: bool = Field(
+        default=False, description="No text of its own: it carries the written text"
+    )
 
 
 class PreviewIn(AlertContent):
@@ -254,6 +276,11 @@ class PreviewOut(BaseModel):
     recipients: int
     needs_approval: bool
     max_segments: int
+    fallbacks: dict[str, int] = Field(
+        default_factory=dict,
+        description="Each language without its own text (falling back to the written text),"
+        " with how many subscribers reading it the alert reaches",
+    )
     warnings: list[str] = Field(
         default_factory=list, description="Worth a second look, but no reason to refuse"
     )
@@ -281,6 +308,7 @@ class AlertSummary(BaseModel):
 class AlertUpdatePublic(BaseModel):
     number: int
     text: str
+    texts: dict[str, str] = Field(default_factory=dict, description="The languages written for")
     created_at: datetime
     recipients: int = Field(description="Messages it was queued as")
     sms: dict[str, SmsPreview] = Field(description="What each language's subscribers received")
@@ -300,6 +328,7 @@ class DeliveryCount(BaseModel):
 
 class AlertDetail(AlertSummary):
     text: str
+    texts: dict[str, str] = Field(default_factory=dict, description="The languages written for")
     region_codes: list[str]
     identifiers: list[IdentifierIn]
     sms: dict[str, SmsPreview]
@@ -323,12 +352,23 @@ class UpdateIn(Strict):
         max_length=MAX_UPDATE_TEXT,
         description="The news, as subscribers will read it: no details of the reporter",
     )
+    texts: dict[Language, UpdateText] = Field(
+        default_factory=dict, max_length=len(Language), description=TEXTS_DESCRIPTION
+    )
 
 
 class UpdateOut(BaseModel):
     ref: str
     number: int = Field(description="1 for the alert's first update, and so on")
     recipients: int = Field(description="Messages queued: everyone the alert went to")
+    fallback_languages: list[str] = Field(default_factory=list, description=FALLBACK_DESCRIPTION)
+
+
+class Phrase(BaseModel):
+    """A common sentence of alerts, in every language, to help write the others."""
+
+    key: str
+    texts: dict[str, str] = Field(description="{lang: the sentence}, in all nine languages")
 
 
 # ---- accounts -------------------------------------------------------------------------------

@@ -14,17 +14,20 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
-from alerts.models import PURPOSE_UPDATE_TEXT, Alert, AlertRegion, AlertStatus
+from alerts.models import Alert, AlertRegion, AlertStatus
 from alerts.render import mask
 from app.crypto import FieldCipher
 from app.db import aware, utcnow
 from app.regions import service as regions_service
 from organisations import service
 
+TEXTS = "The text in the languages it was written for; the others read `text`"
+
 
 class DigestUpdate(BaseModel):
     on: date
     text: str
+    texts: dict[str, str] = Field(default_factory=dict, description=TEXTS)
 
 
 class DigestAlert(BaseModel):
@@ -38,6 +41,7 @@ class DigestAlert(BaseModel):
         description="(kind, value) masked by the deployment's policy; empty under 'none'"
     )
     text: str
+    texts: dict[str, str] = Field(default_factory=dict, description=TEXTS)
     updates: list[DigestUpdate]
 
 
@@ -81,10 +85,12 @@ def _entry(session: Session, alert: Alert, cipher: FieldCipher, masking: str) ->
         part_of_day=view.part_of_day,
         identifiers=[(kind, value) for kind, value in shown if value is not None],
         text=view.text,
+        texts=view.texts,
         updates=[
             DigestUpdate(
                 on=aware(u.created_at).date(),
-                text=cipher.decrypt(u.text_enc, purpose=PURPOSE_UPDATE_TEXT),
+                text=(news := alerts_service.update_text(u, cipher=cipher)).text,
+                texts=news.texts,
             )
             for u in alerts_service.updates(session, alert_id=alert.id)
         ],

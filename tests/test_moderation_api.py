@@ -451,7 +451,12 @@ def test_an_update_goes_to_everyone_the_alert_went_to(
     ]
     first = client.post(f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json={"text": news})
     assert first.status_code == 201
-    assert first.json() == {"ref": ref, "number": 1, "recipients": sent_to}
+    assert first.json() == {
+        "ref": ref,
+        "number": 1,
+        "recipients": sent_to,
+        "fallback_languages": list(LANGUAGES),  # text alone: every language gets it
+    }
     second = client.post(f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json={"text": "x"})
     assert second.json()["number"] == 2
 

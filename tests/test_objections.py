@@ -14,8 +14,10 @@ from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
 from alerts.models import Alert, AlertIdentifier, Delivery
+from alerts.render import render_update_sms
 from app.crypto import Crypto
 from app.db import utcnow
+from app.i18n import LANGUAGES
 from app.reports.models import Report
 from app.tally import Tally
 from moderation.models import AuditEntry
@@ -205,9 +207,16 @@ def test_partly_upheld_an_alert_stays_even_with_nothing_else_and_gets_a_correcti
     assert session.exec(select(AlertIdentifier)).first() is None
     assert session.get(Alert, alert.id).status == "published"  # type: ignore[union-attr]
     [update] = alerts_service.updates(session, alert_id=alert.id)  # type: ignore[arg-type]
-    text = crypto.cipher.decrypt(update.text_enc, purpose="alert_update.text")
-    assert "Correctie" in text and "Correction" in text
-    assert len(text) < 200, "three short sentences, not one in each of nine languages"
+    news = alerts_service.update_text(update, cipher=crypto.cipher)
+    view = alerts_service.view(session, alert=alert, cipher=crypto.cipher)
+    sms = {
+        lang: render_update_sms(view, lang, text=news.text, texts=news.texts) for lang in LANGUAGES
+    }
+    # Each subscriber reads the one sentence in their own language, not three languages.
+    assert "Correctie: een van de kenmerken" in sms["nl"] and "Correction" not in sms["nl"]
+    assert "แก้ไข: ลบรายละเอียด" in sms["th"] and "Correction" not in sms["th"]
+    assert "Поправка:" in sms["bg"] and "Corectare:" in sms["ro"]
+    assert [lang for lang, s in sms.items() if "Correction" in s] == ["en"]
     assert len(session.exec(select(Delivery).where(Delivery.kind == "update")).all()) == 2
 
 

@@ -26,11 +26,15 @@ class CheckIn(Strict):
     )
 
 
+TEXTS = "The text in the languages it was written for; the other languages read `text`"
+
+
 class CheckedUpdate(BaseModel):
     """News a moderator added to the alert later ("seen again in a grey van")."""
 
     on: date
     text: str
+    texts: dict[str, str] = Field(default_factory=dict, description=TEXTS)
 
 
 class CheckedAlert(BaseModel):
@@ -40,6 +44,7 @@ class CheckedAlert(BaseModel):
     regions: list[str]
     categories: list[Category]
     text: str
+    texts: dict[str, str] = Field(default_factory=dict, description=TEXTS)
     report_count: int
     updates: list[CheckedUpdate] = Field(default_factory=list, description="Oldest first")
 

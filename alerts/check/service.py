@@ -18,7 +18,7 @@ from alerts.check.schemas import (
     CheckedUpdate,
     CheckResult,
 )
-from alerts.models import PURPOSE_ALERT_TEXT, PURPOSE_UPDATE_TEXT, Severity
+from alerts.models import PURPOSE_ALERT_TEXT, PURPOSE_ALERT_TEXTS, Severity
 from alerts.render import mask
 from app import tally
 from app.crypto import Crypto
@@ -65,11 +65,15 @@ def check_number(
             regions=regions.get(alert.id or 0, []),
             categories=alert.categories,
             text=crypto.cipher.decrypt(alert.text_enc, purpose=PURPOSE_ALERT_TEXT),
+            texts=alerts_service.open_texts(
+                alert.texts_enc, cipher=crypto.cipher, purpose=PURPOSE_ALERT_TEXTS
+            ),
             report_count=alert.report_count,
             updates=[
                 CheckedUpdate(
                     on=update.created_at.date(),
-                    text=crypto.cipher.decrypt(update.text_enc, purpose=PURPOSE_UPDATE_TEXT),
+                    text=(news := alerts_service.update_text(update, cipher=crypto.cipher)).text,
+                    texts=news.texts,
                 )
                 for update in alerts_service.updates(session, alert_id=alert.id or 0)
             ],

@@ -1,6 +1,7 @@
 """From claimed jobs to messages: each recipient's contact decrypted, the text rendered in
-their language (an alert, an update or a retraction; SMS or email with its unsubscribe
-link), or a one-off message's own text (a code or a link) decrypted."""
+their language (an alert, an update or a retraction, with the text written for that
+language or else the written one; SMS or email with its unsubscribe link), or a one-off
+message's own text (a code or a link) decrypted."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class MessageComposer:
     crypto: Crypto
     settings: Settings
     views: dict[int, AlertView | None] = field(default_factory=dict)
-    updates: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    updates: dict[tuple[int, int], alerts_service.UpdateText | None] = field(default_factory=dict)
     sms: dict[tuple[int, str, int, str], str] = field(default_factory=dict)
 
     def prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
@@ -111,22 +112,31 @@ class MessageComposer:
             self.sms[key] = self._render_sms(job, view, language, update_text)
         return Message(job.channel, contact, self.sms[key])
 
-    def _render_sms(self, job: Job, view: AlertView, lang: str, update_text: str | None) -> str:
+    def _render_sms(
+        self, job: Job, view: AlertView, lang: str, update_text: alerts_service.UpdateText | None
+    ) -> str:
         if job.kind == MessageKind.retraction:
             return render_retraction_sms(view, lang)
         if job.kind == MessageKind.update:
             assert update_text is not None
-            return render_update_sms(view, lang, text=update_text)
+            return render_update_sms(view, lang, text=update_text.text, texts=update_text.texts)
         return render_sms(view, lang, masking=self.settings.identifier_masking)
 
     def _render_email(
-        self, job: Job, view: AlertView, lang: str, url: str, update_text: str | None
+        self,
+        job: Job,
+        view: AlertView,
+        lang: str,
+        url: str,
+        update_text: alerts_service.UpdateText | None,
     ) -> Email:
         if job.kind == MessageKind.retraction:
             return render_retraction_email(view, lang, unsubscribe_url=url)
         if job.kind == MessageKind.update:
             assert update_text is not None
-            return render_update_email(view, lang, text=update_text, unsubscribe_url=url)
+            return render_update_email(
+                view, lang, text=update_text.text, texts=update_text.texts, unsubscribe_url=url
+            )
         return render_email(
             view, lang, masking=self.settings.identifier_masking, unsubscribe_url=url
         )

@@ -20,7 +20,7 @@ from app import receipts, tally
 from app.crypto import Crypto
 from app.db import aware, rows_changed, utcnow
 from app.errors import Conflict, FieldError, InvalidInput, NotFound
-from app.i18n import translate
+from app.i18n import LANGUAGES, translate
 from app.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from app.ratelimit import RateLimiter
 from app.reports.models import ReportIdentifier
@@ -260,21 +260,23 @@ def _take_out(
             retracted += 1
         else:
             alerts_service.add_update(
-                session, alert=alert, text=correction_text(), cipher=crypto.cipher
+                session,
+                alert=alert,
+                text=translate("en", CORRECTION),
+                texts=correction_texts(),
+                cipher=crypto.cipher,
             )
             updated += 1
     return updated, retracted
 
 
-# An update's text is one text for every recipient (each one's frame around it is in their
-# own language): the correction goes in the languages people have read, as all nine would
-# make it nine sentences and several SMS parts. Per-language update texts are issue 16's.
-CORRECTION_LANGUAGES = ("nl", "en", "es")
+CORRECTION = "objection.alert_corrected"
 
 
-def correction_text() -> str:
-    """The update an upheld objection sends to a live alert's recipients."""
-    return " / ".join(translate(lang, "objection.alert_corrected") for lang in CORRECTION_LANGUAGES)
+def correction_texts() -> dict[str, str]:
+    """The update an objection sends to a live alert's recipients: each reads it in their
+    own language (English is the written text, for a language the catalogue lacks)."""
+    return {lang: translate(lang, CORRECTION) for lang in LANGUAGES}
 
 
 def purge_decided(session: Session, policy: Policy) -> int:

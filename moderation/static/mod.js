@@ -20,6 +20,18 @@
     form.appendChild(field);
   });
 
+  // The phrase book: with JavaScript each sentence has a button adding it to its language's text.
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-phrase-for]"), function (b) {
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var target = document.getElementById(b.getAttribute("data-phrase-for"));
+      var before = target.value.replace(/\s+$/, "");
+      target.value = (before ? before + " " : "") + b.getAttribute("data-phrase");
+      target.dispatchEvent(new Event("input", { bubbles: true }));
+      target.focus();
+    });
+  });
+
   // The alert composer on the review page: more regions picked by name, the live preview.
   var form = document.getElementById("composer");
   if (!form || !window.fetch) { return; }
@@ -61,9 +73,12 @@
     if (form.elements.new_value.value.trim()) {
       identifiers.push({ kind: form.elements.new_kind.value, value: form.elements.new_value.value });
     }
-    var typed = codeFor(extra.value);
+    var typed = codeFor(extra.value), texts = {};
+    Array.prototype.forEach.call(form.querySelectorAll("textarea[name^=text_]"), function (t) {
+      if (t.value.trim()) { texts[t.name.slice(5)] = t.value; }
+    });
     return {
-      text: form.elements.text.value, severity: form.elements.severity.value,
+      text: form.elements.text.value, texts: texts, severity: form.elements.severity.value,
       regions: values("regions").concat(typed ? [typed] : []), categories: values("categories"), identifiers: identifiers,
       incident_date: form.dataset.incidentDate, part_of_day: form.dataset.partOfDay
     };
@@ -77,15 +92,25 @@
       html += '<p><strong>Reaches ' + subscribers(data.recipients) + ".</strong></p>";
       if (data.needs_approval) { html += '<p class="warn">A second moderator must approve this alert before it goes out.</p>'; }
       (data.warnings || []).forEach(function (w) { html += '<p class="warn">' + escape(w) + "</p>"; });
+      var fallbacks = data.fallbacks || {};
       Object.keys(data.sms).forEach(function (lang) {
         var s = data.sms[lang];
-        html += '<div class="sms' + (s.too_long ? " too-long" : "") + '" data-lang="' + lang + '"><strong>' + lang.toUpperCase() + "</strong> · " +
+        html += '<div class="sms' + (s.too_long ? " too-long" : "") + (s.fallback ? " fallback" : "") + '" data-lang="' + lang + '"><strong>' + lang.toUpperCase() + "</strong> · " +
           s.characters + " characters · " + s.encoding + " · " + s.segments + " SMS" +
-          (s.too_long ? " (more than " + data.max_segments + ")" : "") + "<pre>" + escape(s.text) + "</pre></div>";
+          (s.too_long ? " (more than " + data.max_segments + ")" : "") +
+          (s.fallback ? '<p class="warn fallback-note">Falls back to the written text — reaches ' + subscribers(fallbacks[lang] || 0) + ".</p>" : "") +
+          '<pre lang="' + lang + '">' + escape(s.text) + "</pre></div>";
+      });
+      // The same question as the page asks without JavaScript (review.py _publish_question).
+      var missing = Object.keys(fallbacks).map(function (lang) {
+        var n = fallbacks[lang];
+        return lang.toUpperCase() + " (" + (n || "no") + " subscriber" + (n === 1 ? "" : "s") + ")";
       });
       publish.setAttribute("data-confirm", "Publish this alert? " + (data.needs_approval ?
         "A second moderator must approve it; then it goes to " + subscribers(data.recipients) + " by SMS and email." :
-        "It goes out now to " + subscribers(data.recipients) + " by SMS and email; it cannot be unsent."));
+        "It goes out now to " + subscribers(data.recipients) + " by SMS and email; it cannot be unsent.") +
+        (missing.length ? " " + missing.length + " language" + (missing.length === 1 ? "" : "s") +
+          " without a text of their own get the written text: " + missing.join(", ") + "." : ""));
     }
     panel.innerHTML = html;
   }

@@ -27,7 +27,13 @@ from moderation.schemas import (
     SendBackIn,
     UpdateIn,
 )
-from moderation.web.composer import messages, named_regions, region_choices
+from moderation.web.composer import (
+    languages_context,
+    messages,
+    named_regions,
+    region_choices,
+    typed_texts,
+)
 from moderation.web.confirm import Question, ask, is_confirmed, plural
 from moderation.web.session import FormDep, ModPage, ModPageDep, ModSessionDep, redirect, render
 
@@ -124,6 +130,7 @@ def _alert(
         severities=[s.value for s in Severity],
         all_categories=[c.value for c in Category],
         region_choices=region_choices(session) if detail.sent_back else [],
+        **languages_context(),
     )
 
 
@@ -156,12 +163,16 @@ def approve(ref: str, page: ModPageDep, form: FormDep) -> Response:
 def send_update(ref: str, page: ModPageDep, form: FormDep) -> Response:
     who = alert_review.audience(page.session, ref=ref)
     try:
-        data = UpdateIn.model_validate({"text": form.get("text", "")})
+        data = UpdateIn.model_validate({"text": form.get("text", ""), "texts": typed_texts(form)})
         result = alert_review.send_update(
             page.session, ref=ref, moderator=page.ms.moderator, data=data, crypto=page.crypto
         )
-    except ValidationError:
-        error, status = f"Write the update: 1 to {MAX_UPDATE_TEXT} characters.", 422
+    except (ValidationError, InvalidInput) as exc:
+        error = (
+            f"Write the update, and each language's text you add: 1 to {MAX_UPDATE_TEXT}"
+            f" characters ({'; '.join(messages(exc))})."
+        )
+        status = 422
     except Conflict as exc:
         error, status = exc.message, 409
     else:
@@ -210,6 +221,7 @@ def _as_it_is(alert: AlertDetail) -> Mapping[str, object]:
     """The change form's fields as the alert stands."""
     return {
         "text": alert.text,
+        "texts": alert.texts,
         "severity": alert.severity.value,
         "regions": list(zip(alert.region_codes, alert.regions, strict=True)),
         "more_regions": "",
@@ -227,6 +239,7 @@ def resubmit(ref: str, page: ModPageDep, form: FormDep) -> Response:
     more = str(form.get("more_regions", ""))
     typed: dict[str, object] = {
         "text": str(form.get("text", "")),
+        "texts": typed_texts(form),
         "severity": str(form.get("severity", "")),
         "categories": [str(c) for c in form.getlist("categories")],
         "more_regions": more,
@@ -237,7 +250,7 @@ def resubmit(ref: str, page: ModPageDep, form: FormDep) -> Response:
         codes = list(dict.fromkeys(ticked + named_regions(page.session, more)))
         data = ResubmitIn.model_validate(
             {
-                **{k: typed[k] for k in ("text", "severity", "categories")},
+                **{k: typed[k] for k in ("text", "texts", "severity", "categories")},
                 "regions": codes,
                 "identifiers": [
                     dict(zip(("kind", "value"), i.split("|", 1), strict=True))

@@ -3,12 +3,16 @@
 The composer is a plain form, so it works without JavaScript: "Update preview" posts it
 and the page comes back with the preview rendered. With JavaScript the preview follows
 the typing (/mod/preview, review.py).
+
+Beside the written text, a textarea per language (`text_nl`, `text_en`, ...): a language
+left empty falls back to the written text, and the preview says whom that reaches.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,15 +21,34 @@ from starlette.datastructures import FormData
 
 from alerts.models import Severity
 from app.errors import FieldError, InvalidInput, RedflagError
-from app.i18n import Translator
+from app.i18n import LANGUAGE_NAMES, LANGUAGES, Translator
 from app.identifiers import IdentifierKind, normalise
 from app.regions import service as regions_service
 from app.regions.models import Region, RegionLevel
 from app.settings import Settings
-from moderation import alert_review, redaction
+from moderation import alert_review, phrasebook, redaction
 from moderation.schemas import PreviewIn, PreviewOut, ReportReview
 
 URGENCY_SEVERITY = {3: Severity.high, 2: Severity.medium, 1: Severity.low}
+
+
+def typed_texts(form: FormData) -> dict[str, str]:
+    """The texts typed per language (`text_ro`, ...); the languages left empty are left out."""
+    typed = {lang: str(form.get(f"text_{lang}", "")) for lang in LANGUAGES}
+    return {lang: text for lang, text in typed.items() if text.strip()}
+
+
+def languages_context() -> dict[str, Any]:
+    """What the per-language textareas (_mod_fields.html texts_field) are drawn from."""
+    return {"language_names": LANGUAGE_NAMES, "phrases": phrasebook.phrases()}
+
+
+def fallback_words(fallbacks: Mapping[str, int]) -> str:
+    """ "HU (2 subscribers), PL (no subscribers)": the languages that get the written text."""
+    return ", ".join(
+        f"{lang.upper()} ({n or 'no'} subscriber{'' if n == 1 else 's'})"
+        for lang, n in fallbacks.items()
+    )
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,7 @@ class Composer:
     new_identifiers: list[tuple[str, str]]  # (kind, value): one more, typed in
     expires_in_days: str
     checked_flags: bool = False  # "I checked: this is not the reporter", ticked
+    texts: dict[str, str] = field(default_factory=dict)  # {lang: text}, the languages written
 
     @classmethod
     def suggested(cls, review: ReportReview) -> Composer:
@@ -68,6 +92,7 @@ class Composer:
             new_identifiers=[(str(form.get("new_kind", "phone")), str(form.get("new_value", "")))],
             expires_in_days=str(form.get("expires_in_days", "90")),
             checked_flags=form.get("checked_flags") == "true",
+            texts=typed_texts(form),
         )
 
     def content(self) -> dict[str, Any]:
@@ -80,6 +105,7 @@ class Composer:
         identifiers += [{"kind": k, "value": v} for k, v in self.new_identifiers if v.strip()]
         return {
             "text": self.text,
+            "texts": self.texts,
             "severity": self.severity,
             "regions": list(dict.fromkeys(self.regions)),
             "categories": self.categories,
@@ -150,8 +176,9 @@ def _label(region: Region) -> str:
 def still_flagged(
     review: ReportReview, composer: Composer, settings: Settings
 ) -> list[redaction.Flag]:
-    """What the redaction help flags in the alert text as it stands: the composer asks for a
-    check before publishing it. The client's identifiers, ticked or typed, are not flagged."""
+    """What the redaction help flags in the alert's texts as they stand (the written one and
+    every language's): the composer asks for a check before publishing them. The client's
+    identifiers, ticked or typed, are not flagged."""
     region = settings.default_country
     reported = {(i.kind.value, i.value) for i in review.identifiers}
     for kind, value in composer.new_identifiers:
@@ -159,7 +186,11 @@ def still_flagged(
             reported.add((kind, normalise(IdentifierKind(kind), value, default_region=region)))
         except ValueError:  # InvalidIdentifier too
             continue  # not an identifier: the preview says what is wrong with it
-    return redaction.reporter_flags(composer.text, default_region=region, reported=reported)
+    return [
+        flag
+        for text in [composer.text, *composer.texts.values()]
+        for flag in redaction.reporter_flags(text, default_region=region, reported=reported)
+    ]
 
 
 def preview(

@@ -33,6 +33,8 @@ from moderation.schemas import DuplicateIn, PreviewIn, PublishIn, RejectIn, Requ
 from moderation.web.composer import (
     CHECKED_FLAGS,
     Composer,
+    fallback_words,
+    languages_context,
     messages,
     preview,
     region_choices,
@@ -112,8 +114,12 @@ def _review(
         ),
         region_choices=region_choices(session),
         ask_publish=_publish_question(
-            report_id, shown.recipients if shown else 0, shown.needs_approval if shown else False
+            report_id,
+            shown.recipients if shown else 0,
+            shown.needs_approval if shown else False,
+            shown.fallbacks if shown else {},
         ),
+        **languages_context(),
         ask_reject=_reject_question(report_id),
         ask_duplicate=partial(_duplicate_question, report_id),
     )
@@ -122,13 +128,22 @@ def _review(
 # ---- deciding ---------------------------------------------------------------------------------
 
 
-def _publish_question(report_id: int, recipients: int, needs_approval: bool) -> Question:
+def _publish_question(
+    report_id: int, recipients: int, needs_approval: bool, fallbacks: dict[str, int]
+) -> Question:
+    """Asked before every alert goes out; it names the languages without a text of their own,
+    whose subscribers get the written text."""
     reach = plural(recipients, "subscriber")
     detail = (
         f"A second moderator must approve it; then it goes to {reach} by SMS and email."
         if needs_approval
         else f"It goes out now to {reach} by SMS and email; it cannot be unsent."
     )
+    if fallbacks:
+        detail += (
+            f" {plural(len(fallbacks), 'language')} without a text of their own get the written"
+            f" text: {fallback_words(fallbacks)}."
+        )
     return Question(
         title="Publish this alert?",
         detail=detail,
@@ -205,9 +220,16 @@ def _publish(d: Deciding) -> Decided:
     ref = result.alert_ref or ""
     who = alert_review.audience(d.session, ref=ref)
     recipients = who.would_reach if who.status == AlertStatus.pending_approval else who.waiting
+    fallbacks = alert_review.fallback_reach(
+        d.session,
+        region_codes=data.regions,
+        severity=data.severity,
+        texts=decisions.written_texts(data),
+    )
+    pending = who.status == AlertStatus.pending_approval
     return Decided(
         f"/mod/alerts/{ref}?done={result.alert_status}",
-        _publish_question(d.report_id, recipients, who.status == AlertStatus.pending_approval),
+        _publish_question(d.report_id, recipients, pending, fallbacks),
     )
 
 
