@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # The deployment's name: the whole <title> of every public page (a phone's history and
     # tab list show only this), and the sender named in every SMS and email. Keep it discreet.
     site_name: str = Field(default="redflag", min_length=1, max_length=40, pattern=r"\S")
+    # The name of the site installed as an app (home screen, notifications); unset: the
+    # site's name, or "Info" while that is still "redflag" (app/install.py).
+    app_name: str | None = Field(default=None, min_length=1, max_length=30, pattern=r"\S")
     rate_limit_submit: str = "10/minute;100/day"
     rate_limit_lookup: str = "30/minute;300/day"
     rate_limit_login: str = "20/minute;200/day"

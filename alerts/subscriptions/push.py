@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import Session
 
-from alerts import applications, membership
-from alerts.models import PURPOSE_CONTACT, Channel, Membership, Severity, Subscriber
+from alerts import membership
+from alerts.models import PURPOSE_CONTACT, Channel, Severity, Subscriber
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import utcnow
@@ -108,12 +108,6 @@ def checked_keys(endpoint: str, p256dh: str, auth: str, *, settings: Settings) -
     return PushKeys(endpoint, p256dh.strip(), auth.strip())
 
 
-@dataclass(frozen=True)
-class PushSubscribed:
-    confirmed: subscriptions.Confirmed
-    apply_link: str | None  # a pending member's link to the application form
-
-
 def subscribe(
     session: Session,
     *,
@@ -124,9 +118,9 @@ def subscribe(
     crypto: Crypto,
     settings: Settings,
     invite_code: str | None = None,
-) -> PushSubscribed:
+) -> subscriptions.Confirmed:
     """Subscribe this browser, or change its regions and language: in effect at once. An
-    invite code verifies the member; without one a pending member gets a link to apply."""
+    invite code verifies the member; without one the member is pending (and may apply)."""
     wanted = regions_service.check_codes(session, regions)
     invite = membership.checked_invite(crypto.index, invite_code)
     contact = keys.as_contact()
@@ -152,16 +146,22 @@ def subscribe(
     }
     if invite is not None:
         payload["invite"] = invite.hex()
-    confirmed = subscriptions.apply_confirmed(session, subscriber, payload, settings)
-    assert subscriber.id is not None
-    link = None
-    if subscriber.membership == Membership.pending and not applications.is_waiting(
-        session, subscriber_id=subscriber.id
-    ):
-        link = applications.form_link(
-            session, subscriber=subscriber, crypto=crypto, settings=settings
+    return subscriptions.apply_confirmed(session, subscriber, payload, settings)
+
+
+def subscription_from_page(typed: str, *, settings: Settings) -> PushKeys:
+    """The subscription the subscribe page's script put in its form (PushSubscription's
+    JSON); InvalidInput naming `push` if it is not one this site can send to."""
+    try:
+        given = json.loads(typed)
+        keys = given["keys"]
+        return checked_keys(
+            str(given["endpoint"]), str(keys["p256dh"]), str(keys["auth"]), settings=settings
         )
-    return PushSubscribed(confirmed, link)
+    except (ValueError, KeyError, TypeError, InvalidInput):
+        raise InvalidInput(
+            [FieldError(("push",), "invalid_push", "not a push subscription this site can use")]
+        ) from None
 
 
 def leave(session: Session, *, endpoint: str, crypto: Crypto) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
+from alerts import applications
 from alerts.deps import MessengerDep
 from alerts.membership import InviteOutcome
 from alerts.models import Channel, CodePurpose, Membership, Severity, Subscriber
@@ -16,6 +17,7 @@ from alerts.subscriptions.schemas import (
     CodeIn,
     LeaveIn,
     PushLeaveIn,
+    PushSubscriptionOut,
     SubscribeIn,
     SubscriptionOut,
 )
@@ -62,7 +64,7 @@ def subscribe(
     crypto: CryptoDep,
     settings: SettingsDep,
     send: MessengerDep,
-) -> Accepted | SubscriptionOut:
+) -> Accepted | PushSubscriptionOut:
     """SMS and email: a code or link confirms, and the answer is the same whoever asks.
     Push (`push` in place of `contact`): no code, the browser holds its subscription; the
     answer is the subscription, with a link to apply when the member is pending."""
@@ -72,7 +74,7 @@ def subscribe(
             raise InvalidInput(
                 [FieldError(("push",), "missing", "push needs `push` (and no `contact`)")]
             )
-        done = push.subscribe(
+        confirmed = push.subscribe(
             session,
             keys=push.checked_keys(
                 data.push.endpoint, data.push.keys.p256dh, data.push.keys.auth, settings=settings
@@ -84,8 +86,19 @@ def subscribe(
             settings=settings,
             invite_code=data.invite_code,
         )
-        out = subscription_out(session, done.confirmed.subscriber, done.confirmed.invite)
-        return out.model_copy(update={"apply_url": done.apply_link})
+        subscriber = confirmed.subscriber
+        out = PushSubscriptionOut(
+            **subscription_out(session, subscriber, confirmed.invite).model_dump()
+        )
+        assert subscriber.id is not None
+        if subscriber.membership == Membership.pending and not applications.is_waiting(
+            session, subscriber_id=subscriber.id
+        ):
+            link = applications.form_link(
+                session, subscriber=subscriber, crypto=crypto, settings=settings
+            )
+            out = out.model_copy(update={"apply_url": link})
+        return out
     if data.contact is None or data.push is not None:
         raise InvalidInput(
             [FieldError(("contact",), "missing", f"{data.channel} needs `contact` (and no `push`)")]

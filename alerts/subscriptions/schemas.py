@@ -91,8 +91,11 @@ class SubscriptionOut(BaseModel):
     invite: InviteOutcome | None = Field(
         default=None, description="What became of the invite code given at sign-up, if any"
     )
+
+
+class PushSubscriptionOut(SubscriptionOut):
     apply_url: str | None = Field(
-        default=None, description="Push only: a pending member's link to apply for membership"
+        default=None, description="A pending member's link to apply for membership"
     )
 
 
