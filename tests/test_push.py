@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import Connection, update
 from sqlmodel import Session, col, select
 
@@ -357,3 +358,57 @@ def test_production_push_hosts_are_names_not_addresses(
             }
         )
     assert "REDFLAG_PUSH_HOSTS must name push services" in str(info.value)
+
+
+# ---- the subscribe page (its script's part is tests/test_push_browser.py's) --------------------
+
+
+def test_the_subscribe_page_takes_the_subscription_its_script_made(
+    session: Session, crypto: Crypto, push_client: TestClient, push_service: Any
+) -> None:
+    browser = push_service.browser()
+    form = {"channel": "push", "place": "Assen", "severity": "all", "invite": ""}
+    answer = push_client.post(
+        "/en/subscribe", data={**form, "push": json.dumps(browser.subscription())}
+    )
+    assert answer.status_code == 200
+    assert "apply" in answer.text, "pending: the link to apply"
+    session.expire_all()
+    [row] = session.exec(select(Subscriber).where(Subscriber.channel == "push"))
+    assert row.language == "en" and row.membership == "pending"
+
+    code = invite(session, crypto)
+    again = push_client.post(
+        "/en/subscribe",
+        data={**form, "invite": code, "push": json.dumps(browser.subscription())},
+    )
+    assert escape(Translator("en")("subscribe.done_push", regions="Assen")) in again.text
+
+
+def test_the_subscribe_page_without_a_subscription_says_push_needs_javascript(
+    session: Session, push_client: TestClient, push_service: Any
+) -> None:
+    form = {"channel": "push", "place": "Assen", "severity": "all", "invite": ""}
+    answer = push_client.post("/en/subscribe", data=form)
+    assert answer.status_code == 422
+    assert Translator("en")("push.needs_js") in answer.text
+    elsewhere = {"endpoint": "https://push.evil.example/x", "keys": {"p256dh": "x", "auth": "y"}}
+    refused = push_client.post("/en/subscribe", data={**form, "push": json.dumps(elsewhere)})
+    assert refused.status_code == 422
+    assert Translator("en")("push.unsupported") in refused.text
+    assert "evil" not in refused.text
+    session.expire_all()
+    assert list(session.exec(select(Subscriber))) == []
+
+
+def test_stopping_on_the_page_deletes_by_the_endpoint(
+    session: Session, push_client: TestClient, push_service: Any
+) -> None:
+    browser = push_service.browser()
+    sign_up(push_client, browser)
+    left = push_client.post("/es/leave/push", data={"endpoint": browser.endpoint})
+    unknown = push_client.post("/es/leave/push", data={"endpoint": browser.endpoint})
+    assert left.status_code == unknown.status_code == 200
+    assert Translator("es")("push.left") in left.text
+    session.expire_all()
+    assert list(session.exec(select(Subscriber))) == []
