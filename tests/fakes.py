@@ -335,6 +335,10 @@ class FakePush:
     refused: list[str] = field(default_factory=list)  # why each refused request was
     answers: dict[str, deque[int]] = field(default_factory=dict)  # by token: statuses next
     tokens_signed: set[str] = field(default_factory=set)
+    # For benchmarks, whose browsers it does not know: any endpoint is taken, its VAPID
+    # token checked all the same, its payload counted but not decrypted.
+    accept_any: bool = False
+    accepted: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self, vapid_public_key: str) -> None:
@@ -419,6 +423,9 @@ class FakePush:
             if problem is not None:
                 self.refused.append(problem)
                 return Response(problem, status_code=status)
+            if browser is None and self.accept_any and body:
+                self.accepted += 1
+                return Response(status_code=201)
             if browser is None:
                 return Response(status_code=404)
             queued = self.answers.get(token)
@@ -517,12 +524,32 @@ class TcpGate:
 
 
 def main() -> None:
-    """`python -m tests.fakes --port N`: the fake Twilio in a process of its own (benchmarks)."""
+    """`python -m tests.fakes --port N`: the fake Twilio in a process of its own (benchmarks);
+    with --push-tls CERT KEY and --vapid-public-key, the fake push service instead, on https,
+    taking any endpoint whose VAPID token holds."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--push-tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--vapid-public-key", default="")
     args = parser.parse_args()
+    if args.push_tls:
+        push = FakePush(
+            url=f"https://127.0.0.1:{args.port}",
+            vapid_public_key=args.vapid_public_key,
+            accept_any=True,
+        )
+        uvicorn.run(
+            push.app(),
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            ssl_certfile=args.push_tls[0],
+            ssl_keyfile=args.push_tls[1],
+        )
+        return
     fake = FakeTwilio()
     uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 

@@ -322,7 +322,7 @@ class WebPush:
             )
         return self._http
 
-    def _authorization(self, endpoint: str) -> str:
+    def authorization(self, endpoint: str) -> str:
         """The VAPID header for the endpoint's push service (its origin is the audience)."""
         parts = urlsplit(endpoint)
         audience = f"{parts.scheme}://{parts.netloc}"
@@ -345,7 +345,7 @@ class WebPush:
         ).encode()
         body = WebPusher(subscription).encode(payload, "aes128gcm")["body"]
         headers = {
-            "Authorization": self._authorization(endpoint),
+            "Authorization": self.authorization(endpoint),
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
             "TTL": str(self._settings.push_ttl_seconds),
