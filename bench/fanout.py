@@ -157,6 +157,8 @@ def settings_for(url: str, twilio_url: str, concurrency: int, push: Push) -> Set
 
 def add_push_subscribers(session: Session, crypto: Crypto, n: int, push_url: str) -> None:
     """n verified push subscribers in Assen, each with a browser's own keys; commits."""
+    if n == 0:
+        return
     from sqlalchemy import insert
 
     from alerts.models import PURPOSE_CONTACT, Subscriber, SubscriberRegion
@@ -299,7 +301,8 @@ def run_one(
     n_push = round(n * push_share)
     try:
         with Session(engine) as session:
-            add_sms_subscribers(session, crypto, n - n_push)
+            if n > n_push:
+                add_sms_subscribers(session, crypto, n - n_push)
             add_push_subscribers(session, crypto, n_push, push.url)
 
         started = time.perf_counter()

@@ -65,6 +65,7 @@ class MessageComposer:
     views: dict[int, AlertView | None] = field(default_factory=dict)
     updates: dict[tuple[int, int], str | None] = field(default_factory=dict)
     sms: dict[tuple[int, str, int, str], str] = field(default_factory=dict)
+    push: dict[tuple[int, str, int, str], tuple[str, str]] = field(default_factory=dict)
 
     def prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
         alerts = [j for j in jobs if j.kind != MessageKind.code]
@@ -130,9 +131,12 @@ class MessageComposer:
         if key not in self.sms:
             self.sms[key] = self._render_sms(job, view, language, update_text)
         if job.channel == "push":
-            t = Translator(language)
-            body = push_body(self.sms[key], t, ref=view.ref)
-            return Message(job.channel, contact, body, t(PUSH_TITLES[job.kind]))
+            if key not in self.push:
+                t = Translator(language)
+                body = push_body(self.sms[key], t, ref=view.ref)
+                self.push[key] = (body, t(PUSH_TITLES[job.kind]))
+            body, title = self.push[key]
+            return Message(job.channel, contact, body, title)
         return Message(job.channel, contact, self.sms[key])
 
     def _render_sms(self, job: Job, view: AlertView, lang: str, update_text: str | None) -> str:

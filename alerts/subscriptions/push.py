@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import Session
 
-from alerts import membership
-from alerts.models import PURPOSE_CONTACT, Channel, Severity, Subscriber
+from alerts import applications, membership
+from alerts.models import PURPOSE_CONTACT, Channel, Membership, Severity, Subscriber
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
 from app.db import utcnow
@@ -147,6 +147,19 @@ def subscribe(
     if invite is not None:
         payload["invite"] = invite.hex()
     return subscriptions.apply_confirmed(session, subscriber, payload, settings)
+
+
+def apply_link(
+    session: Session, subscriber: Subscriber, *, crypto: Crypto, settings: Settings
+) -> str | None:
+    """A pending member's link to the application form (None when verified, or when an
+    application is already waiting): the API's answer has no page to show it on."""
+    assert subscriber.id is not None
+    if subscriber.membership != Membership.pending or applications.is_waiting(
+        session, subscriber_id=subscriber.id
+    ):
+        return None
+    return applications.form_link(session, subscriber=subscriber, crypto=crypto, settings=settings)
 
 
 def subscription_from_page(typed: str, *, settings: Settings) -> PushKeys:

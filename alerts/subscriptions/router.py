@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
-from alerts import applications
 from alerts.deps import MessengerDep
 from alerts.membership import InviteOutcome
 from alerts.models import Channel, CodePurpose, Membership, Severity, Subscriber
@@ -21,11 +20,13 @@ from alerts.subscriptions.schemas import (
     SubscribeIn,
     SubscriptionOut,
 )
+from app.crypto import Crypto
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
 from app.errors import FieldError, InvalidInput
 from app.regions.models import Region, RegionPublic
 from app.reports.models import Language
 from app.schemas import BODY_ERRORS
+from app.settings import Settings
 
 router = APIRouter(tags=["subscriptions"])
 LEFT = "The subscription is deleted; nothing more will be sent."
@@ -70,35 +71,7 @@ def subscribe(
     answer is the subscription, with a link to apply when the member is pending."""
     send.require(data.channel)
     if data.channel is Channel.push:
-        if data.push is None or data.contact is not None:
-            raise InvalidInput(
-                [FieldError(("push",), "missing", "push needs `push` (and no `contact`)")]
-            )
-        confirmed = push.subscribe(
-            session,
-            keys=push.checked_keys(
-                data.push.endpoint, data.push.keys.p256dh, data.push.keys.auth, settings=settings
-            ),
-            regions=data.regions,
-            language=data.language.value,
-            min_severity=data.min_severity,
-            crypto=crypto,
-            settings=settings,
-            invite_code=data.invite_code,
-        )
-        subscriber = confirmed.subscriber
-        out = PushSubscriptionOut(
-            **subscription_out(session, subscriber, confirmed.invite).model_dump()
-        )
-        assert subscriber.id is not None
-        if subscriber.membership == Membership.pending and not applications.is_waiting(
-            session, subscriber_id=subscriber.id
-        ):
-            link = applications.form_link(
-                session, subscriber=subscriber, crypto=crypto, settings=settings
-            )
-            out = out.model_copy(update={"apply_url": link})
-        return out
+        return _subscribe_push(data, session, crypto, settings)
     if data.contact is None or data.push is not None:
         raise InvalidInput(
             [FieldError(("contact",), "missing", f"{data.channel} needs `contact` (and no `push`)")]
@@ -117,6 +90,30 @@ def subscribe(
         invite_code=data.invite_code,
     )
     return Accepted()
+
+
+def _subscribe_push(
+    data: SubscribeIn, session: Session, crypto: Crypto, settings: Settings
+) -> PushSubscriptionOut:
+    if data.push is None or data.contact is not None:
+        raise InvalidInput(
+            [FieldError(("push",), "missing", "push needs `push` (and no `contact`)")]
+        )
+    confirmed = push.subscribe(
+        session,
+        keys=push.checked_keys(
+            data.push.endpoint, data.push.keys.p256dh, data.push.keys.auth, settings=settings
+        ),
+        regions=data.regions,
+        language=data.language.value,
+        min_severity=data.min_severity,
+        crypto=crypto,
+        settings=settings,
+        invite_code=data.invite_code,
+    )
+    out = subscription_out(session, confirmed.subscriber, confirmed.invite)
+    link = push.apply_link(session, confirmed.subscriber, crypto=crypto, settings=settings)
+    return PushSubscriptionOut(**out.model_dump(), apply_url=link)
 
 
 @router.post(
