@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
@@ -24,11 +26,11 @@ from alerts.models import PURPOSE_CONTACT, Alert, Delivery, Subscriber
 from alerts.render import render_sms
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
-from app.db import make_session_factory, utcnow
+from app.db import make_engine, make_session_factory, utcnow
 from app.i18n import Translator
 from app.settings import Settings, SettingsError, load_settings
 from app.vapid import new_keys
-from tests.helpers import publish_alert
+from tests.helpers import database_bytes, publish_alert, start_server_process
 
 ASSEN = "GM0106"
 
@@ -57,7 +59,7 @@ def push_client(
         yield c
 
 
-def sign_up(client: TestClient, browser: Any, **extra: Any) -> Any:
+def sign_up(client: TestClient | httpx.Client, browser: Any, **extra: Any) -> Any:
     body = {
         "channel": "push",
         "push": browser.subscription(),
@@ -412,3 +414,77 @@ def test_stopping_on_the_page_deletes_by_the_endpoint(
     assert Translator("es")("push.left") in left.text
     session.expire_all()
     assert list(session.exec(select(Subscriber))) == []
+
+
+# ---- privacy: a real server process, its output and every byte of its database ---------------
+
+
+def test_a_push_subscription_leaves_no_trace_in_logs_or_database(
+    database: Any, test_keys: dict[str, str], tmp_path: Any, push_service: Any,
+    vapid_keys: tuple[str, str],
+) -> None:  # fmt: skip
+    url = database.fresh()
+    env = {
+        "REDFLAG_DATABASE_URL": url,
+        "REDFLAG_DATA_KEY": test_keys["data_key"],
+        "REDFLAG_INDEX_KEY": test_keys["index_key"],
+        "REDFLAG_JWT_SECRET": test_keys["jwt_secret"],
+        "REDFLAG_SECRETS_FILE": str(tmp_path / "unused.env"),
+        "REDFLAG_LOG_LEVEL": "DEBUG",
+        "REDFLAG_SMS_PROVIDER": "none",
+        "REDFLAG_EMAIL_PROVIDER": "none",
+        "REDFLAG_VAPID_PRIVATE_KEY": vapid_keys[0],
+        "REDFLAG_VAPID_PUBLIC_KEY": vapid_keys[1],
+        "REDFLAG_VAPID_SUBJECT": "mailto:ops@example.org",
+        "REDFLAG_PUSH_HOSTS": "127.0.0.1",
+        "REDFLAG_PUSH_CA_FILE": str(push_service.ca_file),
+        "REDFLAG_EMBEDDED_WORKER": "true",
+        "REDFLAG_WORKER_POLL_SECONDS": "0.05",
+    }
+    keeps, goes = push_service.browser(), push_service.browser()
+    push_service.answer_next(goes, 410)
+    server = start_server_process(env)
+    engine = make_engine(url)
+    try:
+        settings = Settings(**test_keys)
+        crypto = Crypto.from_settings(settings)
+        with Session(engine) as session:
+            codes = [invite(session, crypto), invite(session, crypto)]
+        with httpx.Client(base_url=server.url) as client:
+            for browser, code in zip((keeps, goes), codes, strict=True):
+                said = sign_up(client, browser, invite_code=code)
+                assert said.json()["membership"] == "verified"
+            refused = client.post(
+                "/api/v1/subscriptions",
+                json={"channel": "push", "push": {**keeps.subscription(),
+                      "endpoint": "https://10.1.2.3/p/" + keeps.token}, "regions": [ASSEN]},
+            )  # fmt: skip
+            assert refused.status_code == 422
+        with Session(engine) as session:
+            publish_alert(session, crypto, [ASSEN])
+        deadline = time.monotonic() + 60  # the embedded worker sends it; a bound, not a test
+        while not push_service.to(keeps) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left: list[Subscriber] = []
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                left = list(session.exec(select(Subscriber)))
+            if len(left) == 1:
+                break
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+        logs = server.stop()
+
+    assert len(push_service.to(keeps)) == 1, "the warning arrived"
+    assert len(left) == 1, "the subscription the push service said was gone is deleted"
+    assert "POST /api/v1/subscriptions status=202" in logs, "the server's output was captured"
+    secrets = []
+    for browser in (keeps, goes):
+        subscription = browser.subscription()
+        secrets += [browser.token, subscription["keys"]["p256dh"], subscription["keys"]["auth"]]
+    stored = database_bytes(url)
+    for secret in secrets:
+        assert secret not in logs, f"{secret!r} is in the server's output"
+        assert secret.encode() not in stored, f"{secret!r} is in the database in plaintext"
+    assert "10.1.2.3" not in logs
