@@ -110,6 +110,9 @@ class AlertReport(SQLModel, table=True):
 class Channel(StrEnum):
     sms = "sms"
     email = "email"
+    # Web push: the "contact" is the browser's push subscription, {"endpoint", "keys"} as
+    # JSON, encrypted like any contact; its blind index is the endpoint's.
+    push = "push"
 
 
 class Membership(StrEnum):

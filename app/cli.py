@@ -12,6 +12,7 @@ import typer
 from sqlmodel import Session, select
 
 import migrations.metadata  # noqa: F401  (every domain's tables, so foreign keys resolve)
+from app import vapid
 from app.settings import (
     Settings,
     SettingsError,
@@ -437,10 +438,14 @@ def reencrypt() -> None:
 
 @cli.command()
 def keygen() -> None:
-    """Print fresh secrets for the environment (production set-up, key rotation)."""
+    """Print fresh secrets for the environment (production set-up, key rotation), and a
+    VAPID key pair for web push (set REDFLAG_VAPID_SUBJECT beside it to offer push)."""
     typer.echo(f"REDFLAG_DATA_KEY={new_key()}")
     typer.echo(f"REDFLAG_INDEX_KEY={new_key()}")
     typer.echo(f"REDFLAG_JWT_SECRET={new_jwt_secret()}")
+    private, public = vapid.new_keys()
+    typer.echo(f"REDFLAG_VAPID_PRIVATE_KEY={private}")
+    typer.echo(f"REDFLAG_VAPID_PUBLIC_KEY={public}")
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from alerts.delivery.messenger import Messenger
 from alerts.delivery.worker import make_worker
 from alerts.subscriptions import pages as subscription_pages
 from alerts.subscriptions import router as subscription_router
-from app import __version__, apidocs, handlers, i18n
+from app import __version__, apidocs, handlers, i18n, install
 from app.crypto import Crypto
 from app.db import SessionFactory, make_engine, make_session_factory
 from app.deps import trusts_every_proxy
@@ -134,7 +134,7 @@ def create_app(
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.crypto = Crypto.from_settings(settings)
-    app.state.pages = Pages(settings, packages=("app", "alerts"))
+    app.state.pages = Pages(settings, packages=("app", "alerts"), installable=True)
     app.state.support = support_service.load(settings.support_file)
     unchecked = [e.name for e in app.state.support.entries if e.source.checked is None]
     if unchecked:
@@ -197,6 +197,7 @@ def create_app(
     app.include_router(subscription_pages.router)
     app.include_router(check_pages.router)
     app.include_router(_operations_router(settings, session_factory))
+    app.include_router(install.router(settings))
     app.include_router(statistics_pages.router)
     app.include_router(objection_pages.router)
     app.include_router(report_pages)

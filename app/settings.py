@@ -20,7 +20,7 @@ import phonenumbers
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app import i18n
+from app import i18n, vapid
 from app.support import service as support_service
 
 KEY_BYTES = 32
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # The deployment's name: the whole <title> of every public page (a phone's history and
     # tab list show only this), and the sender named in every SMS and email. Keep it discreet.
     site_name: str = Field(default="redflag", min_length=1, max_length=40, pattern=r"\S")
+    # The name of the site installed as an app (home screen, notifications); unset: the
+    # site's name, or "Info" while that is still "redflag" (app/install.py).
+    app_name: str | None = Field(default=None, min_length=1, max_length=30, pattern=r"\S")
     rate_limit_submit: str = "10/minute;100/day"
     rate_limit_lookup: str = "30/minute;300/day"
     rate_limit_login: str = "20/minute;200/day"
@@ -111,6 +114,19 @@ class Settings(BaseSettings):
     smtp_from: str = "alerts@localhost"
     smtp_starttls: bool = True
     smtp_ca_file: Path | None = None  # a private CA for the mail server, if it has one
+    # Web push: offered when the VAPID keys are set (`redflag keygen` prints a pair); the
+    # subject is how push services reach the operator ("mailto:ops@example.org").
+    vapid_private_key: SecretStr | None = None
+    vapid_public_key: str | None = None
+    vapid_subject: str | None = None
+    # Push endpoints are https:// on these hosts only (the browsers' push services), so the
+    # worker never posts to an address inside the network. "*.example" allows subdomains.
+    push_hosts: str = (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,"
+        "*.notify.windows.com"
+    )
+    push_ca_file: Path | None = None  # a private CA for a push service (tests, a gateway)
+    push_ttl_seconds: int = 86400  # how long a push service keeps a warning for an offline phone
 
     # The delivery worker
     worker_batch: int = 100
@@ -142,6 +158,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def push_enabled(self) -> bool:
+        """Web push is offered: its VAPID keys are set (and checked at start)."""
+        return self.vapid_private_key is not None
+
+    @property
+    def push_host_patterns(self) -> tuple[str, ...]:
+        """REDFLAG_PUSH_HOSTS, lower-cased: names, or "*.domain" for its subdomains."""
+        return tuple(h.strip().lower() for h in self.push_hosts.split(",") if h.strip())
 
     @property
     def sms_country_codes(self) -> frozenset[str]:
@@ -216,6 +242,7 @@ class Settings(BaseSettings):
             if not (self.twilio_from or self.twilio_messaging_service_sid):
                 needs = "REDFLAG_TWILIO_FROM or _MESSAGING_SERVICE_SID"
                 problems.append(f"REDFLAG_SMS_PROVIDER=twilio needs {needs}")
+        problems += self._push_problems()
         if self.check_access == "open" and self.membership == "verified":
             # Only verified members and organisations may check: "open" would let anyone,
             # a reported client included, learn whether his number is listed.
@@ -233,6 +260,43 @@ class Settings(BaseSettings):
             problems.append(
                 "REDFLAG_PUBLIC_URL must be the public https:// address (not http://, not loopback)"
             )
+        return problems
+
+    def _push_problems(self) -> list[str]:
+        given = [
+            name
+            for name in ("vapid_private_key", "vapid_public_key", "vapid_subject")
+            if getattr(self, name)
+        ]
+        if not given:
+            return []  # push is not offered
+        if len(given) < 3:
+            return [
+                "web push needs all three of REDFLAG_VAPID_PRIVATE_KEY, _PUBLIC_KEY and _SUBJECT"
+                " (or none of them, and push is not offered)"
+            ]
+        assert self.vapid_private_key is not None
+        assert self.vapid_public_key is not None
+        problems = []
+        problem = vapid.key_problem(
+            self.vapid_private_key.get_secret_value(), self.vapid_public_key
+        )
+        if problem:
+            problems.append(problem)
+        subject = self.vapid_subject or ""
+        if not (subject.startswith("mailto:") or subject.startswith("https://")):
+            problems.append(
+                "REDFLAG_VAPID_SUBJECT must be a mailto: or https:// address where push"
+                " services can reach the operator"
+            )
+        if not self.push_host_patterns:
+            problems.append("REDFLAG_PUSH_HOSTS is empty: no push endpoint could be used")
+        if self.is_production and any(_is_address(h) for h in self.push_host_patterns):
+            problems.append(
+                "REDFLAG_PUSH_HOSTS must name push services, not addresses or localhost"
+            )
+        if self.push_ttl_seconds < 60:
+            problems.append("REDFLAG_PUSH_TTL_SECONDS must be at least 60")
         return problems
 
     def key_bytes(self, name: Literal["data_key", "index_key"]) -> bytes:
@@ -384,6 +448,16 @@ def _is_public_https(url: str) -> bool:
         return not ipaddress.ip_address(host).is_loopback
     except ValueError:
         return True  # a name, not an address
+
+
+def _is_address(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _looks_like_placeholder(value: str) -> bool:

@@ -55,6 +55,7 @@ class Pages:
         css: str = "site.css",
         js: str = "site.js",
         connect_self: bool = False,
+        installable: bool = False,
     ) -> None:
         self.env = Environment(
             loader=ChoiceLoader([PackageLoader(p, "templates") for p in packages]),
@@ -71,6 +72,9 @@ class Pages:
                 f"script-src {_sha256(self.js)}",
                 "img-src data:",
                 *(["connect-src 'self'"] if connect_self else []),
+                # The install manifest, and the service worker that shows push notifications
+                # (app/install.py): this site's own, nothing from anywhere else.
+                *(["manifest-src 'self'", "worker-src 'self'"] if installable else []),
                 "form-action 'self'",
                 "base-uri 'none'",
                 "frame-ancestors 'none'",
@@ -78,6 +82,7 @@ class Pages:
         )
         self.quick_exit_url = settings.quick_exit_url
         self.site_name = settings.site_name
+        self.push_key = settings.vapid_public_key  # for the subscribe page's script
 
     def render(
         self, name: str, *, lang: str, page: str = "", status_code: int = 200, **context: Any
@@ -96,6 +101,7 @@ class Pages:
                 "languages": list(LANGUAGE_NAMES.items()),
                 "quick_exit_url": self.quick_exit_url,
                 "site_name": self.site_name,
+                "push_key": self.push_key,
             }
         )
         return HTMLResponse(

@@ -429,6 +429,51 @@ def mailbox(mail_server: Any) -> Any:
     return mail_server
 
 
+@pytest.fixture(scope="session")
+def push_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.fakes import fake_push
+
+    with fake_push(tmp_path_factory.mktemp("push")) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def vapid_keys() -> tuple[str, str]:
+    from app.vapid import new_keys
+
+    return new_keys()
+
+
+@pytest.fixture
+def push_service(push_server: Any, vapid_keys: tuple[str, str]) -> Any:
+    push_server.reset(vapid_public_key=vapid_keys[1])
+    return push_server
+
+
+@pytest.fixture
+def push_settings(
+    make_settings: Callable[..., Settings], push_service: Any, vapid_keys: tuple[str, str]
+) -> Callable[..., Settings]:
+    """Settings that send web push to the fake push service: its loopback host is the one
+    push host allowed, and its certificate is trusted as a private CA (https all the same)."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": "sqlite://",
+            "vapid_private_key": vapid_keys[0],
+            "vapid_public_key": vapid_keys[1],
+            "vapid_subject": "mailto:ops@example.org",
+            "push_hosts": "127.0.0.1",
+            "push_ca_file": push_service.ca_file,
+            "worker_rate": 0,
+            "worker_poll_seconds": 0.05,
+        }
+        values.update(overrides)
+        return make_settings(**values)
+
+    return make
+
+
 @pytest.fixture
 def delivery_settings(
     make_settings: Callable[..., Settings], twilio: Any, mailbox: Any

@@ -1,9 +1,13 @@
-"""Real servers on loopback for the tests and benchmarks: a fake Twilio, and SMTP.
+"""Real servers on loopback for the tests and benchmarks: a fake Twilio, SMTP, and a push
+service.
 
 FakeTwilio speaks Twilio's Messages API (POST .../Accounts/{sid}/Messages.json, basic
 auth) and answers 201 with an SM… sid, or what it has been told to: HTTP 429 or 500,
 Twilio errors such as 21610 or 21211 for chosen numbers, or a delay. The mail server is
-aiosmtpd with STARTTLS on a certificate made for the test.
+aiosmtpd with STARTTLS on a certificate made for the test. FakePush is a browser's push
+service over https (RFC 8030), with browsers made as a browser makes them (a P-256 key pair
+and an auth secret): it checks each request's VAPID token (ES256, RFC 8292) and decrypts
+its aes128gcm payload (RFC 8291) with the browser's private key.
 """
 
 from __future__ import annotations
@@ -167,12 +171,20 @@ def _error(status: int, code: int, message: str) -> JSONResponse:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run an ASGI app on a loopback port in a thread; yields its base URL."""
+def serve(app: Any, *, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Run an ASGI app on a loopback port in a thread; yields its base URL. With `tls`
+    (a certificate and its key) it speaks https."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -183,7 +195,7 @@ def serve(app: Any) -> Iterator[str]:
             raise RuntimeError("server did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -224,7 +236,7 @@ class _Collector:
         return "250 OK"
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
+def _self_signed(directory: Path, stem: str = "smtp") -> tuple[Path, Path]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -248,7 +260,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert_file, key_file = directory / "smtp.pem", directory / "smtp.key"
+    cert_file, key_file = directory / f"{stem}.pem", directory / f"{stem}.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(
@@ -279,6 +291,175 @@ def smtp_server(directory: Path) -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+# ---- web push -----------------------------------------------------------------------------------
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class PushBrowser:
+    """One browser's push subscription, made as a browser makes it."""
+
+    token: str
+    key: Any  # ec.EllipticCurvePrivateKey
+    auth: bytes
+    endpoint: str
+
+    def subscription(self) -> dict[str, Any]:
+        from cryptography.hazmat.primitives import serialization
+
+        point = self.key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {
+            "endpoint": self.endpoint,
+            "keys": {"p256dh": _b64url(point), "auth": _b64url(self.auth)},
+        }
+
+
+@dataclass
+class FakePush:
+    url: str = ""
+    ca_file: Path | None = None
+    vapid_public_key: str = ""  # whose signature it accepts (base64url point)
+    browsers: dict[str, PushBrowser] = field(default_factory=dict)
+    received: list[dict[str, Any]] = field(default_factory=list)  # decrypted, checked
+    refused: list[str] = field(default_factory=list)  # why each refused request was
+    answers: dict[str, deque[int]] = field(default_factory=dict)  # by token: statuses next
+    tokens_signed: set[str] = field(default_factory=set)
+    # For benchmarks, whose browsers it does not know: any endpoint is taken, its VAPID
+    # token checked all the same, its payload counted but not decrypted.
+    accept_any: bool = False
+    accepted: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self, vapid_public_key: str) -> None:
+        with self.lock:
+            self.vapid_public_key = vapid_public_key
+            self.browsers.clear()
+            self.received.clear()
+            self.refused.clear()
+            self.answers.clear()
+            self.tokens_signed.clear()
+
+    def browser(self) -> PushBrowser:
+        import os
+
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        token = uuid.uuid4().hex
+        made = PushBrowser(
+            token, ec.generate_private_key(ec.SECP256R1()), os.urandom(16), f"{self.url}/p/{token}"
+        )
+        self.browsers[token] = made
+        return made
+
+    def answer_next(self, browser: PushBrowser, *statuses: int) -> None:
+        self.answers.setdefault(browser.token, deque()).extend(statuses)
+
+    def to(self, browser: PushBrowser) -> list[dict[str, Any]]:
+        return [m for m in self.received if m["token"] == browser.token]
+
+    def _vapid_problem(self, authorization: str) -> str | None:
+        """Why the VAPID token is not this service's, for this push service, current."""
+        import json
+
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+        scheme, _, params = authorization.partition(" ")
+        fields = dict(p.strip().split("=", 1) for p in params.split(",") if "=" in p)
+        if scheme.lower() != "vapid" or "t" not in fields or "k" not in fields:
+            return "no vapid authorization"
+        if fields["k"] != self.vapid_public_key:
+            return "not the service's key"
+        head, claims, signature = fields["t"].split(".")
+        if fields["t"] in self.tokens_signed:
+            # Verified before (as a push service keeps a token it has checked): only its time.
+            expires = json.loads(_unb64url(claims)).get("exp", 0)
+            return None if time.time() < expires else "expired"
+        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _unb64url(fields["k"]))
+        raw = _unb64url(signature)
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        try:
+            key.verify(der, f"{head}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return "bad signature"
+        if json.loads(_unb64url(head)).get("alg") != "ES256":
+            return "not ES256"
+        said = json.loads(_unb64url(claims))
+        if said.get("aud") != self.url:
+            return "wrong audience"
+        if not time.time() < said.get("exp", 0) <= time.time() + 24 * 3600:
+            return "expired, or longer than 24 hours"
+        if not str(said.get("sub", "")).startswith(("mailto:", "https://")):
+            return "no subject"
+        self.tokens_signed.add(fields["t"])
+        return None
+
+    async def push(self, request: Request) -> Response:
+        import json
+
+        import http_ece
+
+        token = request.path_params["token"]
+        body = await request.body()
+        with self.lock:
+            browser = self.browsers.get(token)
+            problem = self._vapid_problem(request.headers.get("authorization", ""))
+            # RFC 8292: 403 for a key other than the one the browser subscribed with, 401
+            # for a token that does not hold; RFC 8030: 400 for a request it cannot take.
+            status = 403 if problem == "not the service's key" else 401
+            if problem is None and request.headers.get("content-encoding") != "aes128gcm":
+                problem, status = "not aes128gcm", 400
+            if problem is None and not request.headers.get("ttl", "").isdigit():
+                problem, status = "no TTL", 400
+            if problem is not None:
+                self.refused.append(problem)
+                return Response(problem, status_code=status)
+            if browser is None and self.accept_any and body:
+                self.accepted += 1
+                return Response(status_code=201)
+            if browser is None:
+                return Response(status_code=404)
+            queued = self.answers.get(token)
+            if queued:
+                return Response(status_code=queued.popleft())
+            plain = http_ece.decrypt(
+                body, private_key=browser.key, auth_secret=browser.auth, version="aes128gcm"
+            )
+            self.received.append(
+                {
+                    "token": token,
+                    "urgency": request.headers.get("urgency"),
+                    **json.loads(plain),
+                }
+            )
+        return Response(status_code=201, headers={"Location": f"{self.url}/m/{uuid.uuid4().hex}"})
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/p/{token}", self.push, methods=["POST"])])
+
+
+@contextmanager
+def fake_push(directory: Path) -> Iterator[FakePush]:
+    """The push service on https://127.0.0.1:<port>, with a certificate made for the test
+    (the worker trusts it through REDFLAG_PUSH_CA_FILE, as a deployment would a private CA)."""
+    fake = FakePush()
+    cert_file, key_file = _self_signed(directory, "push")
+    with serve(fake.app(), tls=(cert_file, key_file)) as url:
+        fake.url, fake.ca_file = url, cert_file
+        yield fake
 
 
 class TcpGate:
@@ -347,12 +528,32 @@ class TcpGate:
 
 
 def main() -> None:
-    """`python -m tests.fakes --port N`: the fake Twilio in a process of its own (benchmarks)."""
+    """`python -m tests.fakes --port N`: the fake Twilio in a process of its own (benchmarks);
+    with --push-tls CERT KEY and --vapid-public-key, the fake push service instead, on https,
+    taking any endpoint whose VAPID token holds."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--push-tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--vapid-public-key", default="")
     args = parser.parse_args()
+    if args.push_tls:
+        push = FakePush(
+            url=f"https://127.0.0.1:{args.port}",
+            vapid_public_key=args.vapid_public_key,
+            accept_any=True,
+        )
+        uvicorn.run(
+            push.app(),
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            ssl_certfile=args.push_tls[0],
+            ssl_keyfile=args.push_tls[1],
+        )
+        return
     fake = FakeTwilio()
     uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 

@@ -77,6 +77,7 @@ def test_demo_data_refuses_production(sqlite_env: dict[str, str]) -> None:
         env={
             **sqlite_env,
             **env,
+            "REDFLAG_VAPID_SUBJECT": "mailto:ops@x.org",  # keygen's VAPID pair needs one
             "REDFLAG_ENV": "production",
             "REDFLAG_PUBLIC_URL": "https://x.org",
             "REDFLAG_SMS_PROVIDER": "none",

@@ -1,7 +1,8 @@
 """From claimed jobs to messages: each recipient's contact decrypted, the text rendered in
 their language (an alert, an update or a retraction, with the text written for that
-language or else the written one; SMS or email with its unsubscribe link), or a one-off
-message's own text (a code or a link) decrypted."""
+language or else the written one; SMS, email with its unsubscribe link, or a push
+notification with the SMS's words), or a one-off message's own text (a code or a link)
+decrypted."""
 
 from __future__ import annotations
 
@@ -27,7 +28,26 @@ from alerts.render import (
 )
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
+from app.i18n import Translator
 from app.settings import Settings
+
+PUSH_TITLES: dict[str, str] = {
+    MessageKind.alert.value: "push.title.alert",
+    MessageKind.update.value: "push.title.update",
+    MessageKind.retraction.value: "push.title.retraction",
+}
+
+
+def push_body(sms: str, t: Translator, *, ref: str) -> str:
+    """A notification says what the SMS says (short, in the subscriber's language), but
+    for "reply STOP": a notification cannot be answered (leaving is on the site)."""
+    for footer, instead in (
+        (t("sms.footer", ref=ref), t("push.footer", ref=ref)),
+        (t("sms.update_footer"), ""),
+    ):
+        if sms.endswith(footer):
+            return f"{sms.removesuffix(footer)}{instead}".strip()
+    return sms
 
 
 class Prepared(NamedTuple):
@@ -46,6 +66,7 @@ class MessageComposer:
     views: dict[int, AlertView | None] = field(default_factory=dict)
     updates: dict[tuple[int, int], alerts_service.UpdateText | None] = field(default_factory=dict)
     sms: dict[tuple[int, str, int, str], str] = field(default_factory=dict)
+    push: dict[tuple[int, str, int, str], tuple[str, str]] = field(default_factory=dict)
 
     def prepare(self, session: Session, jobs: list[Job]) -> list[Prepared]:
         alerts = [j for j in jobs if j.kind != MessageKind.code]
@@ -110,6 +131,13 @@ class MessageComposer:
         key = (job.alert_id, job.kind, job.update_no, language)
         if key not in self.sms:
             self.sms[key] = self._render_sms(job, view, language, update_text)
+        if job.channel == "push":
+            if key not in self.push:
+                t = Translator(language)
+                body = push_body(self.sms[key], t, ref=view.ref)
+                self.push[key] = (body, t(PUSH_TITLES[job.kind]))
+            body, title = self.push[key]
+            return Message(job.channel, contact, body, title)
         return Message(job.channel, contact, self.sms[key])
 
     def _render_sms(

@@ -1,4 +1,5 @@
-"""Sending, behind one small interface: Twilio SMS, SMTP email, and a console stand-in.
+"""Sending, behind one small interface: Twilio SMS, SMTP email, web push, and a console
+stand-in.
 
 A provider sends one message and returns the provider's id for it, or raises:
 TransientSendError (a timeout, a 5xx, a 429: try again later) or PermanentSendError
@@ -15,13 +16,16 @@ import itertools
 import json
 import logging
 import ssl
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 import aiohttp
 import aiosmtplib
+from py_vapid import Vapid
+from pywebpush import WebPusher
 from twilio.base.version import Version
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
@@ -284,6 +288,96 @@ class SmtpEmail:
         return None
 
 
+# ---- web push ------------------------------------------------------------------------------------
+
+VAPID_HOURS = 12  # a VAPID token's life (at most 24 hours, RFC 8292); renewed an hour early
+PUSH_GONE = "push-gone"  # 404 or 410: the browser's subscription is no more (verdict.py)
+
+
+class WebPush:
+    """Web push (RFC 8030): pywebpush encrypts each message for the browser's keys
+    (aes128gcm, RFC 8291) and py_vapid signs the VAPID token (RFC 8292); the request is
+    posted here, without following redirects, so that an endpoint checked against
+    REDFLAG_PUSH_HOSTS is the only address ever posted to. One VAPID token serves every
+    message to a push service for its lifetime: signing it afresh for each message costs
+    CPU and says nothing more."""
+
+    channel = "push"
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.vapid_private_key is not None
+        self._settings = settings
+        self._vapid = Vapid.from_raw(settings.vapid_private_key.get_secret_value().encode())
+        self._tokens: dict[str, tuple[float, str]] = {}  # audience: (renew after, header)
+        self._http: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+
+    def _session(self) -> aiohttp.ClientSession:
+        """Made on first use, inside the event loop that will use it (aiohttp insists)."""
+        if self._http is None:
+            s = self._settings
+            tls = ssl.create_default_context(cafile=str(s.push_ca_file) if s.push_ca_file else None)
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=max(s.worker_concurrency, 1), ssl=tls)
+            )
+        return self._http
+
+    def authorization(self, endpoint: str) -> str:
+        """The VAPID header for the endpoint's push service (its origin is the audience)."""
+        parts = urlsplit(endpoint)
+        audience = f"{parts.scheme}://{parts.netloc}"
+        now = time.time()
+        cached = self._tokens.get(audience)
+        if cached is None or now >= cached[0]:
+            expires = int(now) + VAPID_HOURS * 3600
+            claims = {"aud": audience, "exp": expires, "sub": self._settings.vapid_subject}
+            header = self._vapid.sign(claims)["Authorization"]
+            cached = (expires - 3600, header)
+            self._tokens[audience] = cached
+        return cached[1]
+
+    async def send(self, message: Message) -> str:
+        subscription = json.loads(message.to)
+        endpoint = subscription["endpoint"]
+        payload = json.dumps(
+            {"title": message.subject or self._settings.site_name, "body": message.text},
+            ensure_ascii=False,
+        ).encode()
+        body = WebPusher(subscription).encode(payload, "aes128gcm")["body"]
+        headers = {
+            "Authorization": self.authorization(endpoint),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(self._settings.push_ttl_seconds),
+            "Urgency": "high",  # a warning: wake the phone
+        }
+        try:
+            async with self._session().post(
+                endpoint,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as response:
+                status = response.status
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientSendError("network", type(exc).__name__) from None
+        if 200 <= status < 300:
+            # Push services report no delivery later: the id is only this worker's count.
+            return f"push-{next(self._ids)}"
+        if status in {404, 410}:
+            raise PermanentSendError(PUSH_GONE, f"HTTP {status}")
+        if status == 429 or status >= 500:
+            raise TransientSendError(f"http-{status}")
+        raise PermanentSendError(f"http-{status}")
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+
 # ---- development ---------------------------------------------------------------------------
 
 
@@ -317,6 +411,8 @@ def build(settings: Settings) -> dict[str, Provider]:
         providers["sms"] = TwilioSms(settings)
     elif settings.sms_provider == "console":
         providers["sms"] = Console("sms")
+    if settings.push_enabled:
+        providers["push"] = WebPush(settings)
     if settings.email_provider == "smtp":
         providers["email"] = SmtpEmail(settings)
     elif settings.email_provider == "console":

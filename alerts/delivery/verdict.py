@@ -1,7 +1,8 @@
 """The provider's verdict on a number, in the answer to a send (the worker) or in a later
 delivery report (Twilio's status callback): the one place that acts on it.
 
-Opted out: the subscriber is removed, as if they had sent STOP to us. Cannot receive SMS:
+Opted out, or (web push) the browser's subscription is gone: the subscriber is removed,
+as if they had sent STOP to us. Cannot receive SMS:
 the subscriber is marked unreachable, and no alert is written for them again.
 """
 
@@ -13,12 +14,14 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from alerts.delivery import outbox
+from alerts.delivery.providers import PUSH_GONE
 from alerts.models import Subscriber
 from alerts.subscriptions import service as subscriptions
 from app.db import utcnow
 
 # Twilio's error codes (https://www.twilio.com/docs/api/errors)
 OPTED_OUT = {"21610"}  # the recipient sent STOP to this sender
+GONE = OPTED_OUT | {PUSH_GONE}  # ... or, by push, the subscription answers 404 or 410
 # In the answer to a send: invalid, not a mobile, unroutable.
 UNREACHABLE_WHEN_SENT = frozenset({"21211", "21614", "21612", "21408"})
 # In a delivery report, later: unknown destination, landline or unreachable carrier.
@@ -36,7 +39,7 @@ def apply(
     """Act on what the provider's error `code` says about the subscriber's number (most
     codes say nothing about it); `unreachable`: the codes that mean it cannot receive SMS
     where this code came from."""
-    if code in OPTED_OUT:
+    if code in GONE:
         subscriber = session.get(Subscriber, subscriber_id)
         if subscriber is not None:
             subscriptions.remove(session, subscriber=subscriber)

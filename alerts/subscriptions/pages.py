@@ -6,9 +6,9 @@ cookies; the steps share their forms with the check pages (forms.py).
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
@@ -17,6 +17,7 @@ from alerts.delivery.messenger import Messenger
 from alerts.deps import MessengerDep
 from alerts.models import Channel, Membership, Severity
 from alerts.subscriptions import applying, forms
+from alerts.subscriptions import push as push_subscriptions
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.forms import LIMITED, Text
 from app.crypto import Crypto
@@ -52,11 +53,15 @@ def _subscribe_form(
         lang=lang.value,
         page="subscribe",
         status_code=status,
-        values=values or {"channel": "sms" if messenger.offers("sms") else "email"},
+        values=values or {"channel": next(iter(_offered(messenger)), "sms")},
         errors=errors or {},
-        channels=[c for c in ("sms", "email") if messenger.offers(c)],
+        channels=_offered(messenger),
         places=regions_service.area_labels(session, province_word=_("subscribe.province_word")),
     )
+
+
+def _offered(messenger: Messenger) -> list[str]:
+    return [c for c in ("sms", "email", "push") if messenger.offers(c)]
 
 
 def _refuse_form(
@@ -150,10 +155,20 @@ def subscribe(
     invite: Text = "",
     again: Text = "",
     edit: Text = "",
+    push: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse:
     """The form; also "send the code again" (`again`) and "wrong number?" (`edit`: the
-    form again, as filled in) from the code page."""
+    form again, as filled in) from the code page. Push: the subscription the page's
+    script made (`push`), in effect at once."""
     _ = Translator(lang.value)
+    if channel == "push":
+        return _subscribe_push(
+            request, lang, session, crypto, settings, pages, messenger, push=push,
+            values={
+                "channel": channel, "place": place, "place2": place2, "place3": place3,
+                "severity": severity, "invite": invite,
+            },
+        )  # fmt: skip
     channel, contact = _contact(channel, phone, email, contact)
     field = "email" if channel == "email" else "phone"
     places = {
@@ -197,6 +212,48 @@ def subscribe(
     notice = _("words.code.again_done") if again else None
     sent = forms.CodeSent(forms.CONFIRM, channel, contact, keep=places)
     return forms.code_page(pages, lang, sent, settings=settings, notice=notice)
+
+
+def _subscribe_push(
+    request: Request,
+    lang: Language,
+    session: Session,
+    crypto: Crypto,
+    settings: Settings,
+    pages: Pages,
+    messenger: Messenger,
+    *,
+    push: str,
+    values: dict[str, str],
+) -> HTMLResponse:
+    _ = Translator(lang.value)
+    codes, errors = _regions(session, values, _)
+    if not messenger.offers("push"):
+        errors["channel"] = _("error.channel_unavailable")
+    elif not push.strip():
+        errors["channel"] = _("push.needs_js")
+    keys = None
+    if "channel" not in errors:
+        try:
+            keys = push_subscriptions.subscription_from_page(push, settings=settings)
+        except InvalidInput:
+            errors["channel"] = _("push.unsupported")
+    if errors or keys is None:
+        _refuse_form(pages, session, messenger, lang, values, errors)
+    try:
+        confirmed = push_subscriptions.subscribe(
+            session,
+            keys=keys,
+            regions=codes,
+            language=lang.value,
+            min_severity=Severity.high if values["severity"] == "serious" else None,
+            crypto=crypto,
+            settings=settings,
+            invite_code=values["invite"],
+        )
+    except InvalidInput as exc:
+        _refuse_form(pages, session, messenger, lang, values, forms.error_for(exc, _))
+    return _done(pages, session, lang, confirmed, crypto=crypto, settings=settings)
 
 
 @router.post("/{lang}/subscribe/code", dependencies=LIMITED)
@@ -325,6 +382,20 @@ def unsubscribe(
     return pages.message(
         lang=lang, title=_("leave.done_title"), message=_("leave.done"), status_code=200
     )
+
+
+@router.post("/{lang}/leave/push", dependencies=LIMITED)
+def leave_push(
+    lang: Language,
+    session: SessionDep,
+    crypto: CryptoDep,
+    pages: PagesDep,
+    endpoint: Annotated[str, Form(max_length=1024)] = "",
+) -> HTMLResponse:
+    """The subscribe page's "stop notifications on this phone": the browser's endpoint
+    deletes its subscription. The same page whether it was subscribed or not."""
+    push_subscriptions.leave(session, endpoint=endpoint, crypto=crypto)
+    return forms.message_page(pages, lang, "leave.done_title", "push.left", 200)
 
 
 @router.get("/{lang}/leave")

@@ -8,22 +8,28 @@ from sqlmodel import Session
 from alerts.deps import MessengerDep
 from alerts.membership import InviteOutcome
 from alerts.models import Channel, CodePurpose, Membership, Severity, Subscriber
-from alerts.subscriptions import applying
+from alerts.subscriptions import applying, push
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.schemas import (
     RESPONSES,
     Accepted,
     CodeIn,
     LeaveIn,
+    PushLeaveIn,
+    PushSubscriptionOut,
     SubscribeIn,
     SubscriptionOut,
 )
+from app.crypto import Crypto
 from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.errors import FieldError, InvalidInput
 from app.regions.models import Region, RegionPublic
 from app.reports.models import Language
 from app.schemas import BODY_ERRORS
+from app.settings import Settings
 
 router = APIRouter(tags=["subscriptions"])
+LEFT = "The subscription is deleted; nothing more will be sent."
 router.include_router(applying.api_router)
 
 
@@ -48,7 +54,7 @@ def subscription_out(
 @router.post(
     "/subscriptions",
     status_code=202,
-    summary="Ask for alerts: a code (SMS) or a link (email) comes to confirm",
+    summary="Ask for alerts: a code (SMS) or a link (email) comes to confirm; push is at once",
     responses={**BODY_ERRORS, **RESPONSES},
     dependencies=[Depends(RateLimit("lookup"))],
 )
@@ -59,8 +65,17 @@ def subscribe(
     crypto: CryptoDep,
     settings: SettingsDep,
     send: MessengerDep,
-) -> Accepted:
+) -> Accepted | PushSubscriptionOut:
+    """SMS and email: a code or link confirms, and the answer is the same whoever asks.
+    Push (`push` in place of `contact`): no code, the browser holds its subscription; the
+    answer is the subscription, with a link to apply when the member is pending."""
     send.require(data.channel)
+    if data.channel is Channel.push:
+        return _subscribe_push(data, session, crypto, settings)
+    if data.contact is None or data.push is not None:
+        raise InvalidInput(
+            [FieldError(("contact",), "missing", f"{data.channel} needs `contact` (and no `push`)")]
+        )
     subscriptions.request_subscription(
         session,
         channel=data.channel,
@@ -75,6 +90,30 @@ def subscribe(
         invite_code=data.invite_code,
     )
     return Accepted()
+
+
+def _subscribe_push(
+    data: SubscribeIn, session: Session, crypto: Crypto, settings: Settings
+) -> PushSubscriptionOut:
+    if data.push is None or data.contact is not None:
+        raise InvalidInput(
+            [FieldError(("push",), "missing", "push needs `push` (and no `contact`)")]
+        )
+    confirmed = push.subscribe(
+        session,
+        keys=push.checked_keys(
+            data.push.endpoint, data.push.keys.p256dh, data.push.keys.auth, settings=settings
+        ),
+        regions=data.regions,
+        language=data.language.value,
+        min_severity=data.min_severity,
+        crypto=crypto,
+        settings=settings,
+        invite_code=data.invite_code,
+    )
+    out = subscription_out(session, confirmed.subscriber, confirmed.invite)
+    link = push.apply_link(session, confirmed.subscriber, crypto=crypto, settings=settings)
+    return PushSubscriptionOut(**out.model_dump(), apply_url=link)
 
 
 @router.post(
@@ -129,4 +168,16 @@ def unsubscribe(
         crypto=crypto,
         settings=settings,
     )
-    return Accepted(detail="The subscription is deleted; nothing more will be sent.")
+    return Accepted(detail=LEFT)
+
+
+@router.post(
+    "/subscriptions/push/unsubscribe",
+    summary="Stop push alerts to this browser: its subscription's endpoint deletes it",
+    responses={**BODY_ERRORS, **RESPONSES},
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def unsubscribe_push(data: PushLeaveIn, session: SessionDep, crypto: CryptoDep) -> Accepted:
+    """The same answer whether the endpoint was subscribed or not."""
+    push.leave(session, endpoint=data.endpoint, crypto=crypto)
+    return Accepted(detail=LEFT)

@@ -30,7 +30,30 @@ class ContactIn(Strict):
     )
 
 
-class SubscribeIn(ContactIn):
+class PushKeysIn(Strict):
+    p256dh: str = Field(min_length=80, max_length=100, description="The browser's P-256 key")
+    auth: str = Field(min_length=16, max_length=30, description="The browser's auth secret")
+
+
+class PushIn(Strict):
+    """What `PushSubscription.toJSON()` gives in a browser (expirationTime may come too)."""
+
+    endpoint: str = Field(min_length=12, max_length=1024, description="The push service URL")
+    keys: PushKeysIn
+    expirationTime: int | None = Field(default=None, description="Ignored")  # noqa: N815
+
+
+class SubscribeIn(Strict):
+    channel: Channel
+    contact: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=254,
+        description="A mobile number, or an email address (not for push)",
+    )
+    push: PushIn | None = Field(
+        default=None, description="The browser's push subscription (channel push only)"
+    )
     regions: list[str] = Field(min_length=1, max_length=20, description="Region codes, any level")
     language: Language = Language.nl
     min_severity: Severity | None = Field(
@@ -68,3 +91,13 @@ class SubscriptionOut(BaseModel):
     invite: InviteOutcome | None = Field(
         default=None, description="What became of the invite code given at sign-up, if any"
     )
+
+
+class PushSubscriptionOut(SubscriptionOut):
+    apply_url: str | None = Field(
+        default=None, description="A pending member's link to apply for membership"
+    )
+
+
+class PushLeaveIn(Strict):
+    endpoint: str = Field(min_length=12, max_length=1024, description="The push service URL")

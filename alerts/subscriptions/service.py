@@ -46,6 +46,11 @@ def normalise_contact(channel: Channel, raw: str, *, settings: Settings) -> str:
     """The contact as stored and indexed; InvalidInput naming `contact` if it cannot be
     used: not valid, not a mobile, or (against SMS pumping) a number in a country not
     listed in REDFLAG_SMS_COUNTRIES."""
+    if channel is Channel.push:
+        # A browser's push subscription takes no codes (alerts/subscriptions/push.py).
+        raise InvalidInput(
+            [FieldError(("channel",), "no_codes_by_push", "push takes no codes: sms or email")]
+        )
     try:
         if channel is Channel.email:
             return normalise_email(raw)
@@ -218,7 +223,7 @@ def confirm(
         crypto=crypto,
         settings=settings,
     )
-    return _apply(session, subscriber, payload, settings)
+    return apply_confirmed(session, subscriber, payload, settings)
 
 
 def confirm_link(session: Session, *, token: str, crypto: Crypto, settings: Settings) -> Confirmed:
@@ -227,12 +232,14 @@ def confirm_link(session: Session, *, token: str, crypto: Crypto, settings: Sett
     row = one_time.redeem_link(session, token=token, crypto=crypto)
     subscriber = session.get(Subscriber, row.subscriber_id)
     assert subscriber is not None
-    return _apply(session, subscriber, row.payload, settings)
+    return apply_confirmed(session, subscriber, row.payload, settings)
 
 
-def _apply(
+def apply_confirmed(
     session: Session, subscriber: Subscriber, payload: dict[str, Any], settings: Settings
 ) -> Confirmed:
+    """What a confirmed code (or a push subscription, which needs none) asked for takes
+    effect: regions, language, severity, and the invite code spent."""
     subscriber.language = payload.get("language", subscriber.language)
     subscriber.min_severity_rank = int(
         payload.get("min_severity_rank", subscriber.min_severity_rank)

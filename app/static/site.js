@@ -47,6 +47,68 @@
     Array.prototype.forEach.call(picks, function (pick) { pick.addEventListener("change", showChosen); });
     showChosen();
   }
+  // Push: this browser's own subscription, made when the form is sent with the push choice
+  // and sent with it (without JavaScript the choice says that it needs JavaScript).
+  var pushBox = document.getElementById("push");
+  var canPush = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  function keyBytes(text) {
+    var raw = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+    return bytes;
+  }
+  if (pushBox) {
+    var pushStatus = document.getElementById("push-status");
+    var pushField = document.getElementById("push-subscription");
+    var pushForm = pushBox.closest("form");
+    pushStatus.textContent = pushBox.getAttribute(canPush ? "data-hint" : "data-unsupported");
+    pushForm.addEventListener("submit", function (event) {
+      var pick = pushForm.querySelector("input[name=channel][value=push]");
+      var hidden = pushForm.querySelector("input[type=hidden][name=channel]");
+      var chosen = pick ? pick.checked : Boolean(hidden) && hidden.value === "push";
+      if (!chosen || pushField.value) { return; }
+      event.preventDefault();
+      function refused(reason) {
+        pushStatus.textContent = pushBox.getAttribute(reason);
+        var button = pushForm.querySelector("button[type=submit]");
+        if (button) { button.disabled = false; button.removeAttribute("aria-busy"); }
+      }
+      if (!canPush) { refused("data-unsupported"); return; }
+      Notification.requestPermission().then(function (permission) {
+        if (permission !== "granted") { throw new Error("denied"); }
+        return navigator.serviceWorker.register("/sw.js").then(function () {
+          return navigator.serviceWorker.ready;
+        });
+      }).then(function (registration) {
+        return registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: keyBytes(pushBox.getAttribute("data-key"))
+        });
+      }).then(function (subscription) {
+        pushField.value = JSON.stringify(subscription);
+        pushForm.submit();
+      }).catch(function (problem) {
+        refused(problem && problem.message === "denied" ? "data-denied" : "data-failed");
+      });
+    });
+  }
+  // "Stop notifications on this phone": shown when this browser has a push subscription.
+  var pushLeave = document.getElementById("push-leave");
+  if (pushLeave && canPush) {
+    navigator.serviceWorker.getRegistration().then(function (registration) {
+      return registration ? registration.pushManager.getSubscription() : null;
+    }).then(function (subscription) {
+      if (!subscription) { return; }
+      pushLeave.elements.endpoint.value = subscription.endpoint;
+      pushLeave.hidden = false;
+      pushLeave.addEventListener("submit", function (event) {
+        event.preventDefault();
+        subscription.unsubscribe().catch(function () { return false; }).then(function () {
+          pushLeave.submit();
+        });
+      });
+    }).catch(function () { return null; });
+  }
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
 })();

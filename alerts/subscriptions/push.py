@@ -1,0 +1,186 @@
+"""Web push subscriptions: a browser's push subscription in place of a number or address.
+
+There is no code to confirm: the endpoint is a secret only the browser and its push
+service know, so whoever presents it holds it, and the invite code or an application
+verifies the member as for SMS. The subscription is stored like any contact (encrypted,
+with the endpoint's blind index) and deleted on leaving or when the push service says it
+is gone (404, 410: alerts/delivery/verdict.py). Endpoints are https:// on the hosts in
+REDFLAG_PUSH_HOSTS only, so the worker never posts to an address inside the network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlmodel import Session
+
+from alerts import applications, membership
+from alerts.models import PURPOSE_CONTACT, Channel, Membership, Severity, Subscriber
+from alerts.subscriptions import service as subscriptions
+from app.crypto import Crypto
+from app.db import utcnow
+from app.errors import FieldError, InvalidInput
+from app.regions import service as regions_service
+from app.settings import Settings
+from app.vapid import b64url_decode
+
+ENDPOINT_MAX = 1024
+AUTH_BYTES = 16
+
+
+@dataclass(frozen=True)
+class PushKeys:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+    def as_contact(self) -> str:
+        """What is stored (encrypted) and what the worker encrypts each message for."""
+        return json.dumps(
+            {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}},
+            separators=(",", ":"),
+        )
+
+
+def host_allowed(host: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def checked_endpoint(endpoint: str, *, settings: Settings) -> str:
+    """The endpoint, if it is https:// on a push service's host; InvalidInput naming
+    `push.endpoint` otherwise (never repeating it)."""
+    try:
+        parts = urlsplit(endpoint.strip())
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme != "https" or not host or parts.username or parts.password:
+        raise InvalidInput(
+            [FieldError(("push", "endpoint"), "invalid_endpoint", "must be an https:// URL")]
+        )
+    if not host_allowed(host, settings.push_host_patterns):
+        raise InvalidInput(
+            [
+                FieldError(
+                    ("push", "endpoint"),
+                    "push_host_not_allowed",
+                    "not a push service this site sends to (REDFLAG_PUSH_HOSTS)",
+                )
+            ]
+        )
+    return endpoint.strip()
+
+
+def checked_keys(endpoint: str, p256dh: str, auth: str, *, settings: Settings) -> PushKeys:
+    """A browser's push subscription as given, each part checked; InvalidInput naming each
+    part that is wrong."""
+    errors: list[FieldError] = []
+    try:
+        endpoint = checked_endpoint(endpoint, settings=settings)
+    except InvalidInput as exc:
+        errors += exc.errors
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b64url_decode(p256dh))
+    except ValueError:
+        errors.append(
+            FieldError(("push", "keys", "p256dh"), "invalid_key", "not a P-256 public key")
+        )
+    try:
+        auth_ok = len(b64url_decode(auth)) == AUTH_BYTES
+    except ValueError:
+        auth_ok = False
+    if not auth_ok:
+        errors.append(
+            FieldError(("push", "keys", "auth"), "invalid_key", "not a 16-byte auth secret")
+        )
+    if errors:
+        raise InvalidInput(errors)
+    return PushKeys(endpoint, p256dh.strip(), auth.strip())
+
+
+def subscribe(
+    session: Session,
+    *,
+    keys: PushKeys,
+    regions: list[str],
+    language: str,
+    min_severity: Severity | None,
+    crypto: Crypto,
+    settings: Settings,
+    invite_code: str | None = None,
+) -> subscriptions.Confirmed:
+    """Subscribe this browser, or change its regions and language: in effect at once. An
+    invite code verifies the member; without one the member is pending (and may apply)."""
+    wanted = regions_service.check_codes(session, regions)
+    invite = membership.checked_invite(crypto.index, invite_code)
+    contact = keys.as_contact()
+    subscriber = subscriptions.find(
+        session, index=crypto.index, channel=Channel.push, contact=keys.endpoint, lock=True
+    )
+    if subscriber is None:
+        subscriber = Subscriber(
+            channel=Channel.push.value,
+            contact_enc=b"",
+            contact_index=subscriptions.contact_index(crypto.index, Channel.push, keys.endpoint),
+            language=language,
+            created_at=utcnow(),
+        )
+    # The keys may be new for a known endpoint: the browser's subscription as it is now.
+    subscriber.contact_enc = crypto.cipher.encrypt(contact, purpose=PURPOSE_CONTACT)
+    session.add(subscriber)
+    session.flush()
+    payload: dict[str, object] = {
+        "regions": wanted,
+        "language": language,
+        "min_severity_rank": min_severity.rank if min_severity else 0,
+    }
+    if invite is not None:
+        payload["invite"] = invite.hex()
+    return subscriptions.apply_confirmed(session, subscriber, payload, settings)
+
+
+def apply_link(
+    session: Session, subscriber: Subscriber, *, crypto: Crypto, settings: Settings
+) -> str | None:
+    """A pending member's link to the application form (None when verified, or when an
+    application is already waiting): the API's answer has no page to show it on."""
+    assert subscriber.id is not None
+    if subscriber.membership != Membership.pending or applications.is_waiting(
+        session, subscriber_id=subscriber.id
+    ):
+        return None
+    return applications.form_link(session, subscriber=subscriber, crypto=crypto, settings=settings)
+
+
+def subscription_from_page(typed: str, *, settings: Settings) -> PushKeys:
+    """The subscription the subscribe page's script put in its form (PushSubscription's
+    JSON); InvalidInput naming `push` if it is not one this site can send to."""
+    try:
+        given = json.loads(typed)
+        keys = given["keys"]
+        return checked_keys(
+            str(given["endpoint"]), str(keys["p256dh"]), str(keys["auth"]), settings=settings
+        )
+    except (ValueError, KeyError, TypeError, InvalidInput):
+        raise InvalidInput(
+            [FieldError(("push",), "invalid_push", "not a push subscription this site can use")]
+        ) from None
+
+
+def leave(session: Session, *, endpoint: str, crypto: Crypto) -> None:
+    """This browser's subscription is deleted, if there is one (the answer is the same)."""
+    subscriber = subscriptions.find(
+        session, index=crypto.index, channel=Channel.push, contact=endpoint.strip()
+    )
+    if subscriber is not None:
+        subscriptions.remove(session, subscriber=subscriber)

@@ -1,0 +1,60 @@
+"""The site as a small app: the install manifest, the service worker that shows push
+notifications, and the icon. The app's name is discreet (REDFLAG_APP_NAME, or the
+deployment's REDFLAG_SITE_NAME): it is what a phone's home screen and notifications show."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from app.settings import Settings
+
+# The product's own name says what this is; an installed app never shows it.
+NEUTRAL_NAME = "Info"
+
+
+def _static(name: str) -> bytes:
+    return (resources.files("app") / "static" / name).read_bytes()
+
+
+def app_name(settings: Settings) -> str:
+    if settings.app_name:
+        return settings.app_name
+    return NEUTRAL_NAME if settings.site_name.lower() == "redflag" else settings.site_name
+
+
+def manifest(settings: Settings) -> dict[str, object]:
+    name = app_name(settings)
+    return {
+        "name": name,
+        "short_name": name,
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#2f4858",
+        "icons": [{"src": "/icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }
+
+
+def router(settings: Settings) -> APIRouter:
+    routes = APIRouter(include_in_schema=False)
+    worker, icon = _static("sw.js"), _static("icon.svg")
+    described = manifest(settings)
+
+    @routes.get("/manifest.webmanifest")
+    def install_manifest() -> JSONResponse:
+        return JSONResponse(described, media_type="application/manifest+json")
+
+    @routes.get("/sw.js")
+    def service_worker() -> Response:
+        # The default policy (app/middleware.py) binds the worker too: it may fetch nothing.
+        return Response(worker, media_type="text/javascript")
+
+    @routes.get("/icon.svg")
+    def app_icon() -> Response:
+        return Response(icon, media_type="image/svg+xml")
+
+    return routes
