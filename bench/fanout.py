@@ -1,21 +1,22 @@
-"""Fan-out benchmark: one alert to N subscribers, through the worker, to a fake Twilio and
-a fake push service.
+"""Fan-out benchmark: one alert to N subscribers, through the worker, by SMS, email and
+web push, to a fake Twilio, a mail server and a fake push service.
 
     .venv/bin/python -m bench.fanout                 # SQLite and PostgreSQL, 10,000 subscribers
-    .venv/bin/python -m bench.fanout --n 2000 --databases sqlite --push 0
+    .venv/bin/python -m bench.fanout --n 2000 --databases sqlite --push 0 --email 0
 
-For each database: N confirmed subscribers in Assen, a share of them (--push, default a
-quarter) by web push and the rest by SMS; the alert is published
-(matching plus one outbox row each, in one transaction: "publish"); the worker sends
-every message to the fake Twilio server or the fake push service (https, checking each
-VAPID token), each in a process of its own; "publish → last accepted" runs until the last
-message is accepted and its outcome recorded, and the worker's rate is N over that whole
-time. In the same run, the ceiling: a bare async HTTP client (aiohttp) sending the same N
-requests (same fields, same texts; the push payloads encrypted beforehand, one VAPID
-token) to the same servers at the same concurrency, doing nothing else; it runs just
-before and just after
-the worker, and the faster of the two counts. Both run on uvloop, as `redflag worker`
-does. Targets: worker/ceiling ≥ 0.5, publish ≤ 2 s.
+For each database: N confirmed subscribers in Assen, a share of them by email (--email,
+default a fifth) and by web push (--push, default a fifth), the rest by SMS; the alert is
+published (matching plus one outbox row each, in one transaction: "publish"); the worker
+sends every message to the fake Twilio server, the mail server (aiosmtpd) or the fake push
+service (https, checking each VAPID token), each in a process of its own; "publish → last
+accepted" runs until the last message is accepted and its outcome recorded, and the
+worker's rate is N over that whole time. In the same run, the ceiling: bare async clients
+(aiohttp, aiosmtplib) sending the same N messages (same fields, same texts) to the same
+servers at the same concurrency, doing only what each message needs on the way: a form
+encoded, an email put together, a push payload encrypted for its browser's keys (RFC
+8291: a fresh key for every message, so no sender can do it beforehand), under one VAPID
+token. It runs just before and just after the worker, and the faster of the two counts.
+Both run on uvloop, as `redflag worker` does. Targets: worker/ceiling ≥ 0.5, publish ≤ 2 s.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import email.utils
 import json
 import os
 import platform
+import socket
 import ssl
 import subprocess
 import sys
@@ -33,22 +36,25 @@ import tempfile
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import aiosmtplib
 import httpx
 import uvloop
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from alerts import service as alerts_service
 from alerts.delivery.compose import push_body
 from alerts.delivery.providers import WebPush, build, close_all
 from alerts.delivery.worker import make_worker
 from alerts.models import PURPOSE_CONTACT, Alert, Delivery, Subscriber
-from alerts.render import render_sms
+from alerts.render import Email, render_email, render_sms
+from alerts.subscriptions import service as subscriptions
 from app import vapid
 from app.crypto import Crypto
 from app.db import make_engine, make_session_factory
@@ -61,7 +67,6 @@ from tests.helpers import (
     add_sms_subscribers,
     free_port,
     publish_alert,
-    subscriber_number,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +77,8 @@ T = TypeVar("T")
 class Result:
     database: str
     n: int
-    n_push: int  # of them by web push, the rest by SMS
+    n_email: int  # of them by email
+    n_push: int  # ... by web push, the rest by SMS
     concurrency: int
     publish_s: float
     worker_s: float
@@ -131,7 +137,25 @@ def start_fake_push() -> tuple[Any, Push]:
     return process, Push(url, cert_file, private, public)
 
 
-def settings_for(url: str, twilio_url: str, concurrency: int, push: Push) -> Settings:
+def start_mail_server() -> tuple[Any, int]:
+    """A plain aiosmtpd that counts what it takes, in a process of its own."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes", "--port", str(port), "--smtp"], cwd=ROOT
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the mail server did not start")
+
+
+def settings_for(
+    url: str, twilio_url: str, concurrency: int, push: Push, smtp_port: int
+) -> Settings:
     return Settings(
         database_url=url,
         data_key=new_key(),
@@ -139,7 +163,11 @@ def settings_for(url: str, twilio_url: str, concurrency: int, push: Push) -> Set
         jwt_secret=new_jwt_secret(),
         public_url="https://redflag.example.org",
         sms_provider="twilio",
-        email_provider="none",
+        email_provider="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_starttls=False,  # loopback; TLS is the mail server's cost as much as ours
+        smtp_from="Waarschuwing <alerts@redflag.example.org>",
         twilio_account_sid=ACCOUNT_SID,
         twilio_auth_token=AUTH_TOKEN,
         twilio_from="+3197010000001",
@@ -195,27 +223,70 @@ def add_push_subscribers(session: Session, crypto: Crypto, n: int, push_url: str
     session.commit()
 
 
-Request = tuple[str, dict[str, str] | bytes, dict[str, str]]  # url, form or body, headers
+@dataclass(frozen=True)
+class Sms:
+    url: str
+    form: dict[str, str]
+    headers: dict[str, str]
 
 
-async def ceiling(requests: list[Request], concurrency: int, push: Push) -> float:
-    """The bare minimum: the same POSTs at the same concurrency, with the fastest client
-    here (aiohttp), reading each answer and doing nothing else (a form is encoded as it
-    goes, as before; a push body is ready)."""
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    email: Email
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Notification:
+    subscription: dict[str, Any]
+    payload: bytes
+    headers: dict[str, str]
+
+
+Request = Sms | Mail | Notification
+
+
+async def ceiling(requests: list[Request], concurrency: int, settings: Settings) -> float:
+    """The bare minimum: the same messages at the same concurrency, with the fastest
+    clients here (aiohttp, aiosmtplib), doing only what each needs on the way: a form
+    encoded, an email put together, a push payload encrypted for its browser."""
     import aiohttp
 
     queue = list(reversed(requests))
-    tls = ssl.create_default_context(cafile=str(push.ca_file))
+    assert settings.push_ca_file is not None
+    tls = ssl.create_default_context(cafile=str(settings.push_ca_file))
     connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
+    sender_name = email.utils.parseaddr(settings.smtp_from)
     async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def post(url: str, data: bytes, headers: dict[str, str]) -> None:
+            async with client.post(url, data=data, headers=headers) as response:
+                await response.read()
+                assert response.status == 201
 
         async def sender() -> None:
             while queue:
-                url, body, headers = queue.pop()
-                data = urlencode(body).encode() if isinstance(body, dict) else body
-                async with client.post(url, data=data, headers=headers) as response:
-                    await response.read()
-                    assert response.status == 201
+                request = queue.pop()
+                if isinstance(request, Sms):
+                    await post(request.url, urlencode(request.form).encode(), request.headers)
+                elif isinstance(request, Notification):
+                    body = WebPusher(request.subscription).encode(request.payload, "aes128gcm")
+                    await post(request.subscription["endpoint"], body["body"], request.headers)
+                else:
+                    mail = EmailMessage()
+                    mail["From"] = email.utils.formataddr(sender_name)
+                    mail["To"] = request.to
+                    mail["Subject"] = request.email.subject
+                    mail["Date"] = email.utils.formatdate(localtime=False)
+                    mail["Message-ID"] = email.utils.make_msgid(domain="redflag.example.org")
+                    for name, value in request.headers.items():
+                        mail[name] = value
+                    mail.set_content(request.email.text)
+                    mail.add_alternative(request.email.html, subtype="html")
+                    await aiosmtplib.send(
+                        mail, hostname=settings.smtp_host, port=settings.smtp_port, start_tls=False
+                    )
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
@@ -230,17 +301,12 @@ def cpu_timed(coroutine: Coroutine[Any, Any, T]) -> tuple[T, float]:
 
 
 def same_requests(
-    session: Session,
-    crypto: Crypto,
-    settings: Settings,
-    alert: Alert,
-    twilio_url: str,
-    n_sms: int,
+    session: Session, crypto: Crypto, settings: Settings, alert: Alert, twilio_url: str
 ) -> list[Request]:
-    """What the worker sends, request by request, for the ceiling to send too: the SMS
-    forms, and the push payloads encrypted for each browser's keys (here, beforehand)."""
+    """What the worker sends, message by message, for the ceiling to send too: the SMS
+    forms, the emails with each one's unsubscribe link, the push payloads."""
     view = alerts_service.view(session, alert=alert, cipher=crypto.cipher)
-    texts = [render_sms(view, lang, masking=settings.identifier_masking) for lang in LANGUAGES]
+    masking = settings.identifier_masking
     callback = f"{settings.public_url}/webhooks/twilio/status"
     url = f"{twilio_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
     headers = {
@@ -248,40 +314,45 @@ def same_requests(
         + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode(),
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    requests: list[Request] = [
-        (
-            url,
-            {
-                "To": subscriber_number(i),
-                "Body": texts[i % len(texts)],
+    pusher = WebPush(settings)
+    requests: list[Request] = []
+    for subscriber in session.exec(select(Subscriber).order_by(col(Subscriber.id))):
+        contact = crypto.cipher.decrypt(subscriber.contact_enc, purpose=PURPOSE_CONTACT)
+        lang = subscriber.language
+        if subscriber.channel == "sms":
+            form = {
+                "To": contact,
+                "Body": render_sms(view, lang, masking=masking),
                 "From": settings.twilio_from or "",
                 "StatusCallback": callback,
-            },
-            headers,
-        )
-        for i in range(n_sms)
-    ]
-    sender = WebPush(settings)
-    for subscriber in session.exec(select(Subscriber).where(Subscriber.channel == "push")):
-        subscription = json.loads(
-            crypto.cipher.decrypt(subscriber.contact_enc, purpose=PURPOSE_CONTACT)
-        )
-        t = Translator(subscriber.language)
-        sms = render_sms(view, subscriber.language, masking=settings.identifier_masking)
-        payload = json.dumps(
-            {"title": t("push.title.alert"), "body": push_body(sms, t, ref=view.ref)},
-            ensure_ascii=False,
-        ).encode()
-        endpoint = subscription["endpoint"]
-        push_headers = {
-            "Authorization": sender.authorization(endpoint),
-            "Content-Encoding": "aes128gcm",
-            "Content-Type": "application/octet-stream",
-            "TTL": str(settings.push_ttl_seconds),
-            "Urgency": "high",
-        }
-        body = WebPusher(subscription).encode(payload, "aes128gcm")["body"]
-        requests.append((endpoint, body, push_headers))
+            }
+            requests.append(Sms(url, form, headers))
+        elif subscriber.channel == "email":
+            assert subscriber.id is not None
+            token = subscriptions.unsubscribe_token(crypto.index, subscriber.id)
+            link = f"{settings.public_url}/u/{token}"
+            mail = render_email(view, lang, masking=masking, unsubscribe_url=link)
+            one_click = {
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+            requests.append(Mail(contact, mail, one_click))
+        else:
+            subscription = json.loads(contact)
+            t = Translator(lang)
+            sms = render_sms(view, lang, masking=masking)
+            payload = json.dumps(
+                {"title": t("push.title.alert"), "body": push_body(sms, t, ref=view.ref)},
+                ensure_ascii=False,
+            ).encode()
+            push_headers = {
+                "Authorization": pusher.authorization(subscription["endpoint"]),
+                "Content-Encoding": "aes128gcm",
+                "Content-Type": "application/octet-stream",
+                "TTL": str(settings.push_ttl_seconds),
+                "Urgency": "high",
+            }
+            requests.append(Notification(subscription, payload, push_headers))
     return requests
 
 
@@ -292,17 +363,20 @@ def run_one(
     postgres_url: str,
     twilio_url: str,
     push: Push,
+    smtp_port: int,
     push_share: float,
+    email_share: float,
 ) -> Result:
     url, cleanup = fresh_database(kind, postgres_url)
-    settings = settings_for(url, twilio_url, concurrency, push)
+    settings = settings_for(url, twilio_url, concurrency, push, smtp_port)
     crypto = Crypto.from_settings(settings)
     engine = make_engine(url, pool_size=10) if kind == "postgres" else make_engine(url)
     n_push = round(n * push_share)
+    n_email = round(n * email_share)
     try:
         with Session(engine) as session:
-            if n > n_push:
-                add_sms_subscribers(session, crypto, n - n_push)
+            add_sms_subscribers(session, crypto, n - n_push - n_email)
+            add_sms_subscribers(session, crypto, n_email, channel="email")
             add_push_subscribers(session, crypto, n_push, push.url)
 
         started = time.perf_counter()
@@ -313,8 +387,8 @@ def run_one(
         publish_s = time.perf_counter() - started
         with Session(engine) as session:
             alert = session.merge(alert)
-            requests = same_requests(session, crypto, settings, alert, twilio_url, n - n_push)
-        before = cpu_timed(ceiling(requests, concurrency, push))
+            requests = same_requests(session, crypto, settings, alert, twilio_url)
+        before = cpu_timed(ceiling(requests, concurrency, settings))
         started = time.perf_counter() - publish_s  # the clock runs from the publish
 
         async def deliver() -> None:
@@ -338,10 +412,10 @@ def run_one(
                     )
                 ).all()
             raise SystemExit(f"{kind}: only {sent} of {n} messages were sent: {rows}")
-        after = cpu_timed(ceiling(requests, concurrency, push))
+        after = cpu_timed(ceiling(requests, concurrency, settings))
         (ceiling_s, ceiling_cpu_s) = min(before, after)
         return Result(
-            kind, n, n_push, concurrency, publish_s, worker_s, ceiling_s, worker_cpu_s,
+            kind, n, n_email, n_push, concurrency, publish_s, worker_s, ceiling_s, worker_cpu_s,
             ceiling_cpu_s,
         )  # fmt: skip
     finally:
@@ -358,13 +432,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50, help="sends in flight (default 50)")
     parser.add_argument("--databases", default="sqlite,postgres", help="sqlite, postgres, or both")
     parser.add_argument(
-        "--push", type=float, default=0.25, help="the share of subscribers by push (default 0.25)"
+        "--push", type=float, default=0.2, help="the share of subscribers by push (default 0.2)"
+    )
+    parser.add_argument(
+        "--email", type=float, default=0.2, help="the share of subscribers by email (default 0.2)"
     )
     add_postgres_option(parser)
     args = parser.parse_args()
+    if args.push + args.email > 1:
+        parser.error("--push and --email are shares of the subscribers: together at most 1")
 
     fake, twilio_url = start_fake()
     fake_push, push = start_fake_push()
+    mail_server, smtp_port = start_mail_server()
     try:
         results = [
             run_one(
@@ -374,18 +454,21 @@ def main() -> None:
                 args.postgres_url,
                 twilio_url,
                 push,
+                smtp_port,
                 args.push,
+                args.email,
             )
             for kind in args.databases.split(",")
         ]
     finally:
-        for process in (fake, fake_push):
+        for process in (fake, fake_push, mail_server):
             process.terminate()
             process.wait(timeout=10)
 
     n_push = results[0].n_push if results else 0
-    print(f"\nfan-out: {args.n} subscribers ({args.n - n_push} SMS, {n_push} push), "
-          f"concurrency {args.concurrency}, {platform.machine()}, "
+    n_email = results[0].n_email if results else 0
+    print(f"\nfan-out: {args.n} subscribers ({args.n - n_push - n_email} SMS, {n_email} email, "
+          f"{n_push} push), concurrency {args.concurrency}, {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}\n")  # fmt: skip
     print(
         "| database | publish (s) | publish → last accepted (s) | worker msg/s"

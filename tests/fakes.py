@@ -527,17 +527,45 @@ class TcpGate:
                 sink.shutdown(1)
 
 
+class _Counter:
+    """Takes every message and keeps only how many came (a benchmark's mail server)."""
+
+    received = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+        self.received += 1
+        return "250 OK"
+
+
+def _count_mail(port: int) -> None:
+    import signal
+    import threading
+
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_Counter(), hostname="127.0.0.1", port=port)
+    controller.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    controller.stop()
+
+
 def main() -> None:
     """`python -m tests.fakes --port N`: the fake Twilio in a process of its own (benchmarks);
     with --push-tls CERT KEY and --vapid-public-key, the fake push service instead, on https,
-    taking any endpoint whose VAPID token holds."""
+    taking any endpoint whose VAPID token holds; with --smtp, a plain mail server."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--push-tls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--vapid-public-key", default="")
+    parser.add_argument("--smtp", action="store_true", help="a mail server (aiosmtpd), plain")
     args = parser.parse_args()
+    if args.smtp:
+        _count_mail(args.port)
+        return
     if args.push_tls:
         push = FakePush(
             url=f"https://127.0.0.1:{args.port}",

@@ -94,9 +94,13 @@ def subscriber_number(i: int) -> str:
     return f"+316{20000000 + i}"
 
 
-def add_sms_subscribers(session: Any, crypto: Any, n: int, region: str = "GM0106") -> None:
-    """n confirmed SMS subscribers in one region, a third in each language, in two
-    statements (the service's own sign-up is one at a time, with codes); commits."""
+def add_sms_subscribers(
+    session: Any, crypto: Any, n: int, region: str = "GM0106", *, channel: str = "sms"
+) -> None:
+    """n confirmed SMS (or email) subscribers in one region, a third in each language, in
+    two statements (the service's own sign-up is one at a time, with codes); commits."""
+    if n == 0:
+        return
     from sqlalchemy import insert
 
     from alerts.models import PURPOSE_CONTACT, Subscriber, SubscriberRegion
@@ -106,12 +110,12 @@ def add_sms_subscribers(session: Any, crypto: Any, n: int, region: str = "GM0106
     now = utcnow()
     rows = []
     for i in range(n):
-        number = subscriber_number(i)
+        contact = subscriber_number(i) if channel == "sms" else f"member{i}@example.org"
         rows.append(
             {
-                "channel": "sms",
-                "contact_enc": crypto.cipher.encrypt(number, purpose=PURPOSE_CONTACT),
-                "contact_index": subscriptions.contact_index(crypto.index, "sms", number),
+                "channel": channel,
+                "contact_enc": crypto.cipher.encrypt(contact, purpose=PURPOSE_CONTACT),
+                "contact_index": subscriptions.contact_index(crypto.index, channel, contact),
                 "language": LANGUAGES[i % len(LANGUAGES)],
                 "min_severity_rank": 0,
                 "created_at": now,
