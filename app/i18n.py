@@ -18,6 +18,7 @@ the deployment's name (REDFLAG_SITE_NAME), set once at start-up by `use_site_nam
 from __future__ import annotations
 
 import json
+import re
 import string
 from datetime import date
 from functools import cache
@@ -160,22 +161,44 @@ def _text_problem(lang: str, key: str, entry: object) -> str | None:
         texts = [entry]
     if not all(isinstance(t, str) and t.strip() for t in texts):
         return "expected a text that is not empty"
-    wanted = _placeholders(shipped)
-    found = _placeholders(entry)
-    if found != wanted:
+    if any(_BREAKING.search(t) for t in texts) or (
+        key.endswith(ONE_LINE) and any("\n" in t for t in texts)
+    ):
+        return "has a control character (a line break only in a text of several lines)"
+    fields = _fields(texts)
+    if fields is None:
+        return "has a { or } that is not part of a placeholder (write {{ or }} for one)"
+    if any(spec or conversion or not name.isidentifier() for name, spec, conversion in fields):
+        return "a placeholder is only its name in braces, such as {ref}"
+    wanted, found = _placeholders(shipped), {name for name, _, _ in fields}
+    # {site} may be left out: a deployment may want a more discreet text than its name.
+    if not found <= wanted or (wanted - found) - {"site"}:
         shown = ", ".join(f"{{{name}}}" for name in sorted(wanted)) or "none"
-        return f"must have the catalogue's placeholders ({shown})"
+        return f"must have the catalogue's placeholders ({shown}; {{site}} may be left out)"
     return None
+
+
+# Texts sent as a header (an email's subject, a notification's title): one line each.
+ONE_LINE = ("subject", ".title.alert", ".title.update", ".title.retraction")
+_BREAKING = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u2028\u2029]")
+
+
+def _fields(texts: list[str]) -> list[tuple[str, str, str]] | None:
+    """Each placeholder's (name, format spec, conversion); None for a stray brace."""
+    try:
+        return [
+            (name, spec or "", conversion or "")
+            for text in texts
+            for _, name, spec, conversion in string.Formatter().parse(text)
+            if name is not None
+        ]
+    except ValueError:
+        return None
 
 
 def _placeholders(entry: object) -> set[str]:
     texts = entry.values() if isinstance(entry, dict) else [entry]
-    try:
-        return {
-            name for text in texts for _, name, _, _ in string.Formatter().parse(str(text)) if name
-        }
-    except ValueError:  # an unmatched brace
-        return {"(an unmatched { or })"}
+    return {name for name, _, _ in _fields([str(t) for t in texts]) or []}
 
 
 def format_long_date(lang: str, value: date) -> str:

@@ -97,16 +97,25 @@ def test_plural_texts_take_the_languages_forms(tmp_path: Path) -> None:
         ({"nl": {"report.titel": "T"}}, "nl.report.titel: not a text of the catalogues"),
         (
             {"nl": {"sms.footer": "Bel ons"}},
-            "nl.sms.footer: must have the catalogue's placeholders ({ref})",
+            "nl.sms.footer: must have the catalogue's placeholders ({ref};",
         ),
         (
             {"nl": {"report.title": "Meld {naam}"}},
-            "nl.report.title: must have the catalogue's placeholders (none)",
+            "nl.report.title: must have the catalogue's placeholders (none;",
         ),
-        (
-            {"nl": {"report.title": "Meld {"}},
-            "nl.report.title: must have the catalogue's placeholders",
-        ),
+        ({"nl": {"report.title": "Meld {"}}, "nl.report.title: has a { or } that is not part"),
+        # What passes a check of names only, and fails every message later: a format spec,
+        # a conversion, a nested field, a huge padding.
+        ({"nl": {"sms.footer": "Ref {ref:d}"}}, "nl.sms.footer: a placeholder is only its name"),
+        ({"nl": {"sms.footer": "Ref {ref!z}"}}, "nl.sms.footer: a placeholder is only its name"),
+        ({"nl": {"sms.footer": "Ref {ref:{ref}}"}}, "nl.sms.footer: a placeholder is only"),
+        ({"nl": {"sms.footer": "{ref:>50000000}"}}, "nl.sms.footer: a placeholder is only"),
+        ({"nl": {"sms.footer": "Ref {ref.x}"}}, "nl.sms.footer: a placeholder is only"),
+        ({"nl": {"sms.footer": "Ref {}"}}, "nl.sms.footer: a placeholder is only"),
+        # A line break in a header (an email's subject) would fail every email at sending.
+        ({"nl": {"email.update_subject": "Nieuws\nover {ref}"}}, "has a control character"),
+        ({"nl": {"push.title.alert": "Nieuw\n"}}, "has a control character"),
+        ({"nl": {"sms.footer": "Ref {ref}\x00"}}, "has a control character"),
         ({"nl": {"report.title": "  "}}, "nl.report.title: expected a text that is not empty"),
         ({"nl": {"check.reports": "{count} meldingen"}}, "nl.check.reports: needs plural forms"),
         (
@@ -128,6 +137,14 @@ def test_a_file_with_mistakes_is_refused_at_start_naming_each(
         load_settings()
     assert "REDFLAG_TEXTS_FILE" in str(info.value)
     assert problem in str(info.value)
+
+
+def test_site_may_be_left_out_and_a_text_may_have_several_lines(tmp_path: Path) -> None:
+    """A deployment may want a more discreet text than its name; a body may have lines."""
+    shipped = str(i18n.catalog("en")["sub.link_body"])
+    assert "{site}" in shipped and "\n" in shipped
+    texts = {"en": {"sub.link_body": shipped.replace("{site} ", "")}}
+    assert i18n.read_texts(write(tmp_path, texts)) == texts
 
 
 def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
