@@ -70,7 +70,7 @@ class Pages:
                 "default-src 'none'",
                 f"style-src {_sha256(self.css)}",
                 f"script-src {_sha256(self.js)}",
-                "img-src data:",
+                "img-src data: 'self'" if installable else "img-src data:",
                 *(["connect-src 'self'"] if connect_self else []),
                 # The install manifest, and the service worker that shows push notifications
                 # (app/install.py): this site's own, nothing from anywhere else.

@@ -67,6 +67,14 @@ def test_the_site_installs_and_registers_its_service_worker(
             }"""
         )
         assert registered == {"scope": f"{server.url}/", "script": f"{server.url}/sw.js"}
+        # What Chromium itself says: the page, its manifest, the icon it loads under the
+        # page's policy and the worker make an installable app.
+        page.reload()
+        console.settle(page)
+        cdp = context.new_cdp_session(page)
+        errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+        # A test's browser context is a private one, which never installs anything.
+        assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []
 
         page.get_by_label(texts["subscribe.by_push"]).check()
         expect(page.locator("#push-status")).to_have_text(texts["push.hint"])
