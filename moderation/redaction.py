@@ -122,7 +122,9 @@ _THAI = "\u0e01-\u0e4e"  # Thai letters, vowels and tone marks (not its digits)
 _CAPITAL = r"[A-ZÀ-ÖØ-ÞĀĂĄĆČĎĐĒĘĚĞŁŃŇŐŒŘŚŞŠȘŢȚŤŮŰŹŻŽА-ЯЁ]"  # Latin and Cyrillic capitals
 # Thai has no capitals and no spaces between words: a name after "ชื่อ" runs to the next
 # space, without the polite word that ends a sentence.
-_THAI_ENDINGS = ("ค่ะ", "คะ", "ครับ", "นะ", "จ้ะ", "จ้า", "จ้ะ")
+_THAI_ENDINGS = ("ค่ะ", "คะ", "ครับ", "นะ", "จ้ะ", "จ้า")
+# "I am": often not a name after it ("jestem sama", I am alone), so only a capitalised one.
+_I_AM = frozenset(("sunt", "аз съм", "az sam", "én vagyok", "en vagyok", "jestem", "eu sou"))
 
 
 @dataclass(frozen=True)
@@ -299,8 +301,9 @@ def _names(plain: str) -> list[Flag]:
 
 def _cue_names(plain: str) -> list[Flag]:
     """Names after the other languages' self-introductions: a capitalised word (and a
-    second one, "Ana Maria"; not "OK"), or, in Thai, which has no capitals, the word after
-    the phrase. Small letters are not a name here: "jestem sama" is "I am alone"."""
+    second one, "Ana Maria"; not "OK"), a listed first name in small letters ("mă numesc
+    ioana"; not after "I am": "jestem sama" is "I am alone"), or, in Thai, which has no
+    capitals, the word after the phrase."""
     found = []
     for m in _cues().intro.finditer(plain):
         if m.group(2) is not None:  # Thai
@@ -312,7 +315,9 @@ def _cue_names(plain: str) -> list[Flag]:
             continue
         words = m.group(1).split()
         first = words[0]
-        if first[0].isupper() and not first.isupper() and first not in _NEVER_NAMES:
+        cue = " ".join(plain[m.start() : m.start(1)].strip(" ,").casefold().split())
+        capitalised = first[0].isupper() and not first.isupper() and first not in _NEVER_NAMES
+        if capitalised or (cue not in _I_AM and _is_name(first, sentence_start=True)):
             end = m.end(1) if len(words) > 1 else m.start(1) + len(first)
             found.append(Flag(m.start(1), end, "name", plain[m.start(1) : end]))
     return found

@@ -93,6 +93,10 @@ def test_it_leaves_words_that_are_not_details_alone(text: str) -> None:
             [("name", "Kasia"), ("workplace", "pokój 12"), ("workplace", "hotel Polonia")],
         ),
         ("Meu nome é Juliana, quarto 7.", [("name", "Juliana"), ("workplace", "quarto 7")]),
+        # Typed in a hurry, in small letters: a listed first name still counts.
+        ("mă numesc ioana", [("name", "ioana")]),
+        ("nazywam się ewa, pokój 3", [("name", "ewa"), ("workplace", "pokój 3")]),
+        ("a nevem kata", [("name", "kata")]),
         # Thai: no capitals and no spaces between words; the polite ending is not the name.
         (
             "ฉันชื่อมาลีค่ะ อยู่ห้อง 12 โรงแรม Hilton",
