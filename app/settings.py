@@ -169,6 +169,15 @@ class Settings(BaseSettings):
         """REDFLAG_PUSH_HOSTS, lower-cased: names, or "*.domain" for its subdomains."""
         return tuple(h.strip().lower() for h in self.push_hosts.split(",") if h.strip())
 
+    def push_host_allowed(self, host: str) -> bool:
+        """Whether push may post to this host: one of REDFLAG_PUSH_HOSTS, or a subdomain
+        of a "*.domain" there (not the domain itself, not "evildomain")."""
+        host = host.lower()
+        return any(
+            host.endswith(p[1:]) and len(host) > len(p) - 1 if p.startswith("*.") else host == p
+            for p in self.push_host_patterns
+        )
+
     @property
     def sms_country_codes(self) -> frozenset[str]:
         """The countries whose numbers may be sent codes by SMS (REDFLAG_SMS_COUNTRIES)."""

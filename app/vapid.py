@@ -19,9 +19,10 @@ def b64url(raw: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Base64url with or without padding; ValueError if it is not base64url at all."""
+    """Base64url with or without padding; ValueError for any other character (binascii
+    would quietly skip it)."""
     text = text.strip()
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def public_point(key: ec.EllipticCurvePublicKey) -> bytes:

@@ -174,6 +174,14 @@ def test_signing_up_again_changes_the_regions_of_the_same_subscription(
         ({"endpoint": "https://10.0.0.5/p/x"}, ["body", "push", "endpoint"]),  # not a push host
         ({"endpoint": "https://evil.example/p/x"}, ["body", "push", "endpoint"]),
         ({"endpoint": "https://u:p@127.0.0.1/p/x"}, ["body", "push", "endpoint"]),
+        ({"endpoint": "https://127.0.0.1:0/p/x"}, ["body", "push", "endpoint"]),
+        ({"endpoint": "https://127.0.0.1/p\n/x"}, ["body", "push", "endpoint"]),
+        ({"endpoint": "https://127.0.0.1/p/x#y"}, ["body", "push", "endpoint"]),
+        ({"endpoint": "https://xn--x.127.0.0.1/p/x"}, ["body", "push", "endpoint"]),
+        (
+            {"keys": {"p256dh": None, "auth": "AAAAAAAAAAAAAAAA!AAAAA"}},
+            ["body", "push", "keys", "auth"],
+        ),
         ({"keys": {"p256dh": "A" * 87, "auth": "B" * 22}}, ["body", "push", "keys", "p256dh"]),
         ({"keys": {"p256dh": None, "auth": "short"}}, ["body", "push", "keys", "auth"]),
     ],
@@ -194,6 +202,65 @@ def test_a_subscription_that_cannot_be_used_is_refused_naming_the_field(
     assert "evil" not in answer.text and browser.token not in answer.text, "never echoed"
     session.expire_all()
     assert list(session.exec(select(Subscriber))) == [], "nothing half-written"
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("fcm.googleapis.com", True),
+        ("FCM.googleapis.com", True),
+        ("fcm.googleapis.com.evil.org", False),
+        ("evilfcm.googleapis.com", False),
+        ("db5p.notify.windows.com", True),
+        ("notify.windows.com", False),  # "*.domain" is its subdomains only
+        ("evilnotify.windows.com", False),
+        ("10.0.0.1", False),
+        ("", False),
+    ],
+)
+def test_push_hosts_are_names_or_subdomains_and_nothing_like_them(
+    make_settings: Callable[..., Settings], host: str, allowed: bool
+) -> None:
+    settings = make_settings(push_hosts="fcm.googleapis.com,*.notify.windows.com")
+    assert settings.push_host_allowed(host) is allowed
+
+
+def test_one_browser_is_one_subscriber_however_its_endpoint_is_written(
+    session: Session, push_client: TestClient, push_service: Any
+) -> None:
+    browser = push_service.browser()
+    sign_up(push_client, browser)
+    shouted = {**browser.subscription(), "endpoint": browser.endpoint.replace("https", "HTTPS")}
+    again = push_client.post(
+        "/api/v1/subscriptions",
+        json={"channel": "push", "push": shouted, "regions": [ASSEN], "language": "es"},
+    )
+    assert again.status_code == 202
+    session.expire_all()
+    assert len(list(session.exec(select(Subscriber).where(Subscriber.channel == "push")))) == 1
+    push_client.post(
+        "/api/v1/subscriptions/push/unsubscribe",
+        json={"endpoint": " " + browser.endpoint.replace("https://", "Https://") + " "},
+    )
+    session.expire_all()
+    assert list(session.exec(select(Subscriber))) == []
+
+
+def test_push_hosts_narrowed_after_sign_up_are_not_posted_to(
+    session: Session,
+    crypto: Crypto,
+    push_client: TestClient,
+    push_settings: Callable[..., Settings],
+    push_service: Any,
+    run_worker: Callable[[Settings], None],
+) -> None:
+    browser = push_service.browser()
+    sign_up(push_client, browser, invite_code=invite(session, crypto))
+    alert = publish_alert(session, crypto, [ASSEN])
+    run_worker(push_settings(push_hosts="fcm.googleapis.com"))
+    [row] = deliveries(session, alert)
+    assert (row.status, row.error_code) == ("failed", "push-host-not-allowed")
+    assert push_service.to(browser) == []
 
 
 def test_push_and_contact_go_with_their_own_channels(

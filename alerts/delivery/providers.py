@@ -290,6 +290,7 @@ class SmtpEmail:
 
 # ---- web push ------------------------------------------------------------------------------------
 
+MAX_AUDIENCES = 1000  # VAPID tokens kept, one per push service's origin
 VAPID_HOURS = 12  # a VAPID token's life (at most 24 hours, RFC 8292); renewed an hour early
 PUSH_GONE = "push-gone"  # 404 or 410: the browser's subscription is no more (verdict.py)
 
@@ -316,7 +317,9 @@ class WebPush:
         """Made on first use, inside the event loop that will use it (aiohttp insists)."""
         if self._http is None:
             s = self._settings
-            tls = ssl.create_default_context(cafile=str(s.push_ca_file) if s.push_ca_file else None)
+            tls = ssl.create_default_context()  # the push services' own CAs...
+            if s.push_ca_file:
+                tls.load_verify_locations(cafile=str(s.push_ca_file))  # ... and one more
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=max(s.worker_concurrency, 1), ssl=tls)
             )
@@ -329,6 +332,8 @@ class WebPush:
         now = time.time()
         cached = self._tokens.get(audience)
         if cached is None or now >= cached[0]:
+            if len(self._tokens) >= MAX_AUDIENCES:  # subdomains are the subscribers' choice
+                self._tokens.clear()
             expires = int(now) + VAPID_HOURS * 3600
             claims = {"aud": audience, "exp": expires, "sub": self._settings.vapid_subject}
             header = self._vapid.sign(claims)["Authorization"]
@@ -339,6 +344,9 @@ class WebPush:
     async def send(self, message: Message) -> str:
         subscription = json.loads(message.to)
         endpoint = subscription["endpoint"]
+        if not self._settings.push_host_allowed(urlsplit(endpoint).hostname or ""):
+            # REDFLAG_PUSH_HOSTS was narrowed after this browser signed up.
+            raise PermanentSendError("push-host-not-allowed")
         payload = json.dumps(
             {"title": message.subject or self._settings.site_name, "body": message.text},
             ensure_ascii=False,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import Session
+from yarl import URL
 
 from alerts import applications, membership
 from alerts.models import PURPOSE_CONTACT, Channel, Membership, Severity, Subscriber
@@ -25,9 +25,8 @@ from app.db import utcnow
 from app.errors import FieldError, InvalidInput
 from app.regions import service as regions_service
 from app.settings import Settings
-from app.vapid import b64url_decode
+from app.vapid import b64url, b64url_decode
 
-ENDPOINT_MAX = 1024
 AUTH_BYTES = 16
 
 
@@ -45,30 +44,17 @@ class PushKeys:
         )
 
 
-def host_allowed(host: str, patterns: tuple[str, ...]) -> bool:
-    for pattern in patterns:
-        if pattern.startswith("*."):
-            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
-                return True
-        elif host == pattern:
-            return True
-    return False
-
-
 def checked_endpoint(endpoint: str, *, settings: Settings) -> str:
-    """The endpoint, if it is https:// on a push service's host; InvalidInput naming
-    `push.endpoint` otherwise (never repeating it)."""
-    try:
-        parts = urlsplit(endpoint.strip())
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
-    except ValueError:
-        parts, host = None, ""
-    if parts is None or parts.scheme != "https" or not host or parts.username or parts.password:
+    """The endpoint in one form (as aiohttp, which posts to it, reads it: the host in small
+    letters and IDNA, no default port), if it is https:// on a push service's host;
+    InvalidInput naming `push.endpoint` otherwise (never repeating it). One form, so one
+    browser is one subscriber however its endpoint was written."""
+    url = _parsed(endpoint)
+    if url is None:
         raise InvalidInput(
             [FieldError(("push", "endpoint"), "invalid_endpoint", "must be an https:// URL")]
         )
-    if not host_allowed(host, settings.push_host_patterns):
+    if not settings.push_host_allowed(url.host or ""):
         raise InvalidInput(
             [
                 FieldError(
@@ -78,7 +64,30 @@ def checked_endpoint(endpoint: str, *, settings: Settings) -> str:
                 )
             ]
         )
-    return endpoint.strip()
+    return str(url)
+
+
+def _parsed(endpoint: str) -> URL | None:
+    """An https:// URL without a user, a fragment, port 0 or any control character or
+    space; None for anything else. (A port is the push service's own: hosts are checked.)"""
+    endpoint = endpoint.strip()
+    if not endpoint.isprintable() or any(ch.isspace() for ch in endpoint):
+        return None
+    try:
+        url = URL(endpoint)
+        host = url.host  # IDNA: raises for a name no resolver would take
+    except (ValueError, UnicodeError):
+        return None
+    if (
+        url.scheme != "https"
+        or not host
+        or url.user is not None
+        or url.password is not None
+        or url.port == 0
+        or url.fragment
+    ):
+        return None
+    return url.with_port(None) if url.explicit_port == 443 else url
 
 
 def checked_keys(endpoint: str, p256dh: str, auth: str, *, settings: Settings) -> PushKeys:
@@ -90,22 +99,24 @@ def checked_keys(endpoint: str, p256dh: str, auth: str, *, settings: Settings) -
     except InvalidInput as exc:
         errors += exc.errors
     try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b64url_decode(p256dh))
+        point = b64url_decode(p256dh)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
         errors.append(
             FieldError(("push", "keys", "p256dh"), "invalid_key", "not a P-256 public key")
         )
     try:
-        auth_ok = len(b64url_decode(auth)) == AUTH_BYTES
+        secret = b64url_decode(auth)
     except ValueError:
-        auth_ok = False
-    if not auth_ok:
+        secret = b""
+    if len(secret) != AUTH_BYTES:
         errors.append(
             FieldError(("push", "keys", "auth"), "invalid_key", "not a 16-byte auth secret")
         )
     if errors:
         raise InvalidInput(errors)
-    return PushKeys(endpoint, p256dh.strip(), auth.strip())
+    # Stored as the bytes they are, written one way.
+    return PushKeys(endpoint, b64url(point), b64url(secret))
 
 
 def subscribe(
@@ -179,8 +190,9 @@ def subscription_from_page(typed: str, *, settings: Settings) -> PushKeys:
 
 def leave(session: Session, *, endpoint: str, crypto: Crypto) -> None:
     """This browser's subscription is deleted, if there is one (the answer is the same)."""
-    subscriber = subscriptions.find(
-        session, index=crypto.index, channel=Channel.push, contact=endpoint.strip()
+    url = _parsed(endpoint)
+    subscriber = url and subscriptions.find(
+        session, index=crypto.index, channel=Channel.push, contact=str(url)
     )
-    if subscriber is not None:
+    if subscriber:
         subscriptions.remove(session, subscriber=subscriber)

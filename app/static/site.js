@@ -57,6 +57,12 @@
     for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
     return bytes;
   }
+  function sameKey(buffer, bytes) {
+    var had = buffer ? new Uint8Array(buffer) : new Uint8Array(0);
+    if (had.length !== bytes.length) { return false; }
+    for (var i = 0; i < had.length; i++) { if (had[i] !== bytes[i]) { return false; } }
+    return true;
+  }
   if (pushBox) {
     var pushStatus = document.getElementById("push-status");
     var pushField = document.getElementById("push-subscription");
@@ -80,9 +86,13 @@
           return navigator.serviceWorker.ready;
         });
       }).then(function (registration) {
-        return registration.pushManager.subscribe({
-          userVisibleOnly: true,
-          applicationServerKey: keyBytes(pushBox.getAttribute("data-key"))
+        var key = keyBytes(pushBox.getAttribute("data-key"));
+        // A subscription made with another key (the site's keys were changed) is of no
+        // use, and the browser refuses a new one beside it: it goes first.
+        return registration.pushManager.getSubscription().then(function (old) {
+          return old && !sameKey(old.options.applicationServerKey, key) ? old.unsubscribe() : null;
+        }).then(function () {
+          return registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: key});
         });
       }).then(function (subscription) {
         pushField.value = JSON.stringify(subscription);
@@ -95,7 +105,9 @@
   // "Stop notifications on this phone": shown when this browser has a push subscription.
   var pushLeave = document.getElementById("push-leave");
   if (pushLeave && canPush) {
+    var worker = null;
     navigator.serviceWorker.getRegistration().then(function (registration) {
+      worker = registration || null;
       return registration ? registration.pushManager.getSubscription() : null;
     }).then(function (subscription) {
       if (!subscription) { return; }
@@ -103,7 +115,10 @@
       pushLeave.hidden = false;
       pushLeave.addEventListener("submit", function (event) {
         event.preventDefault();
-        subscription.unsubscribe().catch(function () { return false; }).then(function () {
+        // Nothing of ours stays in the browser: not the subscription, not the worker.
+        subscription.unsubscribe().then(function () {
+          return worker.unregister();
+        }).catch(function () { return false; }).then(function () {
           pushLeave.submit();
         });
       });
