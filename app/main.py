@@ -155,6 +155,7 @@ def create_app(
             "check": settings.rate_limit_check,
             "codes": settings.rate_limit_codes,  # per destination, not per client
             "objection": settings.rate_limit_objection,  # per identifier, not per client
+            "join": settings.rate_limit_join,
         },
     )
     app.state.login_failures = FailureCounter(

@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     application_days: int = 30  # an application's evidence, when no moderator decided on it
     objection_days: int = 28  # the deadline for deciding an objection (four weeks)
     objection_keep_days: int = 90  # a decided objection and its answer, then deleted
+    # New members by web push without an invite, per client: push needs no code, so this
+    # is what keeps one client from filling the moderators' applications.
+    rate_limit_join: str = "5/hour;20/day"
     rate_limit_objection: str = "3/day;10/month"  # objections about one identifier, by anyone
 
     # Statistics: a count from 1 to k-1 shows as "<k" (moderation/statistics)

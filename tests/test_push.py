@@ -225,6 +225,29 @@ def test_push_hosts_are_names_or_subdomains_and_nothing_like_them(
     assert settings.push_host_allowed(host) is allowed
 
 
+def test_new_pending_members_by_push_are_limited_per_client(
+    session: Session,
+    crypto: Crypto,
+    make_client: Callable[..., TestClient],
+    push_settings: Callable[..., Settings],
+    push_service: Any,
+) -> None:
+    """Push needs no code: without this, one client could fill the applications queue."""
+    with make_client(push_settings(membership="verified", rate_limit_join="2/hour")) as client:
+        first, second = push_service.browser(), push_service.browser()
+        assert sign_up(client, first).status_code == 202
+        assert sign_up(client, second).status_code == 202
+        assert sign_up(client, first, language="nl").status_code == 202, "not a new member"
+        invited = sign_up(client, push_service.browser(), invite_code=invite(session, crypto))
+        assert invited.status_code == 202, "an invite is not limited"
+        refused = sign_up(client, push_service.browser())
+        assert refused.status_code == 429
+        other = TestClient(client.app, client=("198.51.100.9", 50000))
+        assert sign_up(other, push_service.browser()).status_code == 202, "per client"
+    session.expire_all()
+    assert len(list(session.exec(select(Subscriber)))) == 4, "nothing of the refused one"
+
+
 def test_one_browser_is_one_subscriber_however_its_endpoint_is_written(
     session: Session, push_client: TestClient, push_service: Any
 ) -> None:

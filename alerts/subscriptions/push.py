@@ -11,6 +11,7 @@ REDFLAG_PUSH_HOSTS only, so the worker never posts to an address inside the netw
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -128,10 +129,12 @@ def subscribe(
     min_severity: Severity | None,
     crypto: Crypto,
     settings: Settings,
+    joins: Callable[[], None],
     invite_code: str | None = None,
 ) -> subscriptions.Confirmed:
     """Subscribe this browser, or change its regions and language: in effect at once. An
-    invite code verifies the member; without one the member is pending (and may apply)."""
+    invite code verifies the member; without one the member is pending (and may apply),
+    and `joins()` counts a new one against its client's limit (RateLimited when over)."""
     wanted = regions_service.check_codes(session, regions)
     invite = membership.checked_invite(crypto.index, invite_code)
     contact = keys.as_contact()
@@ -139,6 +142,8 @@ def subscribe(
         session, index=crypto.index, channel=Channel.push, contact=keys.endpoint, lock=True
     )
     if subscriber is None:
+        if invite is None:
+            joins()
         subscriber = Subscriber(
             channel=Channel.push.value,
             contact_enc=b"",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
 
@@ -21,7 +24,7 @@ from alerts.subscriptions.schemas import (
     SubscriptionOut,
 )
 from app.crypto import Crypto
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, client_address
 from app.errors import FieldError, InvalidInput
 from app.regions.models import Region, RegionPublic
 from app.reports.models import Language
@@ -71,7 +74,8 @@ def subscribe(
     answer is the subscription, with a link to apply when the member is pending."""
     send.require(data.channel)
     if data.channel is Channel.push:
-        return _subscribe_push(data, session, crypto, settings)
+        joins = partial(request.app.state.limiter.hit, "join", client_address(request))
+        return _subscribe_push(data, session, crypto, settings, joins)
     if data.contact is None or data.push is not None:
         raise InvalidInput(
             [FieldError(("contact",), "missing", f"{data.channel} needs `contact` (and no `push`)")]
@@ -93,7 +97,11 @@ def subscribe(
 
 
 def _subscribe_push(
-    data: SubscribeIn, session: Session, crypto: Crypto, settings: Settings
+    data: SubscribeIn,
+    session: Session,
+    crypto: Crypto,
+    settings: Settings,
+    joins: Callable[[], None],
 ) -> PushSubscriptionOut:
     if data.push is None or data.contact is not None:
         raise InvalidInput(
@@ -109,6 +117,7 @@ def _subscribe_push(
         min_severity=data.min_severity,
         crypto=crypto,
         settings=settings,
+        joins=joins,
         invite_code=data.invite_code,
     )
     out = subscription_out(session, confirmed.subscriber, confirmed.invite)
