@@ -116,13 +116,11 @@ def unchecked_flags(
         (i.kind, value)
         for i, value in service.report_identifiers(session, report_id=report_id, crypto=crypto)
     } | set(alert_identifiers(data, default_region=settings.default_country))
-    flagged = [
-        flag
-        for text in [data.text, *data.texts.values()]
-        for flag in redaction.reporter_flags(
-            text, default_region=settings.default_country, reported=reported
-        )
-    ]
+    flagged = redaction.reporter_flags_in(
+        [data.text, *data.texts.values()],
+        default_region=settings.default_country,
+        reported=reported,
+    )
     if flagged and not data.checked_flags:
         raise InvalidInput([unchecked_error(flagged)])
     return flagged

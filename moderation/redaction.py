@@ -414,6 +414,17 @@ def _redacted(text: str, flags: Sequence[Flag]) -> str:
     ).strip()
 
 
+def reporter_flags_in(
+    texts: Sequence[str], *, default_region: str, reported: set[tuple[str, str]]
+) -> list[Flag]:
+    """reporter_flags of an alert's texts: the written one and every language's."""
+    return [
+        flag
+        for text in texts
+        for flag in reporter_flags(text, default_region=default_region, reported=reported)
+    ]
+
+
 def reporter_flags(text: str, *, default_region: str, reported: set[tuple[str, str]]) -> list[Flag]:
     """The flags in an alert text that may be the reporter's own: publishing it asks first."""
     return [

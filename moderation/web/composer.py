@@ -186,11 +186,9 @@ def still_flagged(
             reported.add((kind, normalise(IdentifierKind(kind), value, default_region=region)))
         except ValueError:  # InvalidIdentifier too
             continue  # not an identifier: the preview says what is wrong with it
-    return [
-        flag
-        for text in [composer.text, *composer.texts.values()]
-        for flag in redaction.reporter_flags(text, default_region=region, reported=reported)
-    ]
+    return redaction.reporter_flags_in(
+        [composer.text, *composer.texts.values()], default_region=region, reported=reported
+    )
 
 
 def preview(
