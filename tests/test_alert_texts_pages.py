@@ -83,7 +83,7 @@ def test_publishing_with_fallbacks_asks_first_naming_them(
         f"/mod/reports/{rid}/decide", data=composer_form(token, version, text_ro=RO, text_th=TH)
     )
     assert asked.status_code == 200 and "<h1>Publish this alert?</h1>" in asked.text
-    assert "It goes out now to 3 subscribers by SMS and email" in asked.text
+    assert "It goes out now to 3 subscribers; it cannot be unsent" in asked.text
     assert NO_TEXT_OF_THEIR_OWN in asked.text
     session.expire_all()
     assert session.exec(select(Alert)).all() == [], "nothing kept before the answer"
@@ -113,9 +113,7 @@ def test_every_language_written_still_asks_but_names_no_fallback(
     asked = alice.post(f"/mod/reports/{rid}/decide", data=form)
     assert "<h1>Publish this alert?</h1>" in asked.text
     detail = re.search(r'<p id="confirm-detail">(.*?)</p>', asked.text, re.S)
-    assert detail and detail[1] == (
-        "It goes out now to 0 subscribers by SMS and email; it cannot be unsent."
-    )
+    assert detail and detail[1] == ("It goes out now to 0 subscribers; it cannot be unsent.")
 
 
 def test_an_update_takes_texts_per_language_on_the_alert_page(

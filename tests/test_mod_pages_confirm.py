@@ -141,7 +141,7 @@ def test_cancelling_a_publication_brings_the_composer_back_as_typed(
     form = composer_form(token, version, extra_regions="Groningen (province)")
     asked = alice.post(f"/mod/reports/{rid}/decide", data=form)
     assert "<h1>Publish this alert?</h1>" in asked.text
-    assert "It goes out now to 0 subscribers by SMS and email" in asked.text
+    assert "It goes out now to 0 subscribers; it cannot be unsent" in asked.text
     assert ("extra_regions", "Groningen (province)") in hidden_fields(asked.text)
     back = alice.post(
         f"/mod/reports/{rid}/decide",

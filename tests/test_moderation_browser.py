@@ -120,8 +120,8 @@ def test_a_report_is_reviewed_published_and_approved_in_the_browser(
     alice.locator("#publish").click()
     expect(alice.locator("#alert-status")).to_have_text("pending approval")
     assert questions == [
-        "Publish this alert? A second moderator must approve it; then it goes to 0 subscribers"
-        " by SMS and email. 9 languages without a text of their own get the written text:"
+        "Publish this alert? A second moderator must approve it; then it goes to 0 subscribers."
+        " 9 languages without a text of their own get the written text:"
         " NL (no subscribers), EN (no subscribers), ES (no subscribers), RO (no subscribers),"
         " BG (no subscribers), HU (no subscribers), PL (no subscribers), PT (no subscribers),"
         " TH (no subscribers)."

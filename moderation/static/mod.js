@@ -107,8 +107,8 @@
         return lang.toUpperCase() + " (" + (n || "no") + " subscriber" + (n === 1 ? "" : "s") + ")";
       });
       publish.setAttribute("data-confirm", "Publish this alert? " + (data.needs_approval ?
-        "A second moderator must approve it; then it goes to " + subscribers(data.recipients) + " by SMS and email." :
-        "It goes out now to " + subscribers(data.recipients) + " by SMS and email; it cannot be unsent.") +
+        "A second moderator must approve it; then it goes to " + subscribers(data.recipients) + "." :
+        "It goes out now to " + subscribers(data.recipients) + "; it cannot be unsent.") +
         (missing.length ? " " + missing.length + " language" + (missing.length === 1 ? "" : "s") +
           " without a text of their own get the written text: " + missing.join(", ") + "." : ""));
     }

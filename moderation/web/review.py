@@ -135,9 +135,9 @@ def _publish_question(
     whose subscribers get the written text."""
     reach = plural(recipients, "subscriber")
     detail = (
-        f"A second moderator must approve it; then it goes to {reach} by SMS and email."
+        f"A second moderator must approve it; then it goes to {reach}."
         if needs_approval
-        else f"It goes out now to {reach} by SMS and email; it cannot be unsent."
+        else f"It goes out now to {reach}; it cannot be unsent."
     )
     if fallbacks:
         detail += (
