@@ -105,6 +105,7 @@ def test_an_invited_browser_gets_each_warning_encrypted_for_it_in_its_language(
     assert got["body"] == push_body(sms, Translator("es"), ref=alert.ref)
     assert got["body"].endswith(f"Ref {alert.ref}.") and "STOP" not in got["body"]
     assert "Hit a worker." in got["body"]
+    assert got["body"].startswith("PELIGRO:"), "no site name on a lock screen"
     assert got["urgency"] == "high"
     assert push_service.refused == []
     [row] = deliveries(session, alert)
@@ -116,6 +117,7 @@ def test_an_invited_browser_gets_each_warning_encrypted_for_it_in_its_language(
     [_, withdrawn] = push_service.to(browser)
     assert withdrawn["title"] == "Alerta retirada"
     assert alert.ref in withdrawn["body"]
+    assert "redflag" not in got["body"] + withdrawn["body"]
 
 
 def test_the_subscription_is_stored_encrypted_with_a_blind_index_of_its_endpoint(

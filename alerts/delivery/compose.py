@@ -28,7 +28,7 @@ from alerts.render import (
 )
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
-from app.i18n import Translator
+from app.i18n import Translator, site_name
 from app.settings import Settings
 
 PUSH_TITLES: dict[str, str] = {
@@ -40,13 +40,19 @@ PUSH_TITLES: dict[str, str] = {
 
 def push_body(sms: str, t: Translator, *, ref: str) -> str:
     """A notification says what the SMS says (short, in the subscriber's language), but
-    for "reply STOP": a notification cannot be answered (leaving is on the site)."""
+    for "reply STOP": a notification cannot be answered (leaving is on the site); and
+    without the site's name in front, which an SMS needs to say who sends it but a lock
+    screen would show to anyone (the app's name there is the discreet one)."""
     for footer, instead in (
         (t("sms.footer", ref=ref), t("push.footer", ref=ref)),
         (t("sms.update_footer"), ""),
     ):
         if sms.endswith(footer):
-            return f"{sms.removesuffix(footer)}{instead}".strip()
+            sms = f"{sms.removesuffix(footer)}{instead}".strip()
+            break
+    if sms.startswith(site_name()):
+        rest = sms.removeprefix(site_name()).lstrip(": ")
+        sms = rest[:1].upper() + rest[1:]
     return sms
 
 
