@@ -28,7 +28,7 @@ from alerts.render import (
 )
 from app.crypto import Crypto
 from app.db import aware, utcnow
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.settings import Settings
@@ -262,16 +262,33 @@ def approve(session: Session, *, ref: str, moderator: Moderator) -> AlertAction:
 
 
 def send_update(
-    session: Session, *, ref: str, moderator: Moderator, data: UpdateIn, crypto: Crypto
+    session: Session,
+    *,
+    ref: str,
+    moderator: Moderator,
+    data: UpdateIn,
+    crypto: Crypto,
+    settings: Settings,
 ) -> UpdateOut:
     """News about a live alert, to everyone it went to, each in their language where it was
-    written for it."""
+    written for it. What the redaction help flags in any of its texts needs checked_flags,
+    as when publishing (the alert's own identifiers are the client's, not flagged)."""
     alert = _get(session, ref, for_update=True)
     texts = {lang.value: text for lang, text in data.texts.items()}
+    client = alerts_service.view(session, alert=alert, cipher=crypto.cipher).identifiers
+    flagged = redaction.reporter_flags_in(
+        [data.text, *texts.values()], default_region=settings.default_country, reported=set(client)
+    )
+    if flagged and not data.checked_flags:
+        raise InvalidInput([decisions.unchecked_error(flagged)])
     number, recipients = alerts_service.add_update(
         session, alert=alert, text=data.text, texts=texts, cipher=crypto.cipher
     )
     audit.record_alert(session, moderator=moderator, action="alert.update", ref=alert.ref)
+    if flagged:  # that they were checked; never the text or what was flagged
+        audit.record_alert(
+            session, moderator=moderator, action="alert.flags_checked", ref=alert.ref
+        )
     return UpdateOut(
         ref=alert.ref,
         number=number,

@@ -363,9 +363,16 @@ def approve(ref: str, moderator: CurrentModerator, session: SessionDep) -> Alert
     status_code=201,
 )
 def send_update(
-    ref: str, data: UpdateIn, moderator: CurrentModerator, session: SessionDep, crypto: CryptoDep
+    ref: str,
+    data: UpdateIn,
+    moderator: CurrentModerator,
+    session: SessionDep,
+    crypto: CryptoDep,
+    settings: SettingsDep,
 ) -> UpdateOut:
-    return alert_review.send_update(session, ref=ref, moderator=moderator, data=data, crypto=crypto)
+    return alert_review.send_update(
+        session, ref=ref, moderator=moderator, data=data, crypto=crypto, settings=settings
+    )
 
 
 @router.post("/alerts/{ref}/retract", summary="Retract an alert", responses=_BODY_CONFLICT)

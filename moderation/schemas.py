@@ -355,6 +355,12 @@ class UpdateIn(Strict):
     texts: dict[Language, UpdateText] = Field(
         default_factory=dict, max_length=len(Language), description=TEXTS_DESCRIPTION
     )
+    checked_flags: bool = Field(
+        default=False,
+        description="You checked that what the redaction help flags in the texts (a name, a"
+        " street, a number that is not the client's) is not the reporter's own; without it"
+        " such a text gets 422, as when publishing",
+    )
 
 
 class UpdateOut(BaseModel):

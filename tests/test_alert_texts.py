@@ -387,3 +387,28 @@ def test_rotating_the_data_key_reencrypts_the_texts_per_language(
     session.refresh(update)
     assert alerts_service.view(session, alert=alert, cipher=only_new).texts == {"ro": RO, "th": TH}
     assert alerts_service.update_text(update, cipher=only_new).texts == {"ro": "Văzut din nou."}
+
+
+def test_an_update_whose_texts_look_like_the_reporters_needs_the_check(
+    client: TestClient, session: Session, team: Team, auth: Auth
+) -> None:
+    """As when publishing: a name or a street in any language's text of an update is
+    flagged, and goes out only when the moderator says they checked it."""
+    from moderation.models import AuditEntry
+
+    ref = publish(client, session, auth, team)["alert_ref"]
+    news = {"text": "Seen again near the station.", "texts": {"ro": "Mă numesc Ioana, l-am văzut."}}
+    refused = client.post(f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json=news)
+    assert refused.status_code == 422
+    [error] = refused.json()["detail"]
+    assert error["field"] == "checked_flags" and "(name)" in error["msg"]
+    assert "Ioana" not in refused.text, "never the flagged part itself"
+    assert session.exec(select(AlertUpdate)).all() == []
+    sent = client.post(
+        f"{M}/alerts/{ref}/updates", headers=auth(team.bob), json={**news, "checked_flags": True}
+    )
+    assert sent.status_code == 201, sent.text
+    actions = [
+        e.action for e in session.exec(select(AuditEntry).where(AuditEntry.target_id == ref))
+    ]
+    assert actions[-2:] == ["alert.update", "alert.flags_checked"]

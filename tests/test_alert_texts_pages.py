@@ -167,3 +167,27 @@ def test_a_sent_back_alert_comes_back_with_its_texts_and_is_resubmitted_with_the
     [alert] = session.exec(select(Alert)).all()
     view = alerts_service.view(session, alert=alert, cipher=crypto.cipher)
     assert (view.text, view.texts) == ("Followed a worker.", {"ro": RO, "th": TH})
+
+
+def test_an_update_with_a_flagged_text_comes_back_with_the_check_and_what_was_typed(
+    browser_like: Clients, team: Team, session: Session, crypto: Crypto
+) -> None:
+    from tests.helpers import publish_alert
+
+    alert = publish_alert(session, crypto)
+    bob = browser_like()
+    log_in(bob, "bob")
+    typed = {"text": "Seen again.", "text_bg": "Казвам се Мария, видях го пак."}
+    refused = bob.post(f"/mod/alerts/{alert.ref}/update", data={"csrf_token": csrf(bob), **typed})
+    assert refused.status_code == 422
+    assert "Tick “I checked: this is not the reporter” below the update" in refused.text
+    assert 'name="checked_flags"' in refused.text
+    assert (
+        ">Seen again.</textarea>" in refused.text
+        and ">Казвам се Мария, видях го пак.<" in refused.text
+    )
+    form = {"csrf_token": csrf(bob), **typed, "checked_flags": "true"}
+    asked = bob.post(f"/mod/alerts/{alert.ref}/update", data=form)
+    assert f"Send this update on {alert.ref}?" in asked.text
+    done = bob.post(f"/mod/alerts/{alert.ref}/update", data=dict(hidden_fields(asked.text)))
+    assert done.headers["location"] == f"/mod/alerts/{alert.ref}?done=updated"

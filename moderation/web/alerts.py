@@ -28,6 +28,7 @@ from moderation.schemas import (
     UpdateIn,
 )
 from moderation.web.composer import (
+    CHECKED_FLAGS,
     languages_context,
     messages,
     named_regions,
@@ -104,9 +105,12 @@ def _alert(
     *,
     error: str | None = None,
     status: int = 200,
-    open_update: bool = False,
+    update: Mapping[str, object] | None = None,
+    update_flagged: bool = False,
     edit: Mapping[str, object] | None = None,
 ) -> HTMLResponse:
+    """The alert's page; `update` is an update as typed, shown again (with the redaction
+    check when it was refused for flags)."""
     session = page.session
     detail = alert_review.detail(session, ref=ref, crypto=page.crypto, settings=page.settings)
     who = alert_review.audience(session, ref=ref)
@@ -120,7 +124,10 @@ def _alert(
         history=history,
         error=error,
         can_update=detail.status == AlertStatus.published and detail.expires_at > utcnow(),
-        open_update=open_update,
+        open_update=update is not None,
+        update=update or {"text": "", "texts": {}},
+        update_flagged=update_flagged,
+        checked_flags_label=CHECKED_FLAGS,
         max_update=MAX_UPDATE_TEXT,
         max_note=MAX_NOTE,
         ask_approve=_approve_question(detail.ref, who),
@@ -162,14 +169,28 @@ def approve(ref: str, page: ModPageDep, form: FormDep) -> Response:
 @router.post("/alerts/{ref}/update")
 def send_update(ref: str, page: ModPageDep, form: FormDep) -> Response:
     who = alert_review.audience(page.session, ref=ref)
+    typed = {"text": form.get("text", ""), "texts": typed_texts(form)}
+    flagged = False
     try:
-        data = UpdateIn.model_validate({"text": form.get("text", ""), "texts": typed_texts(form)})
+        data = UpdateIn.model_validate(
+            {**typed, "checked_flags": form.get("checked_flags") == "true"}
+        )
         result = alert_review.send_update(
-            page.session, ref=ref, moderator=page.ms.moderator, data=data, crypto=page.crypto
+            page.session,
+            ref=ref,
+            moderator=page.ms.moderator,
+            data=data,
+            crypto=page.crypto,
+            settings=page.settings,
         )
     except (ValidationError, InvalidInput) as exc:
+        given = exc.errors if isinstance(exc, InvalidInput) else []
+        checks = [e for e in given if e.loc == ("checked_flags",)]
+        flagged = bool(checks)
         error = (
-            f"Write the update, and each language's text you add: 1 to {MAX_UPDATE_TEXT}"
+            f"Tick “{CHECKED_FLAGS}” below the update: {checks[0].msg}."
+            if flagged
+            else f"Write the update, and each language's text you add: 1 to {MAX_UPDATE_TEXT}"
             f" characters ({'; '.join(messages(exc))})."
         )
         status = 422
@@ -179,7 +200,7 @@ def send_update(ref: str, page: ModPageDep, form: FormDep) -> Response:
         if not is_confirmed(form):
             ask(page.request, page.ms, form, _update_question(result.ref, who, data.text))
         return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=updated")
-    refuse(_alert(page, ref, error=error, status=status, open_update=True))
+    refuse(_alert(page, ref, error=error, status=status, update=typed, update_flagged=flagged))
 
 
 @router.post("/alerts/{ref}/retract")
