@@ -239,6 +239,12 @@ class SendBackIn(Strict):
 class ResubmitIn(AlertContent):
     """The alert as its author changed it after it was sent back; it waits for approval again."""
 
+    checked_flags: bool = Field(
+        default=False,
+        description="You checked that what the redaction help flags in the texts is not the"
+        " reporter's own; without it such a text gets 422, as when publishing",
+    )
+
 
 class RetractIn(Strict):
     reason: str = Field(min_length=1, max_length=MAX_NOTE)

@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 from alerts import service as alerts_service
 from alerts.models import Alert, AlertStatus
 from app.crypto import Crypto
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.settings import Settings
-from moderation import audit, decisions, service
+from moderation import audit, decisions, redaction, service
 from moderation.models import AlertReview, ModerationNote, Moderator
 from moderation.schemas import AlertAction, ResubmitIn, SendBackIn
 
@@ -88,6 +88,14 @@ def resubmit(
         expires_at=alert.expires_at,
     )
     decisions.refuse_long_sms(session, draft=draft, settings=settings)
+    client = decisions.alert_identifiers(data, default_region=settings.default_country)
+    flagged = redaction.reporter_flags_in(
+        [data.text, *data.texts.values()],
+        default_region=settings.default_country,
+        reported=set(client),
+    )
+    if flagged and not data.checked_flags:
+        raise InvalidInput([decisions.unchecked_error(flagged)])
     alerts_service.revise(session, alert=alert, draft=draft, crypto=crypto)
     session.execute(
         delete(ModerationNote).where(
@@ -95,4 +103,8 @@ def resubmit(
         )
     )
     audit.record_alert(session, moderator=moderator, action="alert.resubmit", ref=alert.ref)
+    if flagged:  # that they were checked; never the text or what was flagged
+        audit.record_alert(
+            session, moderator=moderator, action="alert.flags_checked", ref=alert.ref
+        )
     return AlertAction(ref=alert.ref, status=AlertStatus(alert.status))

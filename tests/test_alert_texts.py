@@ -302,6 +302,20 @@ def test_a_resubmitted_alert_takes_its_texts_anew(
     assert view.texts == {"th": TH}, "the texts as resubmitted, Romanian left out"
 
 
+def test_a_resubmitted_text_that_looks_like_the_reporters_needs_the_check(
+    client: TestClient, session: Session, team: Team, auth: Auth
+) -> None:
+    ref = publish(client, session, auth, team, severity="critical")["alert_ref"]
+    client.post(f"{M}/alerts/{ref}/send-back", headers=auth(team.carol), json={"note": "RO?"})
+    body = preview_body(text=WRITTEN, severity="critical", texts={"ro": "Sunt Ioana, camera 12."})
+    refused = client.post(f"{M}/alerts/{ref}/resubmit", headers=auth(team.alice), json=body)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["detail"]] == ["checked_flags"]
+    checked = {**body, "checked_flags": True}
+    again = client.post(f"{M}/alerts/{ref}/resubmit", headers=auth(team.alice), json=checked)
+    assert again.status_code == 200, again.text
+
+
 def alert_with_texts(session: Session, crypto: Crypto) -> Alert:
     """A live alert about +31612345678 in Assen, written in Dutch, with ro and th texts."""
     from datetime import date, timedelta

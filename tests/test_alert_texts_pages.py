@@ -161,6 +161,11 @@ def test_a_sent_back_alert_comes_back_with_its_texts_and_is_resubmitted_with_the
         "regions": ["GM0106"], "more_regions": "", "categories": ["stalking"],
         "text_ro": RO, "text_th": TH, "text_hu": "",
     }  # fmt: skip
+    flagged = {**change, "text_th": "ฉันชื่อมาลีค่ะ"}
+    refused = alice.post(f"/mod/alerts/{ref}/resubmit", data=flagged)
+    assert refused.status_code == 422 and 'name="checked_flags"' in refused.text
+    assert "Tick “I checked: this is not the reporter”" in refused.text
+    assert ">ฉันชื่อมาลีค่ะ</textarea>" in refused.text, "what was typed stays"
     done = alice.post(f"/mod/alerts/{ref}/resubmit", data=change)
     assert done.headers["location"] == f"/mod/alerts/{ref}?done=resubmitted", done.text
     session.expire_all()

@@ -151,6 +151,8 @@ def _refused(
     """The alert's page again, saying what is wrong; nothing is kept."""
     status = 422 if isinstance(exc, ValidationError) else exc.status_code
     error = "; ".join(messages(exc))
+    if isinstance(exc, InvalidInput) and exc.errors[0].loc == ("checked_flags",):
+        error = f"Tick “{CHECKED_FLAGS}” above the button: {exc.errors[0].msg}."
     refuse(_alert(page, ref, error=error, status=status, edit=edit))
 
 
@@ -266,12 +268,16 @@ def resubmit(ref: str, page: ModPageDep, form: FormDep) -> Response:
         "more_regions": more,
         "all_identifiers": [str(i) for i in form.getlist("all_identifiers")],
         "identifiers": identifiers,
+        "checked_flags": form.get("checked_flags") == "true",
     }
     try:
         codes = list(dict.fromkeys(ticked + named_regions(page.session, more)))
         data = ResubmitIn.model_validate(
             {
-                **{k: typed[k] for k in ("text", "texts", "severity", "categories")},
+                **{
+                    k: typed[k]
+                    for k in ("text", "texts", "severity", "categories", "checked_flags")
+                },
                 "regions": codes,
                 "identifiers": [
                     dict(zip(("kind", "value"), i.split("|", 1), strict=True))
@@ -290,6 +296,9 @@ def resubmit(ref: str, page: ModPageDep, form: FormDep) -> Response:
         )
     except (ValidationError, InvalidInput, Conflict, Forbidden) as exc:
         names = regions_service.names(page.session, ticked)
-        edit = {**typed, "regions": list(zip(ticked, names, strict=True))}
+        flagged = isinstance(exc, InvalidInput) and any(
+            e.loc == ("checked_flags",) for e in exc.errors
+        )
+        edit = {**typed, "regions": list(zip(ticked, names, strict=True)), "flagged": flagged}
         _refused(page, ref, exc, edit=edit)
     return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=resubmitted")
