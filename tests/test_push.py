@@ -405,6 +405,49 @@ def test_leaving_by_endpoint_deletes_the_subscription_and_answers_alike(
     assert list(session.exec(select(Subscriber))) == []
 
 
+def test_a_subscription_the_browser_renewed_takes_the_members_place(
+    session: Session,
+    crypto: Crypto,
+    push_client: TestClient,
+    push_settings: Callable[..., Settings],
+    push_service: Any,
+    run_worker: Callable[[Settings], None],
+) -> None:
+    """pushsubscriptionchange: the service worker hands over the new subscription with the
+    old one's endpoint and auth secret; the member stays verified and gets the next warning
+    at the new one. Without the old secret nothing moves, and the answer is the same."""
+    old, new, thief = push_service.browser(), push_service.browser(), push_service.browser()
+    sign_up(push_client, old, invite_code=invite(session, crypto))
+    secret = old.subscription()["keys"]["auth"]
+
+    def renew(auth: str, to: Any, endpoint: str = old.endpoint) -> Any:
+        body = {"old_endpoint": endpoint, "old_auth": auth, "push": to.subscription()}
+        return push_client.post("/api/v1/subscriptions/push/renew", json=body)
+
+    wrong = renew(new.subscription()["keys"]["auth"], thief)
+    unknown = renew(secret, thief, endpoint=push_service.browser().endpoint)
+    right = renew(secret, new)
+    assert wrong.status_code == unknown.status_code == right.status_code == 200
+    assert wrong.json() == unknown.json() == right.json()
+    session.expire_all()
+    [row] = session.exec(select(Subscriber))
+    assert row.membership == "verified" and row.language == "es"
+
+    alert = publish_alert(session, crypto, [ASSEN])
+    run_worker(push_settings())
+    assert push_service.to(old) == [] and push_service.to(thief) == []
+    [got] = push_service.to(new)
+    assert got["title"] == "Nueva alerta"
+    assert [d.status for d in deliveries(session, alert)] == ["sent"]
+
+
+def test_the_service_worker_may_call_only_this_site(push_client: TestClient) -> None:
+    answer = push_client.get("/sw.js")
+    policy = answer.headers["content-security-policy"]
+    assert "connect-src 'self'" in policy and "default-src 'none'" in policy
+    assert "pushsubscriptionchange" in answer.text
+
+
 def test_codes_cannot_go_by_push(push_client: TestClient, push_service: Any) -> None:
     answer = push_client.post(
         "/api/v1/subscriptions/unsubscribe",

@@ -72,6 +72,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/subscriptions/confirm"): "the code is the credential",
     ("POST", "/api/v1/subscriptions/unsubscribe"): "leaving: a code to the number proves it",
     ("POST", "/api/v1/subscriptions/push/unsubscribe"): "the push endpoint is the credential",
+    ("POST", "/api/v1/subscriptions/push/renew"): "the old subscription's auth secret proves it",
     ("POST", "/api/v1/members/login"): "a code to a subscribed number is the credential",
     ("POST", "/api/v1/members/verify"): "the code is the credential",
     ("GET", "/healthz"): "for the platform: says only that the process runs",

@@ -10,6 +10,7 @@ REDFLAG_PUSH_HOSTS only, so the worker never posts to an address inside the netw
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,6 +192,35 @@ def subscription_from_page(typed: str, *, settings: Settings) -> PushKeys:
         raise InvalidInput(
             [FieldError(("push",), "invalid_push", "not a push subscription this site can use")]
         ) from None
+
+
+def renew(
+    session: Session, *, old_endpoint: str, old_auth: str, keys: PushKeys, crypto: Crypto
+) -> None:
+    """The browser renewed its subscription by itself: the member's row takes the new one,
+    keeping its regions, language and membership. Only whoever holds the old one's auth
+    secret (the browser) can move it; nothing happens otherwise (the answer is the same)."""
+    url = _parsed(old_endpoint)
+    subscriber = url and subscriptions.find(
+        session, index=crypto.index, channel=Channel.push, contact=str(url), lock=True
+    )
+    if not subscriber:
+        return
+    stored = json.loads(crypto.cipher.decrypt(subscriber.contact_enc, purpose=PURPOSE_CONTACT))
+    try:
+        proved = hmac.compare_digest(b64url_decode(stored["keys"]["auth"]), b64url_decode(old_auth))
+    except ValueError:
+        proved = False
+    taken = subscriptions.find(
+        session, index=crypto.index, channel=Channel.push, contact=keys.endpoint
+    )
+    if not proved or (taken is not None and taken.id != subscriber.id):
+        return
+    subscriber.contact_enc = crypto.cipher.encrypt(keys.as_contact(), purpose=PURPOSE_CONTACT)
+    subscriber.contact_index = subscriptions.contact_index(
+        crypto.index, Channel.push, keys.endpoint
+    )
+    session.add(subscriber)
 
 
 def leave(session: Session, *, endpoint: str, crypto: Crypto) -> None:

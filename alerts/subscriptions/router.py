@@ -19,6 +19,7 @@ from alerts.subscriptions.schemas import (
     CodeIn,
     LeaveIn,
     PushLeaveIn,
+    PushRenewIn,
     PushSubscriptionOut,
     SubscribeIn,
     SubscriptionOut,
@@ -178,6 +179,25 @@ def unsubscribe(
         settings=settings,
     )
     return Accepted(detail=LEFT)
+
+
+@router.post(
+    "/subscriptions/push/renew",
+    summary="The service worker's renewed subscription (pushsubscriptionchange)",
+    responses={**BODY_ERRORS, **RESPONSES},
+    dependencies=[Depends(RateLimit("lookup"))],
+)
+def renew_push(
+    data: PushRenewIn, session: SessionDep, crypto: CryptoDep, settings: SettingsDep
+) -> Accepted:
+    """The same answer whether the old subscription was known, and proved, or not."""
+    keys = push.checked_keys(
+        data.push.endpoint, data.push.keys.p256dh, data.push.keys.auth, settings=settings
+    )
+    push.renew(
+        session, old_endpoint=data.old_endpoint, old_auth=data.old_auth, keys=keys, crypto=crypto
+    )
+    return Accepted()
 
 
 @router.post(

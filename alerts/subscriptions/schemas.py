@@ -101,3 +101,12 @@ class PushSubscriptionOut(SubscriptionOut):
 
 class PushLeaveIn(Strict):
     endpoint: str = Field(min_length=12, max_length=1024, description="The push service URL")
+
+
+class PushRenewIn(Strict):
+    """What the service worker sends when the browser renews its subscription by itself
+    (`pushsubscriptionchange`): the old one, proved by its auth secret, and the new."""
+
+    old_endpoint: str = Field(min_length=12, max_length=1024)
+    old_auth: str = Field(min_length=16, max_length=30, description="The old auth secret")
+    push: PushIn
