@@ -16,6 +16,7 @@ from alerts import service as alerts_service
 from alerts.check import watch as check_watch
 from alerts.delivery import outbox as delivery
 from alerts.subscriptions import commands
+from alerts.subscriptions import push as push_subscriptions
 from alerts.subscriptions import service as subscriptions
 from app.db import rows_changed
 from app.reports import service as reports_service
@@ -45,6 +46,8 @@ STEPS: list[tuple[str, Step]] = [
     ("expired codes deleted", subscriptions.purge_expired_codes),
     ("handled inbound messages forgotten", commands.prune_processed),
     ("check watch entries deleted", check_watch.purge_old),
+    # Before the applications: one waiting for a decision keeps its push sign-up this time.
+    ("push sign-ups that never applied deleted", push_subscriptions.purge_pending),
     ("undecided applications deleted", applications.purge_undecided),
     ("decided objections deleted", objections.purge_decided),
 ]

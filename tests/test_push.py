@@ -448,6 +448,43 @@ def test_the_service_worker_may_call_only_this_site(push_client: TestClient) -> 
     assert "pushsubscriptionchange" in answer.text
 
 
+def test_browsers_that_signed_up_without_an_invite_and_never_applied_go_in_time(
+    session: Session,
+    crypto: Crypto,
+    push_client: TestClient,
+    push_settings: Callable[..., Settings],
+    push_service: Any,
+) -> None:
+    """A made-up endpoint costs nothing: pending push members who never applied go after
+    REDFLAG_APPLICATION_DAYS; verified members and those waiting for a decision stay."""
+    from datetime import timedelta
+
+    from alerts.applications import submit
+    from moderation import retention
+
+    idle, waiting, member = (push_service.browser() for _ in range(3))
+    sign_up(push_client, idle)
+    sign_up(push_client, waiting)
+    sign_up(push_client, member, invite_code=invite(session, crypto))
+    session.expire_all()
+    rows = {r.id: r for r in session.exec(select(Subscriber))}
+    applicant = max(rows.values(), key=lambda r: r.id if r.membership == "pending" else -1)
+    submit(
+        session, subscriber=applicant, evidence="I work at the windows.", link=None,
+        cipher=crypto.cipher,
+    )  # fmt: skip
+    session.commit()
+    settings = push_settings()
+    day29 = retention.run(session, settings, now=utcnow() + timedelta(days=29))
+    assert day29["push sign-ups that never applied deleted"] == 0
+    day31 = retention.run(session, settings, now=utcnow() + timedelta(days=31))
+    assert day31["push sign-ups that never applied deleted"] == 1
+    session.commit()
+    session.expire_all()
+    left = {(r.membership, r.id) for r in session.exec(select(Subscriber))}
+    assert ("pending", applicant.id) in left and len(left) == 2
+
+
 def test_codes_cannot_go_by_push(push_client: TestClient, push_service: Any) -> None:
     answer = push_client.post(
         "/api/v1/subscriptions/unsubscribe",

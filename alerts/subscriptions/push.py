@@ -16,16 +16,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 from yarl import URL
 
 from alerts import applications, membership
-from alerts.models import PURPOSE_CONTACT, Channel, Membership, Severity, Subscriber
+from alerts.models import (
+    PURPOSE_CONTACT,
+    Application,
+    Channel,
+    Membership,
+    Severity,
+    Subscriber,
+)
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
-from app.db import utcnow
+from app.db import rows_changed, utcnow
 from app.errors import FieldError, InvalidInput
 from app.regions import service as regions_service
+from app.retention import Policy
 from app.settings import Settings
 from app.vapid import b64url, b64url_decode
 
@@ -231,3 +240,20 @@ def leave(session: Session, *, endpoint: str, crypto: Crypto) -> None:
     )
     if subscriber:
         subscriptions.remove(session, subscriber=subscriber)
+
+
+def purge_pending(session: Session, policy: Policy) -> int:
+    """Retention: a browser that signed up without an invite and never applied goes after
+    REDFLAG_APPLICATION_DAYS (an endpoint costs nothing to make up, unlike a number that
+    took a code). One with an application waiting stays until it is decided. Returns how
+    many."""
+    waiting = select(col(Application.subscriber_id))
+    return rows_changed(
+        session,
+        delete(Subscriber).where(
+            col(Subscriber.channel) == Channel.push.value,
+            col(Subscriber.membership) == Membership.pending.value,
+            col(Subscriber.created_at) <= policy.before(policy.application_days),
+            col(Subscriber.id).not_in(waiting),
+        ),
+    )
