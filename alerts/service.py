@@ -341,26 +341,15 @@ def reach(session: Session, region_codes: Iterable[str]) -> set[str]:
 
 def count_recipients(session: Session, *, region_codes: Sequence[str], severity: Severity) -> int:
     """Verified members who would receive an alert for these regions and severity."""
-    if not region_codes:
-        return 0
-    overlapping = reach(session, region_codes)
-    query = (
-        select(func.count(func.distinct(Subscriber.id)))
-        .join(SubscriberRegion, col(SubscriberRegion.subscriber_id) == Subscriber.id)
-        .where(
-            col(SubscriberRegion.region_code).in_(overlapping),
-            col(Subscriber.confirmed_at).is_not(None),
-            col(Subscriber.membership) == Membership.verified,
-            Subscriber.min_severity_rank <= severity.rank,
-        )
-    )
-    return int(session.exec(query).one())
+    by_language = recipients_by_language(session, region_codes=region_codes, severity=severity)
+    return sum(by_language.values())  # each member reads one language
 
 
 def recipients_by_language(
     session: Session, *, region_codes: Sequence[str], severity: Severity
 ) -> dict[str, int]:
-    """count_recipients, by the language they read: {lang: subscribers} (none: left out)."""
+    """The verified members who would receive an alert for these regions and severity, by
+    the language they read: {lang: members} (a language without any: left out)."""
     if not region_codes:
         return {}
     overlapping = reach(session, region_codes)

@@ -63,7 +63,6 @@ from app.settings import Settings, new_jwt_secret, new_key
 from bench.common import add_postgres_option, fresh_database
 from tests.fakes import ACCOUNT_SID, AUTH_TOKEN, PushBrowser, _self_signed
 from tests.helpers import (
-    LANGUAGES,
     add_sms_subscribers,
     free_port,
     publish_alert,
@@ -185,42 +184,14 @@ def settings_for(
 
 def add_push_subscribers(session: Session, crypto: Crypto, n: int, push_url: str) -> None:
     """n verified push subscribers in Assen, each with a browser's own keys; commits."""
-    if n == 0:
-        return
-    from sqlalchemy import insert
-
-    from alerts.models import PURPOSE_CONTACT, Subscriber, SubscriberRegion
-    from alerts.subscriptions import service as subscriptions
-    from app.db import utcnow
-
-    now = utcnow()
-    rows = []
-    for i in range(n):
-        browser = PushBrowser(
+    browsers = [
+        PushBrowser(
             f"b{i}", ec.generate_private_key(ec.SECP256R1()), os.urandom(16), f"{push_url}/p/b{i}"
         )
-        subscription = browser.subscription()
-        rows.append(
-            {
-                "channel": "push",
-                "contact_enc": crypto.cipher.encrypt(
-                    json.dumps(subscription, separators=(",", ":")), purpose=PURPOSE_CONTACT
-                ),
-                "contact_index": subscriptions.contact_index(
-                    crypto.index, "push", subscription["endpoint"]
-                ),
-                "language": LANGUAGES[i % len(LANGUAGES)],
-                "min_severity_rank": 0,
-                "created_at": now,
-                "confirmed_at": now,
-                "membership": "verified",
-            }
-        )
-    ids = session.execute(insert(Subscriber).returning(Subscriber.id), rows).scalars().all()
-    session.execute(
-        insert(SubscriberRegion), [{"subscriber_id": i, "region_code": "GM0106"} for i in ids]
-    )
-    session.commit()
+        for i in range(n)
+    ]
+    contacts = [(json.dumps(b.subscription(), separators=(",", ":")), b.endpoint) for b in browsers]
+    add_sms_subscribers(session, crypto, n, channel="push", contacts=contacts)
 
 
 @dataclass(frozen=True)

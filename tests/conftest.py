@@ -10,6 +10,7 @@ With CI=true a skipped test fails: nothing is allowed to not run there quietly.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import threading
@@ -27,6 +28,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from alerts.delivery.providers import build, close_all
+from alerts.delivery.worker import make_worker
 from app.crypto import Crypto
 from app.db import make_engine, make_session_factory
 from app.main import create_app
@@ -220,6 +223,24 @@ def make_client(connection: Connection) -> Callable[..., TestClient]:
         return TestClient(create_app(settings, session_factory=factory), **kwargs)
 
     return make
+
+
+@pytest.fixture
+def run_worker(connection: Connection) -> Callable[[Settings], None]:
+    """Runs a worker until the outbox is empty, on the test's connection."""
+
+    def run(settings: Settings) -> None:
+        async def drain() -> None:
+            providers = build(settings)
+            factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
+            try:
+                await make_worker(settings, factory, providers).drain()
+            finally:
+                await close_all(providers)
+
+        asyncio.run(drain())
+
+    return run
 
 
 @pytest.fixture

@@ -95,10 +95,18 @@ def subscriber_number(i: int) -> str:
 
 
 def add_sms_subscribers(
-    session: Any, crypto: Any, n: int, region: str = "GM0106", *, channel: str = "sms"
+    session: Any,
+    crypto: Any,
+    n: int,
+    region: str = "GM0106",
+    *,
+    channel: str = "sms",
+    contacts: list[tuple[str, str]] | None = None,
 ) -> None:
-    """n confirmed SMS (or email) subscribers in one region, a third in each language, in
-    two statements (the service's own sign-up is one at a time, with codes); commits."""
+    """n verified SMS (or email, or push) subscribers in one region, a third in each
+    language, in two statements (the service's own sign-up is one at a time, with codes);
+    commits. `contacts`: each one's contact and what is indexed of it (for push, the
+    subscription's JSON and its endpoint); numbers or addresses made up otherwise."""
     if n == 0:
         return
     from sqlalchemy import insert
@@ -110,12 +118,13 @@ def add_sms_subscribers(
     now = utcnow()
     rows = []
     for i in range(n):
-        contact = subscriber_number(i) if channel == "sms" else f"member{i}@example.org"
+        made_up = subscriber_number(i) if channel == "sms" else f"member{i}@example.org"
+        contact, indexed = contacts[i] if contacts else (made_up, made_up)
         rows.append(
             {
                 "channel": channel,
                 "contact_enc": crypto.cipher.encrypt(contact, purpose=PURPOSE_CONTACT),
-                "contact_index": subscriptions.contact_index(crypto.index, channel, contact),
+                "contact_index": subscriptions.contact_index(crypto.index, channel, indexed),
                 "language": LANGUAGES[i % len(LANGUAGES)],
                 "min_severity_rank": 0,
                 "created_at": now,

@@ -80,22 +80,6 @@ def deliveries(session: Session, alert: Alert) -> list[Delivery]:
 
 
 @pytest.fixture
-def run_worker(connection: Connection) -> Callable[[Settings], None]:
-    def run(settings: Settings) -> None:
-        async def drain() -> None:
-            providers = build(settings)
-            factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
-            try:
-                await make_worker(settings, factory, providers).drain()
-            finally:
-                await close_all(providers)
-
-        asyncio.run(drain())
-
-    return run
-
-
-@pytest.fixture
 def world(session: Session, crypto: Crypto) -> dict[str, Subscriber]:
     return {
         "assen_nl": subscriber(session, crypto, "sms", "+31611111111", [ASSEN], "nl"),

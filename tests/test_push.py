@@ -4,7 +4,6 @@ service on loopback that checks the signature and decrypts each payload."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -14,41 +13,24 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from sqlalchemy import Connection, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from alerts import membership
 from alerts import service as alerts_service
 from alerts.delivery.compose import push_body
-from alerts.delivery.providers import build, close_all
-from alerts.delivery.worker import make_worker
+from alerts.delivery.providers import build
 from alerts.models import PURPOSE_CONTACT, Alert, Delivery, Subscriber
 from alerts.render import render_sms
 from alerts.subscriptions import service as subscriptions
 from app.crypto import Crypto
-from app.db import make_engine, make_session_factory, utcnow
+from app.db import make_engine, utcnow
 from app.i18n import Translator
 from app.settings import Settings, SettingsError, load_settings
 from app.vapid import new_keys
 from tests.helpers import database_bytes, publish_alert, start_server_process
 
 ASSEN = "GM0106"
-
-
-@pytest.fixture
-def run_worker(connection: Connection) -> Callable[[Settings], None]:
-    def run(settings: Settings) -> None:
-        async def drain() -> None:
-            providers = build(settings)
-            factory = make_session_factory(connection, join_transaction_mode="create_savepoint")
-            try:
-                await make_worker(settings, factory, providers).drain()
-            finally:
-                await close_all(providers)
-
-        asyncio.run(drain())
-
-    return run
 
 
 @pytest.fixture
