@@ -8,6 +8,7 @@ build from hanging CI, they are not speed checks.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -153,6 +154,62 @@ def test_a_worker_killed_mid_fan_out_loses_nothing(
     # Sent but not yet recorded when it died: at most the batch in flight and the
     # sends under way; what was claimed ahead and not yet sent is sent once.
     assert duplicates <= batch + concurrency, f"{duplicates} duplicates"
+
+
+def test_a_worker_killed_mid_fan_out_by_sms_and_push_loses_nothing(
+    postgres: PostgresDatabase,
+    push_settings: Callable[..., Settings],
+    push_service: Any,
+    twilio: Any,
+    tmp_path: Path,
+) -> None:
+    """The same outbox for web push: killed with SIGKILL while sending to both, a second
+    worker finishes, and every number and every browser has the warning."""
+    url = postgres.fresh()
+    settings = push_settings(database_url=url)
+    crypto = Crypto.from_settings(settings)
+    browsers = [push_service.browser() for _ in range(400)]
+    engine = make_engine(url)
+    with Session(engine) as session:
+        add_sms_subscribers(session, crypto, 1200)
+        push = [(json.dumps(b.subscription()), b.endpoint) for b in browsers]
+        add_sms_subscribers(session, crypto, len(push), channel="push", contacts=push)
+        publish_alert(session, crypto)
+    engine.dispose()
+    assert settings.vapid_private_key and settings.vapid_public_key and settings.push_ca_file
+    knobs = {
+        "worker_batch": "100",
+        "worker_concurrency": "20",
+        "worker_rate": "300",  # about five seconds for everyone: killed well inside it
+        "worker_lease_seconds": "3",
+        "vapid_private_key": settings.vapid_private_key.get_secret_value(),
+        "vapid_public_key": settings.vapid_public_key,
+        "vapid_subject": settings.vapid_subject or "",
+        "push_hosts": settings.push_hosts,
+        "push_ca_file": str(settings.push_ca_file),
+    }
+
+    def sent() -> int:
+        return twilio.requests + len(push_service.received)
+
+    log = tmp_path / "worker.log"
+    with worker_process(settings, twilio, log, **knobs) as first:
+        wait_for(lambda: sent() >= 500, "the first 500 messages", log)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    assert statuses(url).get("sent", 0) < 1600, "killed mid fan-out"
+
+    with worker_process(settings, twilio, log, **knobs) as second:
+        wait_for(lambda: statuses(url) == {"sent": 1600}, "every message sent", log)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+
+    numbers = Counter(m["to"] for m in twilio.messages)
+    assert set(numbers) == {subscriber_number(i) for i in range(1200)}, "every number"
+    assert all(push_service.to(b) for b in browsers), "every browser, decrypted with its keys"
+    assert push_service.refused == []
+    duplicates = sum(numbers.values()) + len(push_service.received) - 1600
+    assert duplicates <= 100 + 20, f"{duplicates} duplicates"
 
 
 def test_four_workers_at_once_send_5000_messages_exactly_once(
