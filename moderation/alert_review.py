@@ -28,7 +28,7 @@ from alerts.render import (
 )
 from app.crypto import Crypto
 from app.db import aware, utcnow
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.i18n import LANGUAGES
 from app.identifiers import IdentifierKind
 from app.settings import Settings
@@ -276,11 +276,12 @@ def send_update(
     alert = _get(session, ref, for_update=True)
     texts = {lang.value: text for lang, text in data.texts.items()}
     client = alerts_service.view(session, alert=alert, cipher=crypto.cipher).identifiers
-    flagged = redaction.reporter_flags_in(
-        [data.text, *texts.values()], default_region=settings.default_country, reported=set(client)
+    flagged = decisions.checked_flags(
+        [data.text, *texts.values()],
+        reported=set(client),
+        checked=data.checked_flags,
+        settings=settings,
     )
-    if flagged and not data.checked_flags:
-        raise InvalidInput([decisions.unchecked_error(flagged)])
     number, recipients = alerts_service.add_update(
         session, alert=alert, text=data.text, texts=texts, cipher=crypto.cipher
     )

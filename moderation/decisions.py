@@ -7,6 +7,7 @@ the report changed since.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
@@ -116,12 +117,29 @@ def unchecked_flags(
         (i.kind, value)
         for i, value in service.report_identifiers(session, report_id=report_id, crypto=crypto)
     } | set(alert_identifiers(data, default_region=settings.default_country))
-    flagged = redaction.reporter_flags_in(
+    return checked_flags(
         [data.text, *data.texts.values()],
-        default_region=settings.default_country,
         reported=reported,
+        checked=data.checked_flags,
+        settings=settings,
     )
-    if flagged and not data.checked_flags:
+
+
+def checked_flags(
+    texts: Sequence[str],
+    *,
+    reported: set[tuple[str, str]],
+    checked: bool,
+    settings: Settings,
+) -> list[redaction.Flag]:
+    """What the redaction help flags in the texts of an alert or an update as maybe the
+    reporter's own (`reported`: the client's identifiers, never flagged); InvalidInput on
+    `checked_flags` unless the moderator says they checked. Publishing, updates and
+    resubmitting all ask this way."""
+    flagged = redaction.reporter_flags_in(
+        texts, default_region=settings.default_country, reported=reported
+    )
+    if flagged and not checked:
         raise InvalidInput([unchecked_error(flagged)])
     return flagged
 

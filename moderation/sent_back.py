@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 from alerts import service as alerts_service
 from alerts.models import Alert, AlertStatus
 from app.crypto import Crypto
-from app.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.settings import Settings
-from moderation import audit, decisions, redaction, service
+from moderation import audit, decisions, service
 from moderation.models import AlertReview, ModerationNote, Moderator
 from moderation.schemas import AlertAction, ResubmitIn, SendBackIn
 
@@ -89,13 +89,12 @@ def resubmit(
     )
     decisions.refuse_long_sms(session, draft=draft, settings=settings)
     client = decisions.alert_identifiers(data, default_region=settings.default_country)
-    flagged = redaction.reporter_flags_in(
+    flagged = decisions.checked_flags(
         [data.text, *data.texts.values()],
-        default_region=settings.default_country,
         reported=set(client),
+        checked=data.checked_flags,
+        settings=settings,
     )
-    if flagged and not data.checked_flags:
-        raise InvalidInput([decisions.unchecked_error(flagged)])
     alerts_service.revise(session, alert=alert, draft=draft, crypto=crypto)
     session.execute(
         delete(ModerationNote).where(

@@ -29,10 +29,12 @@ from moderation.schemas import (
 )
 from moderation.web.composer import (
     CHECKED_FLAGS,
+    asks_for_check,
     languages_context,
     messages,
     named_regions,
     region_choices,
+    tick_message,
     typed_texts,
 )
 from moderation.web.confirm import Question, ask, is_confirmed, plural
@@ -150,9 +152,8 @@ def _refused(
 ) -> NoReturn:
     """The alert's page again, saying what is wrong; nothing is kept."""
     status = 422 if isinstance(exc, ValidationError) else exc.status_code
-    error = "; ".join(messages(exc))
-    if isinstance(exc, InvalidInput) and exc.errors[0].loc == ("checked_flags",):
-        error = f"Tick “{CHECKED_FLAGS}” above the button: {exc.errors[0].msg}."
+    check = asks_for_check(exc)
+    error = tick_message(check, "above the button") if check else "; ".join(messages(exc))
     refuse(_alert(page, ref, error=error, status=status, edit=edit))
 
 
@@ -172,7 +173,7 @@ def approve(ref: str, page: ModPageDep, form: FormDep) -> Response:
 def send_update(ref: str, page: ModPageDep, form: FormDep) -> Response:
     who = alert_review.audience(page.session, ref=ref)
     typed = {"text": form.get("text", ""), "texts": typed_texts(form)}
-    flagged = False
+    check = None
     try:
         data = UpdateIn.model_validate(
             {**typed, "checked_flags": form.get("checked_flags") == "true"}
@@ -186,12 +187,10 @@ def send_update(ref: str, page: ModPageDep, form: FormDep) -> Response:
             settings=page.settings,
         )
     except (ValidationError, InvalidInput) as exc:
-        given = exc.errors if isinstance(exc, InvalidInput) else []
-        checks = [e for e in given if e.loc == ("checked_flags",)]
-        flagged = bool(checks)
+        check = asks_for_check(exc)
         error = (
-            f"Tick “{CHECKED_FLAGS}” below the update: {checks[0].msg}."
-            if flagged
+            tick_message(check, "below the update")
+            if check
             else f"Write the update, and each language's text you add: 1 to {MAX_UPDATE_TEXT}"
             f" characters ({'; '.join(messages(exc))})."
         )
@@ -202,7 +201,11 @@ def send_update(ref: str, page: ModPageDep, form: FormDep) -> Response:
         if not is_confirmed(form):
             ask(page.request, page.ms, form, _update_question(result.ref, who, data.text))
         return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=updated")
-    refuse(_alert(page, ref, error=error, status=status, update=typed, update_flagged=flagged))
+    refuse(
+        _alert(
+            page, ref, error=error, status=status, update=typed, update_flagged=check is not None
+        )
+    )
 
 
 @router.post("/alerts/{ref}/retract")
@@ -296,9 +299,7 @@ def resubmit(ref: str, page: ModPageDep, form: FormDep) -> Response:
         )
     except (ValidationError, InvalidInput, Conflict, Forbidden) as exc:
         names = regions_service.names(page.session, ticked)
-        flagged = isinstance(exc, InvalidInput) and any(
-            e.loc == ("checked_flags",) for e in exc.errors
-        )
+        flagged = asks_for_check(exc) is not None
         edit = {**typed, "regions": list(zip(ticked, names, strict=True)), "flagged": flagged}
         _refused(page, ref, exc, edit=edit)
     return redirect(page.request, page.ms, f"/mod/alerts/{result.ref}?done=resubmitted")

@@ -222,8 +222,20 @@ def messages(exc: ValidationError | RedflagError) -> list[str]:
 CHECKED_FLAGS = "I checked: this is not the reporter"
 
 
+def asks_for_check(exc: Exception) -> FieldError | None:
+    """The redaction check's refusal (`checked_flags`) among an error's, if there is one:
+    the page then shows the box and names it (tick_message)."""
+    if not isinstance(exc, InvalidInput):
+        return None
+    return next((e for e in exc.errors if e.loc == ("checked_flags",)), None)
+
+
+def tick_message(error: FieldError, where: str) -> str:
+    """The API names its field; a page names the box the moderator sees, and where."""
+    return f"Tick “{CHECKED_FLAGS}” {where}: {error.msg}."
+
+
 def _page_message(error: FieldError) -> str:
-    """The API names its fields; the page names the checkbox the moderator sees."""
     if error.loc == ("checked_flags",):
-        return f"Tick “{CHECKED_FLAGS}” below the alert text: {error.msg}."
+        return tick_message(error, "below the alert text")
     return error.message
