@@ -24,7 +24,7 @@ from functools import cache
 import phonenumbers
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from app.i18n import Translator, translate
+from app.i18n import LANGUAGES, Translator, translate
 from app.text import clean
 
 GSM7_BASIC = (
@@ -134,17 +134,20 @@ class AlertView:
         return written_in(lang, self.text, self.texts)
 
 
+def _own_text(lang: str, texts: Mapping[str, str] | None) -> str:
+    """The text written for `lang`; "" if none was (or only invisible characters)."""
+    own = (texts or {}).get(lang, "")
+    return own if clean(own).strip() else ""
+
+
 def written_in(lang: str, text: str, texts: Mapping[str, str] | None) -> str:
     """The text written for `lang`, or the written text where none was."""
-    own = (texts or {}).get(lang, "")
-    return own if clean(own).strip() else text
+    return _own_text(lang, texts) or text
 
 
 def fallback_languages(texts: Mapping[str, str] | None) -> list[str]:
     """The languages (in LANGUAGES order) without a text of their own."""
-    from app.i18n import LANGUAGES
-
-    return [lang for lang in LANGUAGES if not clean((texts or {}).get(lang, "")).strip()]
+    return [lang for lang in LANGUAGES if not _own_text(lang, texts)]
 
 
 def render_sms(view: AlertView, lang: str, *, masking: str) -> str:
@@ -293,6 +296,4 @@ def _plain_email(
 
 def sms_lengths(view: AlertView, *, masking: str) -> dict[str, SmsLength]:
     """How long the SMS is in each language, each with its own language's text."""
-    from app.i18n import LANGUAGES
-
     return {lang: measure(render_sms(view, lang, masking=masking)) for lang in LANGUAGES}
