@@ -14,14 +14,13 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from alerts import service as alerts_service
+from alerts.check.schemas import TEXTS
 from alerts.models import Alert, AlertRegion, AlertStatus
 from alerts.render import mask
 from app.crypto import FieldCipher
 from app.db import aware, utcnow
 from app.regions import service as regions_service
 from organisations import service
-
-TEXTS = "The text in the languages it was written for; the others read `text`"
 
 
 class DigestUpdate(BaseModel):
