@@ -167,4 +167,10 @@ class RateLimit:
         self.bucket = bucket
 
     def __call__(self, request: Request) -> None:
-        request.app.state.limiter.hit(self.bucket, client_address(request))
+        counter(request, self.bucket)()
+
+
+def counter(request: Request, bucket: str) -> Callable[[], None]:
+    """RateLimit's count, to be made when the route knows whether this request counts (a
+    new push member does, a known browser does not); RateLimited when over."""
+    return functools.partial(request.app.state.limiter.hit, bucket, client_address(request))

@@ -6,7 +6,6 @@ cookies; the steps share their forms with the check pages (forms.py).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Form, Request
@@ -22,7 +21,7 @@ from alerts.subscriptions import push as push_subscriptions
 from alerts.subscriptions import service as subscriptions
 from alerts.subscriptions.forms import LIMITED, Text
 from app.crypto import Crypto
-from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep, client_address
+from app.deps import CryptoDep, PagesDep, SessionDep, SettingsDep, counter
 from app.errors import InvalidInput
 from app.i18n import Translator
 from app.regions import service as regions_service
@@ -250,7 +249,7 @@ def _subscribe_push(
             min_severity=Severity.high if values["severity"] == "serious" else None,
             crypto=crypto,
             settings=settings,
-            joins=partial(request.app.state.limiter.hit, "join", client_address(request)),
+            joins=counter(request, "join"),
             invite_code=values["invite"],
         )
     except InvalidInput as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session
@@ -25,7 +24,7 @@ from alerts.subscriptions.schemas import (
     SubscriptionOut,
 )
 from app.crypto import Crypto
-from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, client_address
+from app.deps import CryptoDep, RateLimit, SessionDep, SettingsDep, counter
 from app.errors import FieldError, InvalidInput
 from app.regions.models import Region, RegionPublic
 from app.reports.models import Language
@@ -75,8 +74,7 @@ def subscribe(
     answer is the subscription, with a link to apply when the member is pending."""
     send.require(data.channel)
     if data.channel is Channel.push:
-        joins = partial(request.app.state.limiter.hit, "join", client_address(request))
-        return _subscribe_push(data, session, crypto, settings, joins)
+        return _subscribe_push(data, session, crypto, settings, counter(request, "join"))
     if data.contact is None or data.push is not None:
         raise InvalidInput(
             [FieldError(("contact",), "missing", f"{data.channel} needs `contact` (and no `push`)")]
