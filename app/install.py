@@ -4,19 +4,14 @@ deployment's REDFLAG_SITE_NAME): it is what a phone's home screen and notificati
 
 from __future__ import annotations
 
-from importlib import resources
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from app.settings import Settings
+from app.web import static_text
 
 # The product's own name says what this is; an installed app never shows it.
 NEUTRAL_NAME = "Info"
-
-
-def _static(name: str) -> bytes:
-    return (resources.files("app") / "static" / name).read_bytes()
 
 
 def app_name(settings: Settings) -> str:
@@ -41,7 +36,7 @@ def manifest(settings: Settings) -> dict[str, object]:
 
 def router(settings: Settings) -> APIRouter:
     routes = APIRouter(include_in_schema=False)
-    worker, icon = _static("sw.js"), _static("icon.svg")
+    worker, icon = static_text("app", "sw.js"), static_text("app", "icon.svg")
     described = manifest(settings)
 
     @routes.get("/manifest.webmanifest")

@@ -23,7 +23,9 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def _static(package: str, name: str) -> str:
+def static_text(package: str, name: str) -> str:
+    """A file of the package's static folder (the pages' CSS and script, the service
+    worker, the icon), read once when what serves it is made."""
     return (resources.files(package) / "static" / name).read_text(encoding="utf-8")
 
 
@@ -63,8 +65,8 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.css = _static(packages[0], css)
-        self.js = _static(packages[0], js)
+        self.css = static_text(packages[0], css)
+        self.js = static_text(packages[0], js)
         self.csp = "; ".join(
             [
                 "default-src 'none'",
