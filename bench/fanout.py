@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import email.utils
 import json
 import os
 import platform
@@ -36,7 +35,6 @@ import tempfile
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -50,10 +48,10 @@ from sqlmodel import Session, col, func, select
 
 from alerts import service as alerts_service
 from alerts.delivery.compose import push_body
-from alerts.delivery.providers import WebPush, build, close_all
+from alerts.delivery.providers import Message, SmtpEmail, WebPush, build, close_all
 from alerts.delivery.worker import make_worker
 from alerts.models import PURPOSE_CONTACT, Alert, Delivery, Subscriber
-from alerts.render import Email, render_email, render_sms
+from alerts.render import render_email, render_sms
 from alerts.subscriptions import service as subscriptions
 from app import vapid
 from app.crypto import Crypto
@@ -203,9 +201,7 @@ class Sms:
 
 @dataclass(frozen=True)
 class Mail:
-    to: str
-    email: Email
-    headers: dict[str, str]
+    message: Message
 
 
 @dataclass(frozen=True)
@@ -228,7 +224,7 @@ async def ceiling(requests: list[Request], concurrency: int, settings: Settings)
     assert settings.push_ca_file is not None
     tls = ssl.create_default_context(cafile=str(settings.push_ca_file))
     connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
-    sender_name = email.utils.parseaddr(settings.smtp_from)
+    mailer = SmtpEmail(settings)  # how the worker puts an email together, nothing more
     async with aiohttp.ClientSession(connector=connector) as client:
 
         async def post(url: str, data: bytes, headers: dict[str, str]) -> None:
@@ -245,16 +241,7 @@ async def ceiling(requests: list[Request], concurrency: int, settings: Settings)
                     body = WebPusher(request.subscription).encode(request.payload, "aes128gcm")
                     await post(request.subscription["endpoint"], body["body"], request.headers)
                 else:
-                    mail = EmailMessage()
-                    mail["From"] = email.utils.formataddr(sender_name)
-                    mail["To"] = request.to
-                    mail["Subject"] = request.email.subject
-                    mail["Date"] = email.utils.formatdate(localtime=False)
-                    mail["Message-ID"] = email.utils.make_msgid(domain="redflag.example.org")
-                    for name, value in request.headers.items():
-                        mail[name] = value
-                    mail.set_content(request.email.text)
-                    mail.add_alternative(request.email.html, subtype="html")
+                    mail = mailer.mail(request.message)
                     await aiosmtplib.send(
                         mail, hostname=settings.smtp_host, port=settings.smtp_port, start_tls=False
                     )
@@ -307,7 +294,8 @@ def same_requests(
                 "List-Unsubscribe": f"<{link}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
-            requests.append(Mail(contact, mail, one_click))
+            message = Message("email", contact, mail.text, mail.subject, mail.html, one_click)
+            requests.append(Mail(message))
         else:
             subscription = json.loads(contact)
             t = Translator(lang)

@@ -244,21 +244,27 @@ class SmtpEmail:
             )
         self._domain = email.utils.parseaddr(settings.smtp_from)[1].partition("@")[2] or "localhost"
 
-    async def send(self, message: Message) -> str:
+    def mail(self, message: Message) -> EmailMessage:
+        """The message as it goes to the mail server, with a fresh Message-ID."""
         s = self._settings
         mail = EmailMessage()
-        message_id = email.utils.make_msgid(domain=self._domain)
         name, address = email.utils.parseaddr(s.smtp_from)
         mail["From"] = email.utils.formataddr((name or s.site_name, address))
         mail["To"] = message.to
         mail["Subject"] = message.subject or s.site_name
         mail["Date"] = email.utils.formatdate(localtime=False)
-        mail["Message-ID"] = message_id
+        mail["Message-ID"] = email.utils.make_msgid(domain=self._domain)
         for name, value in message.headers.items():
             mail[name] = value
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
+        return mail
+
+    async def send(self, message: Message) -> str:
+        s = self._settings
+        mail = self.mail(message)
+        message_id = str(mail["Message-ID"])
         try:
             await aiosmtplib.send(
                 mail,
